@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""Minimal pyftpdlib server for the sample captures (started by record_lib.sh).
+
+Usage: record_pyftpdlib_server.py HOME [CERTFILE]
+Listens on 127.0.0.1:21, user ftptest / s3cret-pass, passive ports
+40000-40100, HOME/ro is read-only.  With CERTFILE (and pyOpenSSL) explicit
+FTPS (AUTH TLS) is offered but not required, like the other servers.
+"""
+import os
+import sys
+
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.servers import FTPServer
+
+home = sys.argv[1]
+cert = sys.argv[2] if len(sys.argv) > 2 else None
+host = os.environ.get("FTP_HOST", "127.0.0.1")
+
+auth = DummyAuthorizer()
+auth.add_user("ftptest", "s3cret-pass", home, perm="elradfmwMT")
+auth.override_perm("ftptest", os.path.join(home, "ro"), perm="elr", recursive=True)
+
+handler = None
+if cert:
+    try:
+        from pyftpdlib.handlers import TLS_FTPHandler
+        handler = TLS_FTPHandler
+        handler.certfile = cert
+        handler.tls_control_required = False
+        handler.tls_data_required = False
+    except ImportError:
+        handler = None
+if handler is None:
+    from pyftpdlib.handlers import FTPHandler
+    handler = FTPHandler
+handler.authorizer = auth
+handler.passive_ports = range(40000, 40101)
+server = FTPServer((host, 21), handler)
+print("pyftpdlib listening", flush=True)
+server.serve_forever()

@@ -1,0 +1,653 @@
+//! The pipeline for one run: capture frames → TCP segments → per-direction
+//! ordered bytes → FTP sessions → report rows.
+//!
+//! [`Analyzer`] owns what spans captures (session numbering, counters);
+//! each capture gets its own flow table, finalized when the capture ends.
+
+use crate::capture::{decode_tcp, CaptureProblem, CaptureReader, Frame, ReadWarning, TcpSegment, Timestamp};
+use crate::flow::{Origin, OverlapPolicy, Reassembler, ReassemblyLimits, StreamEvent};
+use crate::ftp::rules::{Source, RFC_503_VERBS};
+use crate::ftp::{Exchange, Session, SessionLimits, StopReason};
+use crate::report::{cell, multiline_cell, IncidentRow};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Read;
+use std::net::IpAddr;
+
+/// Everything that shapes an analysis, validated by the CLI.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Server ports of FTP control connections.
+    pub ports: Vec<u16>,
+    /// Also recognise control connections on any port by a `220` greeting.
+    pub detect: bool,
+    pub show_passwords: bool,
+    /// Reply codes reported (214 and 503 by default).
+    pub codes: BTreeSet<u16>,
+    pub reassembly: ReassemblyLimits,
+    pub session: SessionLimits,
+    /// Flows tracked at once per capture.
+    pub max_flows: usize,
+    /// Out-of-order bytes buffered over all flows.
+    pub max_total_buffered: usize,
+    /// Flows idle this long (capture clock) are closed.
+    pub idle_timeout_secs: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            ports: vec![21],
+            detect: false,
+            show_passwords: false,
+            codes: [214, 503].into_iter().collect(),
+            reassembly: ReassemblyLimits::default(),
+            session: SessionLimits::default(),
+            max_flows: 65_536,
+            max_total_buffered: 64 << 20,
+            idle_timeout_secs: 3600.0,
+        }
+    }
+}
+
+/// Counters for the end-of-run summary.
+#[derive(Debug, Default, Clone)]
+pub struct Summary {
+    pub captures: u64,
+    pub frames: u64,
+    pub bytes: u64,
+    pub tcp_segments: u64,
+    pub sessions: u64,
+    pub replies_by_code: BTreeMap<u16, u64>,
+    pub rows: u64,
+    /// Warning kind → count.
+    pub warnings: BTreeMap<&'static str, u64>,
+    /// Frames not analysed, by reason.
+    pub skipped: BTreeMap<&'static str, u64>,
+}
+
+/// At most this many detailed warning lines per kind are kept for printing.
+const DETAILS_PER_KIND: u64 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Endpoint {
+    ip: IpAddr,
+    port: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FlowKey {
+    lo: Endpoint,
+    hi: Endpoint,
+}
+
+impl FlowKey {
+    fn of(seg: &TcpSegment<'_>) -> (FlowKey, bool) {
+        let s = Endpoint { ip: seg.src, port: seg.src_port };
+        let d = Endpoint { ip: seg.dst, port: seg.dst_port };
+        if s <= d {
+            (FlowKey { lo: s, hi: d }, true)
+        } else {
+            (FlowKey { lo: d, hi: s }, false)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `--detect`: waiting for the first payload to tell.
+    Unknown,
+    Ftp,
+    /// Not FTP control: remembered only so its packets are skipped.
+    NotFtp,
+}
+
+/// Per-connection identity used in rows.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    session_id: u64,
+    client: Endpoint,
+    server: Endpoint,
+}
+
+struct Conn {
+    kind: Kind,
+    /// Whether `key.lo` is the client; None until known.
+    lo_is_client: Option<bool>,
+    to_server: Reassembler,
+    to_client: Reassembler,
+    session: Session,
+    meta: Option<Meta>,
+    last_seen: Timestamp,
+    client_ended: bool,
+    server_ended: bool,
+    saw_data: bool,
+}
+
+/// State shared by all connections of one capture.
+struct Ctx<'a> {
+    config: &'a Config,
+    capture: &'a str,
+    summary: &'a mut Summary,
+    messages: &'a mut Vec<String>,
+    rows: Vec<IncidentRow>,
+    next_session: &'a mut u64,
+    total_buffered: usize,
+}
+
+impl Ctx<'_> {
+    fn warn(&mut self, kind: &'static str, detail: impl FnOnce() -> String) {
+        let n = self.summary.warnings.entry(kind).or_insert(0);
+        *n += 1;
+        if *n <= DETAILS_PER_KIND {
+            let line = format!("{}: {}", self.capture, detail());
+            self.messages.push(line);
+        }
+    }
+
+    fn exchange(&mut self, meta: &Meta, ex: Exchange<'_>) {
+        let code = ex.reply.code;
+        *self.summary.replies_by_code.entry(code).or_insert(0) += 1;
+        if !self.config.codes.contains(&code) {
+            return;
+        }
+        // A 1xx keeps its command waiting; report it but it is not final.
+        let sent = ex.sent;
+        let (rule, diagnosis) = diagnose(code, ex.sent, ex.violation);
+        let command = sent.map(|s| cell(&s.command.display_raw(self.config.show_passwords))).unwrap_or_default();
+        let previous = sent.and_then(|s| s.previous.as_ref());
+        self.summary.rows += 1;
+        self.rows.push(IncidentRow {
+            capture: self.capture.to_string(),
+            frame: ex.reply.origin.frame,
+            time: ex.reply.origin.ts.to_string(),
+            session: meta.session_id,
+            client_ip: meta.client.ip.to_string(),
+            client_port: meta.client.port,
+            server_ip: meta.server.ip.to_string(),
+            server_port: meta.server.port,
+            user: ex.user.map(cell).unwrap_or_default(),
+            code,
+            reply: multiline_cell(&ex.reply.text()),
+            command,
+            command_frame: sent.map(|s| s.command.origin.frame),
+            previous_command: previous.map(|c| cell(&c.display_raw(self.config.show_passwords))).unwrap_or_default(),
+            previous_frame: previous.map(|c| c.origin.frame),
+            rule,
+            diagnosis,
+        });
+    }
+}
+
+/// The rule id and sentence for a reported reply.
+fn diagnose(
+    code: u16,
+    sent: Option<&crate::ftp::session::SentCommand>,
+    violation: Option<&'static crate::ftp::rules::Rule>,
+) -> (String, String) {
+    let Some(sent) = sent else {
+        return (
+            if code == 214 { "help" } else { "unpaired" }.into(),
+            format!("{code} reply that answers no command in the capture (the command may not have been captured)."),
+        );
+    };
+    let verb = if sent.command.verb.is_empty() { "the command".to_string() } else { sent.command.verb.clone() };
+    if code == 214 {
+        let arg = String::from_utf8_lossy(sent.command.arg()).to_ascii_uppercase();
+        let what = match sent.command.verb.as_str() {
+            "HELP" if arg.trim().is_empty() => "Help reply to HELP: the commands the server recognises.".to_string(),
+            "HELP" => format!("Help reply to HELP {}: help for one command.", escape_word(arg.trim())),
+            "SITE" if arg.trim_start().starts_with("HELP") => {
+                "Help reply to SITE HELP: the server's SITE commands.".to_string()
+            }
+            _ => format!("Help reply (214) to {verb}, which is not a HELP command."),
+        };
+        return ("help".into(), what);
+    }
+    if let Some(rule) = violation {
+        let mut d = rule.diagnosis(&sent.command.verb);
+        if code == 503 && rule.source == Source::ServerPolicy {
+            d.push_str(" The 503 is this server's policy, not an RFC requirement.");
+        }
+        return (rule.id.to_string(), d);
+    }
+    if code == 503 {
+        if RFC_503_VERBS.contains(&sent.command.verb.as_str()) {
+            return (
+                "server-policy".into(),
+                format!("{verb} was refused with 503 although the checker found no skipped step before it: server policy (or an earlier reply missing from the capture)."),
+            );
+        }
+        return (
+            "server-policy".into(),
+            format!("503 to {verb} goes beyond the RFCs, which allow 503 only for PASS, ACCT, RNTO, ADAT, PBSZ, PROT and HOST; no ordering rule was broken: server policy."),
+        );
+    }
+    (String::new(), String::new())
+}
+
+fn escape_word(s: &str) -> String {
+    crate::report::escape_bytes(s.as_bytes(), false)
+}
+
+/// What one capture gave.
+#[derive(Debug)]
+pub struct CaptureOutcome {
+    pub rows: Vec<IncidentRow>,
+    /// The problem that stopped reading early (rows before it are kept).
+    pub problem: Option<CaptureProblem>,
+    pub frames: u64,
+}
+
+/// Runs captures through the pipeline; owns what spans captures.
+pub struct Analyzer {
+    config: Config,
+    next_session: u64,
+    pub summary: Summary,
+    /// Detailed warning lines not yet printed.
+    pub messages: Vec<String>,
+}
+
+impl Analyzer {
+    pub fn new(config: Config) -> Self {
+        Analyzer { config, next_session: 1, summary: Summary::default(), messages: Vec::new() }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Analyses one capture read from `source`. Rows come back in capture
+    /// order (by the frame of each reply's first byte).
+    pub fn analyze(&mut self, name: &str, source: Box<dyn Read + Send>) -> Result<CaptureOutcome, CaptureProblem> {
+        let mut reader = CaptureReader::new(source)?;
+        self.summary.captures += 1;
+        let config = self.config.clone();
+        let mut table = Table::new(&config);
+        let mut ctx = Ctx {
+            config: &config,
+            capture: name,
+            summary: &mut self.summary,
+            messages: &mut self.messages,
+            rows: Vec::new(),
+            next_session: &mut self.next_session,
+            total_buffered: 0,
+        };
+        let result = reader.for_each_frame(|frame| table.frame(frame, &mut ctx));
+        for w in &reader.warnings {
+            match w {
+                ReadWarning::UnknownInterface { frame, if_id } => {
+                    ctx.warn("packet on undeclared interface", || format!("frame {frame} uses interface {if_id}, never described"))
+                }
+                ReadWarning::BadTimeResolution { if_tsresol } => {
+                    ctx.warn("bad time resolution", || format!("if_tsresol {if_tsresol:#x} is invalid; microseconds assumed"))
+                }
+            }
+        }
+        table.finish_all(&mut ctx);
+        ctx.summary.frames += reader.frames();
+        ctx.summary.bytes += reader.position();
+        let mut rows = std::mem::take(&mut ctx.rows);
+        // Replies complete in stream order; capture order is by first byte.
+        rows.sort_by_key(|r| (r.frame, r.session));
+        Ok(CaptureOutcome { rows, problem: result.err(), frames: reader.frames() })
+    }
+}
+
+/// The flow table of one capture.
+struct Table {
+    conns: HashMap<FlowKey, Conn>,
+    ports: Vec<u16>,
+    detect: bool,
+    reassembly: ReassemblyLimits,
+    session: SessionLimits,
+    max_flows: usize,
+    idle_nanos: i128,
+    now: Timestamp,
+    last_sweep: Timestamp,
+    inserts_since_sweep: usize,
+}
+
+impl Table {
+    fn new(config: &Config) -> Self {
+        Table {
+            conns: HashMap::new(),
+            ports: config.ports.clone(),
+            detect: config.detect,
+            reassembly: config.reassembly,
+            session: config.session,
+            max_flows: config.max_flows.max(1),
+            idle_nanos: (config.idle_timeout_secs.max(1.0) * 1e9) as i128,
+            now: Timestamp::default(),
+            last_sweep: Timestamp::default(),
+            inserts_since_sweep: 0,
+        }
+    }
+
+    fn frame(&mut self, frame: &Frame<'_>, ctx: &mut Ctx<'_>) {
+        let seg = match decode_tcp(frame.linktype, frame.data) {
+            Ok(seg) => seg,
+            Err(reason) => {
+                *ctx.summary.skipped.entry(reason.label()).or_insert(0) += 1;
+                return;
+            }
+        };
+        ctx.summary.tcp_segments += 1;
+        if frame.ts > self.now {
+            self.now = frame.ts;
+        }
+        if self.now.as_nanos() - self.last_sweep.as_nanos() > 60_000_000_000 {
+            self.last_sweep = self.now;
+            self.sweep_idle(ctx);
+        }
+        let port_match = self.ports.contains(&seg.dst_port) || self.ports.contains(&seg.src_port);
+        if !port_match && !self.detect {
+            return;
+        }
+        let origin = Origin { frame: frame.number, ts: frame.ts };
+        let (key, from_lo) = FlowKey::of(&seg);
+        let starts_flow = seg.flags.syn || !seg.payload.is_empty() || seg.missing_tail > 0;
+
+        // A new SYN on a known 4-tuple with another ISN is a new connection.
+        if seg.flags.syn && !seg.flags.ack {
+            if let Some(conn) = self.conns.get(&key) {
+                let client_side = conn.lo_is_client.map(|lo| lo == from_lo).unwrap_or(true);
+                let old_isn = if client_side { conn.to_server.isn() } else { conn.to_client.isn() };
+                if old_isn.is_some_and(|isn| isn != seg.seq.wrapping_add(1)) {
+                    if let Some(conn) = self.conns.remove(&key) {
+                        finish_conn(conn, ctx);
+                    }
+                }
+            }
+        }
+        if !self.conns.contains_key(&key) {
+            if !starts_flow {
+                return;
+            }
+            if self.conns.len() >= self.max_flows && !self.make_room(ctx) {
+                ctx.warn("flow table full", || {
+                    format!("frame {}: more than {} flows at once; new flow not tracked", frame.number, self.max_flows)
+                });
+                return;
+            }
+            self.inserts_since_sweep += 1;
+            let lo_is_client = if seg.flags.syn {
+                // The SYN's sender is the client; a SYN-ACK's sender the server.
+                Some(from_lo != seg.flags.ack)
+            } else if port_match {
+                let server_is_dst = self.ports.contains(&seg.dst_port);
+                Some(if server_is_dst { from_lo } else { !from_lo })
+            } else {
+                None
+            };
+            let kind = if port_match { Kind::Ftp } else { Kind::Unknown };
+            self.conns.insert(
+                key,
+                Conn {
+                    kind,
+                    lo_is_client,
+                    to_server: Reassembler::new(self.reassembly),
+                    to_client: Reassembler::new(self.reassembly),
+                    session: Session::new(self.session),
+                    meta: None,
+                    last_seen: frame.ts,
+                    client_ended: false,
+                    server_ended: false,
+                    saw_data: false,
+                },
+            );
+        }
+        let Some(conn) = self.conns.get_mut(&key) else { return };
+        conn.last_seen = frame.ts;
+        if conn.kind == Kind::NotFtp {
+            return;
+        }
+        if conn.kind == Kind::Unknown && !seg.payload.is_empty() {
+            // --detect: the first payload decides. A `220` greeting names its
+            // sender the server; anything else is not FTP control.
+            let p = seg.payload;
+            if p.len() >= 4 && &p[..3] == b"220" && (p[3] == b' ' || p[3] == b'-') {
+                conn.kind = Kind::Ftp;
+                conn.lo_is_client = Some(!from_lo);
+            } else {
+                conn.kind = Kind::NotFtp;
+                return;
+            }
+        }
+        if conn.kind == Kind::Unknown {
+            // Handshake only so far; remember the ISNs.
+            if seg.flags.syn {
+                let from_client = match conn.lo_is_client {
+                    Some(lo) => lo == from_lo,
+                    None => return,
+                };
+                if from_client {
+                    conn.to_server.syn(seg.seq);
+                } else {
+                    conn.to_client.syn(seg.seq);
+                }
+            }
+            return;
+        }
+        let Some(lo_is_client) = conn.lo_is_client else { return };
+        let from_client = lo_is_client == from_lo;
+        if conn.meta.is_none() && (!seg.payload.is_empty() || seg.missing_tail > 0) {
+            let (client, server) = if from_client {
+                (Endpoint { ip: seg.src, port: seg.src_port }, Endpoint { ip: seg.dst, port: seg.dst_port })
+            } else {
+                (Endpoint { ip: seg.dst, port: seg.dst_port }, Endpoint { ip: seg.src, port: seg.src_port })
+            };
+            let session_id = *ctx.next_session;
+            *ctx.next_session += 1;
+            ctx.summary.sessions += 1;
+            conn.meta = Some(Meta { session_id, client, server });
+        }
+        let closed = segment(conn, &seg, from_client, origin, ctx);
+        if closed {
+            if let Some(conn) = self.conns.remove(&key) {
+                finish_conn(conn, ctx);
+            }
+        }
+    }
+
+    /// Frees table space: idle flows first, then flows that never carried
+    /// FTP data. Sweeps are rate-limited so a flood stays linear.
+    fn make_room(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        if self.inserts_since_sweep < self.max_flows / 8 && self.inserts_since_sweep > 0 {
+            return false;
+        }
+        self.inserts_since_sweep = 0;
+        self.sweep_idle(ctx);
+        if self.conns.len() < self.max_flows {
+            return true;
+        }
+        let idle: Vec<FlowKey> =
+            self.conns.iter().filter(|(_, c)| !c.saw_data || c.kind == Kind::NotFtp).map(|(k, _)| *k).collect();
+        for key in idle {
+            if let Some(conn) = self.conns.remove(&key) {
+                finish_conn(conn, ctx);
+            }
+        }
+        self.conns.len() < self.max_flows
+    }
+
+    fn sweep_idle(&mut self, ctx: &mut Ctx<'_>) {
+        let now = self.now.as_nanos();
+        let limit = self.idle_nanos;
+        let mut idle: Vec<(u64, FlowKey)> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| now - c.last_seen.as_nanos() > limit)
+            .map(|(k, c)| (c.meta.map(|m| m.session_id).unwrap_or(0), *k))
+            .collect();
+        idle.sort_by_key(|(id, _)| *id);
+        for (_, key) in idle {
+            if let Some(conn) = self.conns.remove(&key) {
+                if conn.meta.is_some() {
+                    ctx.warn("idle flow closed", || {
+                        format!("session {} idle for more than the idle timeout; closed", conn.meta.map(|m| m.session_id).unwrap_or(0))
+                    });
+                }
+                finish_conn(conn, ctx);
+            }
+        }
+    }
+
+    fn finish_all(&mut self, ctx: &mut Ctx<'_>) {
+        let mut all: Vec<(u64, FlowKey)> =
+            self.conns.iter().map(|(k, c)| (c.meta.map(|m| m.session_id).unwrap_or(0), *k)).collect();
+        all.sort_by_key(|(id, _)| *id);
+        for (_, key) in all {
+            if let Some(conn) = self.conns.remove(&key) {
+                finish_conn(conn, ctx);
+            }
+        }
+    }
+}
+
+/// Routes one stream event of a connection into its session.
+fn stream_event(
+    ev: StreamEvent<'_>,
+    from_client: bool,
+    session: &mut Session,
+    meta: &Meta,
+    ctx: &mut Ctx<'_>,
+) {
+    match ev {
+        StreamEvent::Data { bytes, origin } => {
+            if from_client {
+                session.client_data(bytes, origin);
+            } else {
+                session.server_data(bytes, origin, &mut |ex| ctx.exchange(meta, ex));
+            }
+        }
+        StreamEvent::Gap { len, origin } => {
+            let side = if from_client { "client" } else { "server" };
+            ctx.warn("gap in stream", || {
+                format!("session {}: {len} {side} bytes missing before frame {}", meta.session_id, origin.frame)
+            });
+            if from_client {
+                session.client_gap();
+            } else {
+                session.server_gap();
+            }
+        }
+        StreamEvent::Conflict { first_frame, later_frame, len, kept } => {
+            let kept = match kept {
+                OverlapPolicy::First => "first",
+                OverlapPolicy::Last => "last",
+            };
+            ctx.warn("overlapping bytes differ", || {
+                format!(
+                    "session {}: {len} retransmitted bytes in frame {later_frame} differ from frame {first_frame}; kept the {kept} copy",
+                    meta.session_id
+                )
+            });
+        }
+    }
+}
+
+/// Feeds one segment to a connection; true when the connection is over.
+fn segment(conn: &mut Conn, seg: &TcpSegment<'_>, from_client: bool, origin: Origin, ctx: &mut Ctx<'_>) -> bool {
+    let Some(meta) = conn.meta else {
+        // No payload yet: only the handshake and teardown matter.
+        if seg.flags.syn {
+            if from_client {
+                conn.to_server.syn(seg.seq);
+            } else {
+                conn.to_client.syn(seg.seq);
+            }
+        }
+        return seg.flags.rst;
+    };
+    let Conn { to_server, to_client, session, saw_data, .. } = conn;
+    let (own, peer) = if from_client { (to_server, to_client) } else { (to_client, to_server) };
+    let before = own.buffered() + peer.buffered();
+    if seg.flags.syn {
+        own.syn(seg.seq);
+    }
+    let data_seq = if seg.flags.syn { seg.seq.wrapping_add(1) } else { seg.seq };
+    if !seg.payload.is_empty() || seg.missing_tail > 0 {
+        *saw_data = true;
+        own.push(data_seq, seg.payload, seg.missing_tail, origin, &mut |ev| {
+            stream_event(ev, from_client, session, &meta, ctx)
+        });
+    }
+    if seg.flags.ack {
+        peer.peer_ack(seg.ack, &mut |ev| stream_event(ev, !from_client, session, &meta, ctx));
+    }
+    if seg.flags.fin {
+        own.fin(data_seq, seg.payload.len() + seg.missing_tail as usize);
+    }
+    let after = own.buffered() + peer.buffered();
+    ctx.total_buffered = (ctx.total_buffered + after).saturating_sub(before);
+    if ctx.total_buffered > ctx.config.max_total_buffered {
+        ctx.warn("total buffer cap hit", || {
+            format!("session {}: out-of-order bytes over all flows exceeded the cap; holes declared gaps", meta.session_id)
+        });
+        let freed = own.buffered();
+        own.finish(&mut |ev| stream_event(ev, from_client, session, &meta, ctx));
+        ctx.total_buffered = ctx.total_buffered.saturating_sub(freed);
+    }
+    // A direction ends once every byte up to its FIN was delivered.
+    if from_client && !conn.client_ended && conn.to_server.is_finished() {
+        conn.client_ended = true;
+        conn.session.client_end();
+    }
+    if !from_client && !conn.server_ended && conn.to_client.is_finished() {
+        conn.server_ended = true;
+        conn.session.server_end(&mut |ex| ctx.exchange(&meta, ex));
+    }
+    if conn.session.stopped == Some(StopReason::Encrypted) {
+        // Nothing more to parse; keep the entry so its packets are skipped.
+        return false;
+    }
+    seg.flags.rst || (conn.client_ended && conn.server_ended)
+}
+
+/// Flushes a connection that is over (FIN/RST, idle, evicted, capture end).
+fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>) {
+    ctx.total_buffered = ctx.total_buffered.saturating_sub(conn.to_server.buffered() + conn.to_client.buffered());
+    let Some(meta) = conn.meta else { return };
+    let Conn { to_server, to_client, session, .. } = &mut conn;
+    to_server.finish(&mut |ev| stream_event(ev, true, session, &meta, ctx));
+    to_client.finish(&mut |ev| stream_event(ev, false, session, &meta, ctx));
+    session.client_end();
+    session.server_end(&mut |ex| ctx.exchange(&meta, ex));
+    let id = meta.session_id;
+    for (r, side) in [(&conn.to_server, "client"), (&conn.to_client, "server")] {
+        if r.stats.cap_hits > 0 {
+            ctx.warn("reassembly cap hit", || format!("session {id}: {side} stream exceeded the out-of-order buffer cap"));
+        }
+        if r.stats.out_of_window > 0 {
+            ctx.warn("segment out of window", || {
+                format!("session {id}: {} {side} segments far outside the stream ignored", r.stats.out_of_window)
+            });
+        }
+    }
+    let s = &conn.session;
+    if s.stopped == Some(StopReason::Encrypted) {
+        ctx.warn("session encrypted (AUTH TLS)", || format!("session {id}: AUTH answered 234; the rest is TLS and was not parsed"));
+    }
+    let w = s.warnings;
+    if w.garbage_lines > 0 {
+        ctx.warn("unparsable server line", || format!("session {id}: {} server lines are not replies", w.garbage_lines));
+    }
+    if w.unpaired_replies > 0 {
+        ctx.warn("reply without command", || format!("session {id}: {} replies answer no captured command", w.unpaired_replies));
+    }
+    if w.pending_overflow > 0 {
+        ctx.warn("pending command cap hit", || format!("session {id}: {} unanswered commands dropped", w.pending_overflow));
+    }
+    if w.code_mismatch > 0 {
+        ctx.warn("multi-line reply code mismatch", || {
+            format!("session {id}: {} multi-line replies closed with another code", w.code_mismatch)
+        });
+    }
+    let (truncated, lost) = s.line_warnings();
+    if truncated > 0 {
+        ctx.warn("line over length cap", || format!("session {id}: {truncated} lines cut at the length cap"));
+    }
+    if lost > 0 {
+        ctx.warn("partial line lost in gap", || format!("session {id}: {lost} partial lines dropped at gaps"));
+    }
+}

@@ -1,0 +1,236 @@
+//! Link and network layers: from a captured frame to a TCP segment.
+//!
+//! Link headers etherparse does not know (Linux cooked v1/v2, BSD NULL and
+//! LOOP) are stripped here to an EtherType; etherparse's lax slicer does the
+//! rest so frames cut by the snaplen still yield the bytes they hold.
+
+use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// LINKTYPE_ values handled.
+pub mod linktype {
+    pub const NULL: i32 = 0;
+    pub const ETHERNET: i32 = 1;
+    pub const RAW_12: i32 = 12;
+    pub const RAW_14: i32 = 14;
+    pub const RAW: i32 = 101;
+    pub const LOOP: i32 = 108;
+    pub const LINUX_SLL: i32 = 113;
+    pub const IPV4: i32 = 228;
+    pub const IPV6: i32 = 229;
+    pub const LINUX_SLL2: i32 = 276;
+}
+
+/// TCP flags that matter to reassembly.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TcpFlags {
+    pub syn: bool,
+    pub ack: bool,
+    pub fin: bool,
+    pub rst: bool,
+}
+
+/// A TCP segment as far as the frame holds it.
+#[derive(Debug, Clone)]
+pub struct TcpSegment<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: TcpFlags,
+    /// The payload bytes present in the capture.
+    pub payload: &'a [u8],
+    /// Payload bytes the segment carried but the snaplen cut off.
+    pub missing_tail: u32,
+}
+
+/// Why a frame gave no TCP segment (counted, never fatal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    UnsupportedLinkType,
+    NotIp,
+    NotTcp,
+    IpFragment,
+    Malformed,
+}
+
+impl SkipReason {
+    pub fn label(&self) -> &'static str {
+        match self {
+            SkipReason::UnsupportedLinkType => "unsupported link type",
+            SkipReason::NotIp => "not IP",
+            SkipReason::NotTcp => "not TCP",
+            SkipReason::IpFragment => "IP fragment",
+            SkipReason::Malformed => "malformed or truncated headers",
+        }
+    }
+}
+
+fn be16(d: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?]))
+}
+
+/// BSD address family values for IPv4 and the various IPv6 ones.
+fn ethertype_from_af(af: u32) -> Option<EtherType> {
+    match af {
+        2 => Some(EtherType::IPV4),
+        10 | 24 | 28 | 30 => Some(EtherType::IPV6),
+        _ => None,
+    }
+}
+
+/// Decodes one frame of the given link type down to TCP.
+pub fn decode_tcp(linktype: i32, data: &[u8]) -> Result<TcpSegment<'_>, SkipReason> {
+    use linktype::*;
+    let sliced = match linktype {
+        ETHERNET => LaxSlicedPacket::from_ethernet(data).map_err(|_| SkipReason::Malformed)?,
+        RAW | RAW_12 | RAW_14 | IPV4 | IPV6 => {
+            LaxSlicedPacket::from_ip(data).map_err(|_| SkipReason::Malformed)?
+        }
+        LINUX_SLL => {
+            let proto = be16(data, 14).ok_or(SkipReason::Malformed)?;
+            LaxSlicedPacket::from_ether_type(EtherType(proto), &data[16..])
+        }
+        LINUX_SLL2 => {
+            let proto = be16(data, 0).ok_or(SkipReason::Malformed)?;
+            if data.len() < 20 {
+                return Err(SkipReason::Malformed);
+            }
+            LaxSlicedPacket::from_ether_type(EtherType(proto), &data[20..])
+        }
+        NULL | LOOP => {
+            let raw = data.get(..4).ok_or(SkipReason::Malformed)?;
+            let raw = [raw[0], raw[1], raw[2], raw[3]];
+            // NULL is in the writer's byte order, so accept either; LOOP is big-endian.
+            let et = if linktype == LOOP {
+                ethertype_from_af(u32::from_be_bytes(raw))
+            } else {
+                ethertype_from_af(u32::from_le_bytes(raw)).or_else(|| ethertype_from_af(u32::from_be_bytes(raw)))
+            };
+            LaxSlicedPacket::from_ether_type(et.ok_or(SkipReason::NotIp)?, &data[4..])
+        }
+        _ => return Err(SkipReason::UnsupportedLinkType),
+    };
+    let net = sliced.net.as_ref().ok_or(SkipReason::NotIp)?;
+    let (src, dst, payload) = match net {
+        LaxNetSlice::Ipv4(v4) => {
+            let h = v4.header();
+            (
+                IpAddr::V4(Ipv4Addr::from(h.source())),
+                IpAddr::V4(Ipv4Addr::from(h.destination())),
+                v4.payload(),
+            )
+        }
+        LaxNetSlice::Ipv6(v6) => {
+            let h = v6.header();
+            (
+                IpAddr::V6(Ipv6Addr::from(h.source())),
+                IpAddr::V6(Ipv6Addr::from(h.destination())),
+                v6.payload(),
+            )
+        }
+        LaxNetSlice::Arp(_) => return Err(SkipReason::NotIp),
+    };
+    if payload.fragmented {
+        return Err(SkipReason::IpFragment);
+    }
+    if payload.ip_number != etherparse::IpNumber::TCP {
+        return Err(SkipReason::NotTcp);
+    }
+    let tcp = match &sliced.transport {
+        Some(TransportSlice::Tcp(tcp)) => tcp,
+        _ => return Err(SkipReason::Malformed),
+    };
+    let header_len = tcp.header_slice().len();
+    let claimed = ip_payload_claimed_len(net).map(|l| l.saturating_sub(header_len));
+    let present = tcp.payload();
+    let missing_tail = match claimed {
+        Some(c) if payload.incomplete && c > present.len() => (c - present.len()) as u32,
+        _ => 0,
+    };
+    Ok(TcpSegment {
+        src,
+        dst,
+        src_port: tcp.source_port(),
+        dst_port: tcp.destination_port(),
+        seq: tcp.sequence_number(),
+        ack: tcp.acknowledgment_number(),
+        flags: TcpFlags { syn: tcp.syn(), ack: tcp.ack(), fin: tcp.fin(), rst: tcp.rst() },
+        payload: present,
+        missing_tail,
+    })
+}
+
+/// The IP payload length the IP header claims (before snaplen cuts).
+fn ip_payload_claimed_len(net: &LaxNetSlice<'_>) -> Option<usize> {
+    match net {
+        LaxNetSlice::Ipv4(v4) => {
+            let h = v4.header();
+            let total = h.total_len() as usize;
+            let ext = v4.extensions().auth.map(|a| a.slice().len()).unwrap_or(0);
+            total.checked_sub(h.slice().len() + ext)
+        }
+        LaxNetSlice::Ipv6(v6) => {
+            let h = v6.header();
+            let len = h.payload_length() as usize;
+            // Jumbograms (length 0) have no usable claim.
+            if len == 0 {
+                return None;
+            }
+            len.checked_sub(v6.extensions().slice().len())
+        }
+        LaxNetSlice::Arp(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    fn ipv4_tcp(payload: &[u8]) -> Vec<u8> {
+        let b = PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).tcp(40000, 21, 1000, 65535).ack(5);
+        let mut out = Vec::new();
+        b.write(&mut out, payload).unwrap();
+        out
+    }
+
+    #[test]
+    fn raw_ip_and_null_and_sll2() {
+        let ip = ipv4_tcp(b"USER a\r\n");
+        let seg = decode_tcp(linktype::RAW, &ip).unwrap();
+        assert_eq!(seg.payload, b"USER a\r\n");
+        assert_eq!((seg.src_port, seg.dst_port, seg.seq), (40000, 21, 1000));
+
+        let mut null = 2u32.to_le_bytes().to_vec();
+        null.extend_from_slice(&ip);
+        assert_eq!(decode_tcp(linktype::NULL, &null).unwrap().payload, b"USER a\r\n");
+        let mut null_be = 2u32.to_be_bytes().to_vec();
+        null_be.extend_from_slice(&ip);
+        assert_eq!(decode_tcp(linktype::NULL, &null_be).unwrap().payload, b"USER a\r\n");
+
+        let mut sll2 = vec![0x08, 0x00];
+        sll2.extend_from_slice(&[0u8; 18]);
+        sll2.extend_from_slice(&ip);
+        assert_eq!(decode_tcp(linktype::LINUX_SLL2, &sll2).unwrap().payload, b"USER a\r\n");
+    }
+
+    #[test]
+    fn snaplen_cut_reports_missing_tail() {
+        let ip = ipv4_tcp(b"503 Bad sequence of commands.\r\n");
+        let cut = &ip[..ip.len() - 10];
+        let seg = decode_tcp(linktype::RAW, cut).unwrap();
+        assert_eq!(seg.payload, b"503 Bad sequence of c");
+        assert_eq!(seg.missing_tail, 10);
+    }
+
+    #[test]
+    fn garbage_is_skipped() {
+        assert_eq!(decode_tcp(999, b"abc").unwrap_err(), SkipReason::UnsupportedLinkType);
+        assert!(decode_tcp(linktype::ETHERNET, b"abc").is_err());
+        assert!(decode_tcp(linktype::LINUX_SLL, b"").is_err());
+        assert!(decode_tcp(linktype::LINUX_SLL2, &[8, 0, 1]).is_err());
+    }
+}

@@ -1,0 +1,12 @@
+//! Stage 1: capture files to TCP segments.
+//!
+//! [`reader`] streams pcap/pcapng records with constant memory; [`link`]
+//! decodes link, IP and TCP headers; [`time`] formats capture timestamps.
+
+pub mod link;
+pub mod reader;
+pub mod time;
+
+pub use link::{decode_tcp, SkipReason, TcpFlags, TcpSegment};
+pub use reader::{CaptureProblem, CaptureReader, Format, Frame, ReadWarning};
+pub use time::Timestamp;

@@ -1,0 +1,596 @@
+//! Streaming pcap / pcapng reader over pcap-parser with constant memory.
+//!
+//! The reader walks a fixed buffer (grown at most to [`MAX_RECORD`]), numbers
+//! packets from 1 as Wireshark does, keeps the pcapng interface table per
+//! section, and turns every way a file can be broken into a [`CaptureProblem`]
+//! instead of a panic. It works around the pcap-parser 0.17 defects listed in
+//! `DEPS-NOTES.md`: short pcapng blocks are checked before the parser sees
+//! them, `if_tsresol` is decoded here, and format detection reads a full
+//! prefix first so pipes and stdin work.
+
+use super::time::Timestamp;
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
+use std::fmt;
+use std::io::{self, Read};
+
+/// Initial read buffer; records larger than this make it grow.
+const BUFFER_SIZE: usize = 1 << 20;
+/// The largest record or block we accept (grown buffer limit).
+pub const MAX_RECORD: usize = 16 << 20;
+/// Bytes read before deciding the format (pipes may deliver less per read).
+const SNIFF_LEN: usize = 64;
+
+/// One packet as stored in the capture.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// 1-based packet number within its capture (Wireshark's `frame.number`).
+    pub number: u64,
+    pub ts: Timestamp,
+    /// Link-layer type (pcap LINKTYPE_ value) of the interface it came from.
+    pub linktype: i32,
+    /// The captured bytes (may be shorter than `orig_len` when cut by snaplen).
+    pub data: &'a [u8],
+    pub orig_len: u32,
+}
+
+/// The capture container format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Pcap,
+    PcapNg,
+}
+
+/// Why reading a capture could not start or had to stop early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaptureProblem {
+    /// The file holds no bytes at all.
+    Empty,
+    /// The first bytes are not a pcap or pcapng magic number.
+    NotACapture { first_bytes: Vec<u8> },
+    /// The file header itself is cut short.
+    TruncatedHeader,
+    /// The file ends inside a record; everything before it was read.
+    Truncated { offset: u64 },
+    /// A record or block is malformed; reading stopped there.
+    Corrupt { offset: u64, what: String },
+    /// The underlying read failed.
+    Io(String),
+}
+
+impl fmt::Display for CaptureProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaptureProblem::Empty => write!(f, "empty file"),
+            CaptureProblem::NotACapture { first_bytes } => {
+                write!(f, "not a pcap or pcapng capture (starts with")?;
+                for b in first_bytes {
+                    write!(f, " {b:02x}")?;
+                }
+                write!(f, ")")
+            }
+            CaptureProblem::TruncatedHeader => write!(f, "file header is truncated"),
+            CaptureProblem::Truncated { offset } => {
+                write!(f, "capture is truncated: last record cut at byte {offset}")
+            }
+            CaptureProblem::Corrupt { offset, what } => {
+                write!(f, "corrupt capture at byte {offset}: {what}; stopped reading there")
+            }
+            CaptureProblem::Io(e) => write!(f, "read error: {e}"),
+        }
+    }
+}
+
+/// A non-fatal oddity seen while reading (reading went on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadWarning {
+    /// A packet referenced an interface the section never described.
+    UnknownInterface { frame: u64, if_id: u32 },
+    /// An interface declared a time resolution we cannot represent; µs assumed.
+    BadTimeResolution { if_tsresol: u8 },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Interface {
+    linktype: i32,
+    units_per_sec: u64,
+    digits: u8,
+    offset_secs: i64,
+}
+
+/// Decodes pcapng `if_tsresol`: high bit clear is 10^-n, set is 2^-n.
+fn decode_tsresol(v: u8) -> Option<(u64, u8)> {
+    let n = (v & 0x7f) as u32;
+    if v & 0x80 == 0 {
+        // 10^19 still fits in u64.
+        if n > 19 {
+            return None;
+        }
+        Some((10u64.pow(n), n.min(9) as u8))
+    } else {
+        if n > 63 {
+            return None;
+        }
+        // digits needed to show 2^-n: ceil(n * log10(2))
+        let digits = ((n as f64) * std::f64::consts::LOG10_2).ceil() as u8;
+        Some((1u64 << n, digits.min(9)))
+    }
+}
+
+enum Inner {
+    Legacy(LegacyPcapReader<Box<dyn Read + Send>>),
+    Ng(PcapNGReader<Box<dyn Read + Send>>),
+}
+
+/// Streams the packets of one capture.
+pub struct CaptureReader {
+    inner: Inner,
+    format: Format,
+    /// Legacy pcap: link type and precision from the file header.
+    legacy: Interface,
+    /// Legacy pcap: the file is big-endian.
+    legacy_be: bool,
+    /// pcapng: interfaces of the current section.
+    interfaces: Vec<Interface>,
+    /// pcapng: byte order of the current section (for our own block guard).
+    ng_big_endian: bool,
+    frame_number: u64,
+    buffer_size: usize,
+    pub warnings: Vec<ReadWarning>,
+}
+
+/// Reads until `buf` is full or the reader is exhausted.
+fn read_prefix(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+fn header_error<I>(e: PcapError<I>) -> CaptureProblem {
+    match e {
+        PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
+            CaptureProblem::TruncatedHeader
+        }
+        PcapError::ReadError => CaptureProblem::Io("read failed".into()),
+        _ => CaptureProblem::Corrupt { offset: 0, what: "bad file header".into() },
+    }
+}
+
+impl CaptureReader {
+    /// Detects the format from the magic number and prepares to stream.
+    pub fn new(mut source: Box<dyn Read + Send>) -> Result<Self, CaptureProblem> {
+        let mut prefix = vec![0u8; SNIFF_LEN];
+        let n = read_prefix(&mut source, &mut prefix).map_err(|e| CaptureProblem::Io(e.to_string()))?;
+        prefix.truncate(n);
+        if n == 0 {
+            return Err(CaptureProblem::Empty);
+        }
+        let magic = prefix.get(..4).map(|m| [m[0], m[1], m[2], m[3]]);
+        let format = match magic {
+            Some([0xd4, 0xc3, 0xb2, 0xa1])
+            | Some([0xa1, 0xb2, 0xc3, 0xd4])
+            | Some([0x4d, 0x3c, 0xb2, 0xa1])
+            | Some([0xa1, 0xb2, 0x3c, 0x4d]) => Format::Pcap,
+            Some([0x0a, 0x0d, 0x0d, 0x0a]) => Format::PcapNg,
+            _ => {
+                if n < 4 && (b"\xd4\xc3\xb2\xa1".starts_with(&prefix)
+                    || b"\xa1\xb2\xc3\xd4".starts_with(&prefix)
+                    || b"\x0a\x0d\x0d\x0a".starts_with(&prefix))
+                {
+                    return Err(CaptureProblem::TruncatedHeader);
+                }
+                return Err(CaptureProblem::NotACapture {
+                    first_bytes: prefix.iter().take(4).copied().collect(),
+                });
+            }
+        };
+        let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(prefix).chain(source));
+        let default_iface = Interface { linktype: 1, units_per_sec: 1_000_000, digits: 6, offset_secs: 0 };
+        let inner = match format {
+            Format::Pcap => Inner::Legacy(LegacyPcapReader::new(BUFFER_SIZE, chained).map_err(header_error)?),
+            Format::PcapNg => Inner::Ng(PcapNGReader::new(BUFFER_SIZE, chained).map_err(header_error)?),
+        };
+        Ok(CaptureReader {
+            inner,
+            format,
+            legacy: default_iface,
+            legacy_be: false,
+            interfaces: Vec::new(),
+            ng_big_endian: false,
+            frame_number: 0,
+            buffer_size: BUFFER_SIZE,
+            warnings: Vec::new(),
+        })
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Bytes of the file consumed so far.
+    pub fn position(&self) -> u64 {
+        match &self.inner {
+            Inner::Legacy(r) => r.consumed() as u64,
+            Inner::Ng(r) => r.consumed() as u64,
+        }
+    }
+
+    /// Packets numbered so far.
+    pub fn frames(&self) -> u64 {
+        self.frame_number
+    }
+
+    /// Checks the next record header ourselves before pcap-parser parses it,
+    /// so that absurd or short lengths become a clean error (and never reach
+    /// the pcap-parser 0.17 subtraction that panics on short pcapng blocks).
+    fn guard_next(&self) -> Result<(), String> {
+        match &self.inner {
+            Inner::Legacy(r) => {
+                let d = r.data();
+                if d.len() >= 16 && r.consumed() > 0 {
+                    let raw = [d[8], d[9], d[10], d[11]];
+                    let caplen = if self.legacy_be {
+                        u32::from_be_bytes(raw)
+                    } else {
+                        u32::from_le_bytes(raw)
+                    } as usize;
+                    if caplen > MAX_RECORD {
+                        return Err(format!("record claims {caplen} captured bytes (limit {MAX_RECORD})"));
+                    }
+                }
+            }
+            Inner::Ng(r) => {
+                let d = r.data();
+                if d.len() >= 8 {
+                    let ty = [d[0], d[1], d[2], d[3]];
+                    let raw = [d[4], d[5], d[6], d[7]];
+                    let big_endian = if ty == [0x0a, 0x0d, 0x0d, 0x0a] {
+                        // A section header carries its own byte order.
+                        match d.get(8..12) {
+                            Some([0x1a, 0x2b, 0x3c, 0x4d]) => true,
+                            Some(_) => false,
+                            None => return Ok(()),
+                        }
+                    } else {
+                        self.ng_big_endian
+                    };
+                    let len = if big_endian { u32::from_be_bytes(raw) } else { u32::from_le_bytes(raw) } as usize;
+                    if len < 12 || len % 4 != 0 {
+                        return Err(format!("block length {len} is not a multiple of 4 of at least 12"));
+                    }
+                    if len > MAX_RECORD {
+                        return Err(format!("block claims {len} bytes (limit {MAX_RECORD})"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `on_frame` for every packet, in file order. Returns `Ok(())` at a
+    /// clean end, or the problem that stopped reading (frames before it were
+    /// all delivered).
+    pub fn for_each_frame(&mut self, mut on_frame: impl FnMut(&Frame)) -> Result<(), CaptureProblem> {
+        let mut stalled_refills = 0u32;
+        loop {
+            if let Err(what) = self.guard_next() {
+                return Err(CaptureProblem::Corrupt { offset: self.position(), what });
+            }
+            let offset_before = self.position();
+            let step = match &mut self.inner {
+                Inner::Legacy(r) => match r.next() {
+                    Ok((consumed, block)) => {
+                        let frame = handle_legacy(&mut self.legacy, &mut self.legacy_be, &mut self.frame_number, &block);
+                        if let Some(frame) = frame {
+                            on_frame(&frame);
+                        }
+                        r.consume(consumed);
+                        Step::Advanced
+                    }
+                    Err(e) => classify(e),
+                },
+                Inner::Ng(r) => match r.next() {
+                    Ok((consumed, block)) => {
+                        if let PcapBlockOwned::NG(block) = &block {
+                            let frame = handle_ng(
+                                &mut self.interfaces,
+                                &mut self.ng_big_endian,
+                                &mut self.frame_number,
+                                &mut self.warnings,
+                                block,
+                            );
+                            if let Some(frame) = frame {
+                                on_frame(&frame);
+                            }
+                        }
+                        r.consume(consumed);
+                        Step::Advanced
+                    }
+                    Err(e) => classify(e),
+                },
+            };
+            match step {
+                Step::Advanced => stalled_refills = 0,
+                Step::Eof => return Ok(()),
+                Step::NeedMore => {
+                    stalled_refills += 1;
+                    if stalled_refills > 3 {
+                        return Err(CaptureProblem::Truncated { offset: offset_before });
+                    }
+                    let res = match &mut self.inner {
+                        Inner::Legacy(r) => r.refill().map_err(|_| ()),
+                        Inner::Ng(r) => r.refill().map_err(|_| ()),
+                    };
+                    if res.is_err() {
+                        return Err(CaptureProblem::Io("read failed".into()));
+                    }
+                }
+                Step::TooBig => {
+                    if self.buffer_size >= MAX_RECORD {
+                        return Err(CaptureProblem::Corrupt {
+                            offset: offset_before,
+                            what: format!("record larger than {MAX_RECORD} bytes"),
+                        });
+                    }
+                    self.buffer_size = (self.buffer_size * 2).min(MAX_RECORD);
+                    let grown = match &mut self.inner {
+                        Inner::Legacy(r) => r.grow(self.buffer_size),
+                        Inner::Ng(r) => r.grow(self.buffer_size),
+                    };
+                    if !grown {
+                        return Err(CaptureProblem::Corrupt {
+                            offset: offset_before,
+                            what: "record larger than the read buffer".into(),
+                        });
+                    }
+                    // A grown buffer must be filled before the next attempt.
+                    let res = match &mut self.inner {
+                        Inner::Legacy(r) => r.refill().map_err(|_| ()),
+                        Inner::Ng(r) => r.refill().map_err(|_| ()),
+                    };
+                    if res.is_err() {
+                        return Err(CaptureProblem::Io("read failed".into()));
+                    }
+                }
+                Step::Truncated => return Err(CaptureProblem::Truncated { offset: offset_before }),
+                Step::Corrupt(what) => return Err(CaptureProblem::Corrupt { offset: offset_before, what }),
+            }
+        }
+    }
+}
+
+enum Step {
+    Advanced,
+    Eof,
+    NeedMore,
+    TooBig,
+    Truncated,
+    Corrupt(String),
+}
+
+fn classify<I>(e: PcapError<I>) -> Step {
+    match e {
+        PcapError::Eof => Step::Eof,
+        PcapError::Incomplete(_) => Step::NeedMore,
+        PcapError::UnexpectedEof => Step::Truncated,
+        PcapError::BufferTooSmall => Step::TooBig,
+        PcapError::ReadError => Step::Corrupt("read error".into()),
+        PcapError::HeaderNotRecognized => Step::Corrupt("header not recognized".into()),
+        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
+            Step::Corrupt(format!("unparsable record ({kind:?})"))
+        }
+    }
+}
+
+fn handle_legacy<'a>(
+    iface: &mut Interface,
+    big_endian: &mut bool,
+    frame_number: &mut u64,
+    block: &PcapBlockOwned<'a>,
+) -> Option<Frame<'a>> {
+    match block {
+        PcapBlockOwned::LegacyHeader(h) => {
+            iface.linktype = h.network.0;
+            *big_endian = h.is_bigendian();
+            if h.is_nanosecond_precision() {
+                iface.units_per_sec = 1_000_000_000;
+                iface.digits = 9;
+            }
+            None
+        }
+        PcapBlockOwned::Legacy(b) => {
+            *frame_number += 1;
+            let units = b.ts_sec as u64 * iface.units_per_sec + b.ts_usec as u64;
+            let caplen = (b.caplen as usize).min(b.data.len());
+            Some(Frame {
+                number: *frame_number,
+                ts: Timestamp::from_units(units, iface.units_per_sec, iface.digits, 0),
+                linktype: iface.linktype,
+                data: &b.data[..caplen],
+                orig_len: b.origlen,
+            })
+        }
+        PcapBlockOwned::NG(_) => None,
+    }
+}
+
+fn handle_ng<'a>(
+    interfaces: &mut Vec<Interface>,
+    big_endian: &mut bool,
+    frame_number: &mut u64,
+    warnings: &mut Vec<ReadWarning>,
+    block: &Block<'a>,
+) -> Option<Frame<'a>> {
+    const MAX_INTERFACES: usize = 4096;
+    match block {
+        Block::SectionHeader(shb) => {
+            interfaces.clear();
+            *big_endian = shb.big_endian();
+            None
+        }
+        Block::InterfaceDescription(idb) => {
+            let (units_per_sec, digits) = decode_tsresol(idb.if_tsresol).unwrap_or_else(|| {
+                warnings.push(ReadWarning::BadTimeResolution { if_tsresol: idb.if_tsresol });
+                (1_000_000, 6)
+            });
+            // pcap-parser reads if_tsoffset little-endian even in big-endian
+            // sections; swap it back there.
+            let offset_secs = if *big_endian { idb.if_tsoffset.swap_bytes() } else { idb.if_tsoffset };
+            if interfaces.len() < MAX_INTERFACES {
+                interfaces.push(Interface { linktype: idb.linktype.0, units_per_sec, digits, offset_secs });
+            }
+            None
+        }
+        Block::EnhancedPacket(epb) => {
+            *frame_number += 1;
+            let Some(iface) = interfaces.get(epb.if_id as usize).copied() else {
+                if warnings.len() < 1000 {
+                    warnings.push(ReadWarning::UnknownInterface { frame: *frame_number, if_id: epb.if_id });
+                }
+                return None;
+            };
+            let units = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
+            let caplen = (epb.caplen as usize).min(epb.data.len());
+            Some(Frame {
+                number: *frame_number,
+                ts: Timestamp::from_units(units, iface.units_per_sec, iface.digits, iface.offset_secs),
+                linktype: iface.linktype,
+                data: &epb.data[..caplen],
+                orig_len: epb.origlen,
+            })
+        }
+        Block::SimplePacket(spb) => {
+            *frame_number += 1;
+            let iface = interfaces.first().copied()?;
+            let caplen = (spb.origlen as usize).min(spb.data.len());
+            Some(Frame {
+                number: *frame_number,
+                // A simple packet block has no timestamp.
+                ts: Timestamp { secs: 0, nanos: 0, digits: iface.digits },
+                linktype: iface.linktype,
+                data: &spb.data[..caplen],
+                orig_len: spb.origlen,
+            })
+        }
+        Block::Unknown(u) if u.block_type == 2 => {
+            // Obsolete Packet Block: Wireshark still numbers it.
+            *frame_number += 1;
+            None
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(bytes: Vec<u8>) -> (Vec<(u64, i32, Vec<u8>, String)>, Result<(), CaptureProblem>) {
+        let mut frames = Vec::new();
+        let mut reader = match CaptureReader::new(Box::new(io::Cursor::new(bytes))) {
+            Ok(r) => r,
+            Err(e) => return (frames, Err(e)),
+        };
+        let res = reader.for_each_frame(|f| frames.push((f.number, f.linktype, f.data.to_vec(), f.ts.to_string())));
+        (frames, res)
+    }
+
+    fn pcap_header(magic: u32, linktype: u32) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&magic.to_le_bytes());
+        v.extend_from_slice(&2u16.to_le_bytes());
+        v.extend_from_slice(&4u16.to_le_bytes());
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&65535u32.to_le_bytes());
+        v.extend_from_slice(&linktype.to_le_bytes());
+        v
+    }
+
+    fn record(ts: u32, frac: u32, data: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        for x in [ts, frac, data.len() as u32, data.len() as u32] {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+        v.extend_from_slice(data);
+        v
+    }
+
+    #[test]
+    fn reads_legacy_microseconds_and_nanoseconds() {
+        let mut f = pcap_header(0xa1b2c3d4, 101);
+        f.extend(record(1, 5, b"abc"));
+        f.extend(record(2, 6, b"de"));
+        let (frames, res) = read_all(f);
+        assert_eq!(res, Ok(()));
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[1].0, 2);
+        assert_eq!(frames[1].1, 101);
+        assert_eq!(frames[0].3, "1970-01-01T00:00:01.000005Z");
+
+        let mut f = pcap_header(0xa1b23c4d, 1);
+        f.extend(record(1, 5, b"abc"));
+        let (frames, _) = read_all(f);
+        assert_eq!(frames[0].3, "1970-01-01T00:00:01.000000005Z");
+    }
+
+    #[test]
+    fn empty_and_foreign_files() {
+        assert_eq!(read_all(vec![]).1, Err(CaptureProblem::Empty));
+        assert!(matches!(read_all(b"<html>".to_vec()).1, Err(CaptureProblem::NotACapture { .. })));
+        assert_eq!(read_all(vec![0xd4, 0xc3]).1, Err(CaptureProblem::TruncatedHeader));
+        assert_eq!(read_all(vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0]).1, Err(CaptureProblem::TruncatedHeader));
+    }
+
+    #[test]
+    fn truncated_last_record_keeps_earlier_frames() {
+        let mut f = pcap_header(0xa1b2c3d4, 101);
+        f.extend(record(1, 0, b"abcdef"));
+        let mut last = record(2, 0, &[7u8; 60]);
+        last.truncate(16 + 20);
+        f.extend(last);
+        let (frames, res) = read_all(f);
+        assert_eq!(frames.len(), 1);
+        assert!(matches!(res, Err(CaptureProblem::Truncated { .. })), "{res:?}");
+    }
+
+    #[test]
+    fn huge_caplen_is_corrupt_not_allocation() {
+        let mut f = pcap_header(0xa1b2c3d4, 101);
+        f.extend(record(1, 0, b"ok"));
+        let mut bad = record(2, 0, b"x");
+        bad[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        f.extend(bad);
+        let (frames, res) = read_all(f);
+        assert_eq!(frames.len(), 1);
+        assert!(matches!(res, Err(CaptureProblem::Corrupt { .. })), "{res:?}");
+    }
+
+    #[test]
+    fn short_pcapng_block_is_corrupt_not_panic() {
+        // DEPS-NOTES: SHB + a process information block of length 8.
+        let mut f = Vec::new();
+        f.extend_from_slice(&[0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0]);
+        f.extend_from_slice(&(-1i64).to_le_bytes());
+        f.extend_from_slice(&28u32.to_le_bytes());
+        f.extend_from_slice(&[0x01, 0x00, 0x00, 0x80, 0x08, 0, 0, 0, 0x08, 0, 0, 0]);
+        let (_, res) = read_all(f);
+        assert!(matches!(res, Err(CaptureProblem::Corrupt { .. })), "{res:?}");
+    }
+
+    #[test]
+    fn tsresol_decoding() {
+        assert_eq!(decode_tsresol(6), Some((1_000_000, 6)));
+        assert_eq!(decode_tsresol(9), Some((1_000_000_000, 9)));
+        assert_eq!(decode_tsresol(0x80 | 10), Some((1024, 4)));
+        assert_eq!(decode_tsresol(20), None);
+        assert_eq!(decode_tsresol(0xff), None);
+    }
+}

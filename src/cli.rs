@@ -1,0 +1,308 @@
+//! Command-line flags, turned into a validated [`Config`] before any work
+//! starts, and the run itself (captures in, report out, summary, exit code).
+
+use crate::analysis::{Analyzer, Config};
+use crate::flow::{OverlapPolicy, ReassemblyLimits};
+use crate::ftp::SessionLimits;
+use crate::report::CsvReport;
+use anyhow::{bail, Context, Result};
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+/// Exit codes (documented in the README).
+pub mod exit {
+    /// Every capture was read to its end.
+    pub const OK: i32 = 0;
+    /// At least one capture was missing, unreadable, truncated or corrupt;
+    /// the others (and the readable part of that one) were still analysed.
+    pub const CAPTURE_PROBLEM: i32 = 1;
+    /// Bad usage, or the report could not be written.
+    pub const FATAL: i32 = 2;
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Overlap {
+    /// Keep the bytes seen first.
+    First,
+    /// Let later bytes replace buffered ones.
+    Last,
+}
+
+/// Offline forensics on FTP control traffic: every 214 and 503 reply, with
+/// the command that drew it and what the sequence checker makes of it.
+#[derive(Debug, Parser)]
+#[command(name = "ftpcap", version, about, long_about = None)]
+pub struct Args {
+    /// Capture files (pcap or pcapng); `-` reads standard input.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+
+    /// Write the CSV report here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// More FTP control server ports besides 21 (repeatable, or comma-separated).
+    #[arg(long, value_name = "PORT", value_delimiter = ',')]
+    pub port: Vec<u16>,
+
+    /// Also recognise control connections on any port by a `220` greeting.
+    #[arg(long)]
+    pub detect: bool,
+
+    /// Reply codes to report: codes and classes, e.g. `214,503,425` or `4xx,5xx`.
+    #[arg(long, value_name = "LIST", default_value = "214,503")]
+    pub codes: String,
+
+    /// Show PASS arguments in the report instead of `****`.
+    #[arg(long)]
+    pub show_passwords: bool,
+
+    /// No progress bar and no summary on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// How overlapping retransmissions with different bytes are resolved.
+    #[arg(long, value_enum, default_value = "first")]
+    pub overlap: Overlap,
+
+    /// Flows tracked at once per capture.
+    #[arg(long, value_name = "N", default_value_t = 65_536)]
+    pub max_flows: usize,
+
+    /// Out-of-order bytes buffered per stream direction.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024)]
+    pub max_buffer: usize,
+
+    /// Out-of-order bytes buffered over all flows.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub max_total_buffer: usize,
+
+    /// Longest command or reply line kept (longer lines are cut and flagged).
+    #[arg(long, value_name = "BYTES", default_value_t = 4096)]
+    pub max_line: usize,
+
+    /// Most lines kept of one multi-line reply.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_reply_lines: usize,
+
+    /// Most commands waiting for a reply in one session.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_pending: usize,
+
+    /// Seconds of capture time after which an idle flow is closed.
+    #[arg(long, value_name = "SECS", default_value_t = 3600.0)]
+    pub idle_timeout: f64,
+}
+
+/// Parses `214,503,4xx` into the set of codes.
+pub fn parse_codes(spec: &str) -> Result<BTreeSet<u16>> {
+    let mut codes = BTreeSet::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let lower = part.to_ascii_lowercase();
+        if lower.len() == 3 && lower.ends_with("xx") {
+            let class = lower.as_bytes()[0];
+            if !(b'1'..=b'5').contains(&class) {
+                bail!("--codes: `{part}` is not a reply class (1xx to 5xx)");
+            }
+            let base = (class - b'0') as u16 * 100;
+            codes.extend(base..base + 100);
+        } else {
+            let code: u16 = part.parse().with_context(|| format!("--codes: `{part}` is not a reply code"))?;
+            if !(100..=599).contains(&code) {
+                bail!("--codes: {code} is not a reply code (100 to 599)");
+            }
+            codes.insert(code);
+        }
+    }
+    if codes.is_empty() {
+        bail!("--codes: no codes given");
+    }
+    Ok(codes)
+}
+
+impl Args {
+    /// The validated configuration.
+    pub fn config(&self) -> Result<Config> {
+        let mut ports = vec![21u16];
+        for &p in &self.port {
+            if p == 0 {
+                bail!("--port: 0 is not a TCP port");
+            }
+            if !ports.contains(&p) {
+                ports.push(p);
+            }
+        }
+        if !(self.idle_timeout.is_finite() && self.idle_timeout > 0.0) {
+            bail!("--idle-timeout must be a positive number of seconds");
+        }
+        Ok(Config {
+            ports,
+            detect: self.detect,
+            show_passwords: self.show_passwords,
+            codes: parse_codes(&self.codes)?,
+            reassembly: ReassemblyLimits {
+                max_buffered: self.max_buffer,
+                max_segments: (self.max_buffer / 64).clamp(16, 65_536),
+                policy: match self.overlap {
+                    Overlap::First => OverlapPolicy::First,
+                    Overlap::Last => OverlapPolicy::Last,
+                },
+            },
+            session: SessionLimits {
+                max_line: self.max_line.max(16),
+                max_reply_lines: self.max_reply_lines.max(2),
+                max_pending: self.max_pending.max(1),
+            },
+            max_flows: self.max_flows.max(1),
+            max_total_buffered: self.max_total_buffer,
+            idle_timeout_secs: self.idle_timeout,
+        })
+    }
+}
+
+fn open_capture(path: &PathBuf) -> io::Result<(Box<dyn Read + Send>, Option<u64>)> {
+    if path.as_os_str() == "-" {
+        return Ok((Box::new(io::stdin()), None));
+    }
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(io::Error::other("is a directory"));
+    }
+    Ok((Box::new(io::BufReader::with_capacity(1 << 16, file)), Some(meta.len())))
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<csv::Error>().is_some_and(|ce| matches!(ce.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe))
+    })
+}
+
+/// Runs the whole command; returns the exit code.
+pub fn run(args: Args) -> i32 {
+    match run_inner(&args) {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => exit::OK,
+        Err(e) => {
+            eprintln!("ftpcap: {e:#}");
+            exit::FATAL
+        }
+    }
+}
+
+fn run_inner(args: &Args) -> Result<i32> {
+    let config = args.config()?;
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(io::BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    };
+    let mut report = CsvReport::new(out);
+    report.header().context("writing the report")?;
+
+    let show_progress = !args.quiet && io::stderr().is_terminal();
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if show_progress {
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg:20!} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}") {
+            bar.set_style(style);
+        }
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+
+    let mut analyzer = Analyzer::new(config);
+    let mut status = exit::OK;
+    for path in &args.captures {
+        let name = path.display().to_string();
+        let (source, len) = match open_capture(path) {
+            Ok(s) => s,
+            Err(e) => {
+                bar.suspend(|| eprintln!("ftpcap: {name}: {e}"));
+                status = exit::CAPTURE_PROBLEM;
+                continue;
+            }
+        };
+        bar.reset();
+        bar.set_length(len.unwrap_or(0));
+        bar.set_message(name.clone());
+        let source: Box<dyn Read + Send> = Box::new(bar.wrap_read(source));
+        let outcome = analyzer.analyze(&name, source);
+        for m in analyzer.messages.drain(..) {
+            bar.suspend(|| eprintln!("ftpcap: warning: {m}"));
+        }
+        match outcome {
+            Err(problem) => {
+                bar.suspend(|| eprintln!("ftpcap: {name}: {problem}"));
+                status = exit::CAPTURE_PROBLEM;
+            }
+            Ok(outcome) => {
+                if let Some(problem) = &outcome.problem {
+                    bar.suspend(|| {
+                        eprintln!("ftpcap: {name}: {problem} (analysed the {} frames before it)", outcome.frames)
+                    });
+                    status = exit::CAPTURE_PROBLEM;
+                }
+                for row in &outcome.rows {
+                    report.row(row).context("writing the report")?;
+                }
+            }
+        }
+    }
+    bar.finish_and_clear();
+    report.flush().context("writing the report")?;
+    if !args.quiet {
+        eprint!("{}", summary_text(&analyzer));
+    }
+    Ok(status)
+}
+
+/// The short end-of-run summary.
+pub fn summary_text(analyzer: &Analyzer) -> String {
+    let s = &analyzer.summary;
+    let code = |c: u16| s.replies_by_code.get(&c).copied().unwrap_or(0);
+    let mut out = format!(
+        "ftpcap: {} capture(s), {} frames, {} bytes, {} FTP session(s), {} × 214, {} × 503, {} row(s)\n",
+        s.captures,
+        s.frames,
+        s.bytes,
+        s.sessions,
+        code(214),
+        code(503),
+        s.rows
+    );
+    if !s.warnings.is_empty() {
+        let parts: Vec<String> = s.warnings.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        out.push_str(&format!("ftpcap: warnings: {}\n", parts.join(", ")));
+    }
+    if !s.skipped.is_empty() {
+        let parts: Vec<String> = s.skipped.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        out.push_str(&format!("ftpcap: frames skipped: {}\n", parts.join(", ")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_classes() {
+        assert_eq!(parse_codes("214,503").unwrap().into_iter().collect::<Vec<_>>(), vec![214, 503]);
+        assert_eq!(parse_codes("4xx").unwrap().len(), 100);
+        assert!(parse_codes("6xx").is_err());
+        assert!(parse_codes("abc").is_err());
+        assert!(parse_codes("99").is_err());
+    }
+
+    #[test]
+    fn ports_repeat_and_commas() {
+        let args = Args::try_parse_from(["ftpcap", "--port", "2121,2122", "--port", "21", "x.pcap"]).unwrap();
+        assert_eq!(args.config().unwrap().ports, vec![21, 2121, 2122]);
+    }
+}

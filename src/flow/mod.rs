@@ -1,0 +1,6 @@
+//! Stage 2: TCP streams. [`reassembly`] turns the segments of one direction
+//! into ordered bytes with explicit gaps and overlap conflicts.
+
+pub mod reassembly;
+
+pub use reassembly::{Origin, OverlapPolicy, Reassembler, ReassemblyLimits, ReassemblyStats, StreamEvent};

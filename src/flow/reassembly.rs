@@ -1,0 +1,693 @@
+//! One direction of a TCP connection, reassembled by sequence number.
+//!
+//! # Invariants
+//! * Stream offsets are `u64` counted from the first byte after the SYN (or
+//!   from the first byte seen when the connection was picked up mid-stream);
+//!   32-bit sequence numbers are mapped to offsets relative to `next`, so
+//!   wrapping sequence numbers never matter and nothing can overflow.
+//! * Bytes are delivered exactly once, in order: `next` only grows.
+//! * `pending` holds out-of-order bytes strictly after `next`; its segments
+//!   never overlap one another, and `buffered` is the sum of their lengths.
+//! * `buffered <= max_buffered` and `pending.len() <= max_segments` after
+//!   every call: past a cap the oldest hole is declared a gap, never an
+//!   unbounded buffer.
+//!
+//! Release is driven by sequence numbers, not by ACKs, so one-sided captures
+//! and the last reply are never lost. ACKs from the peer only serve to prove
+//! that a hole was really sent and lost by the sensor, so the gap can be
+//! declared early instead of at the end of the stream.
+
+use crate::capture::Timestamp;
+use std::collections::BTreeMap;
+
+/// How bytes that arrive twice with different content are resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OverlapPolicy {
+    /// Keep the bytes seen first (BSD/Windows receivers; also the only choice
+    /// for bytes already delivered).
+    #[default]
+    First,
+    /// Let later bytes replace buffered (not yet delivered) ones (Linux-like
+    /// for out-of-order data).
+    Last,
+}
+
+/// Where a delivered chunk came from in the capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Origin {
+    pub frame: u64,
+    pub ts: Timestamp,
+}
+
+/// What the reassembler hands on.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StreamEvent<'a> {
+    /// The next in-order bytes of the stream.
+    Data { bytes: &'a [u8], origin: Origin },
+    /// `len` bytes were never captured; data resumes after them.
+    Gap { len: u64, origin: Origin },
+    /// Bytes sent twice disagreed; `kept` says which copy survived.
+    Conflict { first_frame: u64, later_frame: u64, len: u64, kept: OverlapPolicy },
+}
+
+#[derive(Debug)]
+struct Pending {
+    data: Vec<u8>,
+    origin: Origin,
+}
+
+/// Caps for one direction.
+#[derive(Debug, Clone, Copy)]
+pub struct ReassemblyLimits {
+    pub max_buffered: usize,
+    pub max_segments: usize,
+    pub policy: OverlapPolicy,
+}
+
+impl Default for ReassemblyLimits {
+    fn default() -> Self {
+        ReassemblyLimits { max_buffered: 256 * 1024, max_segments: 2048, policy: OverlapPolicy::First }
+    }
+}
+
+/// Counters a caller may want to report.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReassemblyStats {
+    pub delivered: u64,
+    pub retransmitted: u64,
+    pub gaps: u64,
+    pub gap_bytes: u64,
+    pub conflicts: u64,
+    pub cap_hits: u64,
+    pub out_of_window: u64,
+}
+
+/// Segments further ahead than this are not believed (hostile or corrupt).
+const MAX_AHEAD: u64 = 64 << 20;
+/// Delivered bytes remembered to compare retransmissions against.
+const RECENT: usize = 4096;
+
+#[derive(Debug)]
+pub struct Reassembler {
+    /// Sequence number of stream offset 0; None until the first SYN or data.
+    isn: Option<u32>,
+    next: u64,
+    pending: BTreeMap<u64, Pending>,
+    buffered: usize,
+    /// Stream offset of the FIN, once seen.
+    fin_at: Option<u64>,
+    /// Highest offset the peer acknowledged.
+    peer_acked: u64,
+    /// Last delivered bytes, ending at `next`.
+    recent: Vec<u8>,
+    /// Frame that delivered the last byte of `recent` (for conflict reports).
+    recent_frame: u64,
+    limits: ReassemblyLimits,
+    pub stats: ReassemblyStats,
+}
+
+impl Reassembler {
+    pub fn new(limits: ReassemblyLimits) -> Self {
+        Reassembler {
+            isn: None,
+            next: 0,
+            pending: BTreeMap::new(),
+            buffered: 0,
+            fin_at: None,
+            peer_acked: 0,
+            recent: Vec::new(),
+            recent_frame: 0,
+            limits,
+            stats: ReassemblyStats::default(),
+        }
+    }
+
+    /// Bytes held out of order right now.
+    pub fn buffered(&self) -> usize {
+        self.buffered
+    }
+
+    /// Stream offset of the next byte to deliver.
+    pub fn next_offset(&self) -> u64 {
+        self.next
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.isn.is_some()
+    }
+
+    /// The initial sequence number this direction started from, if known.
+    pub fn isn(&self) -> Option<u32> {
+        self.isn
+    }
+
+    /// True once every byte up to the FIN has been delivered.
+    pub fn is_finished(&self) -> bool {
+        self.fin_at.is_some_and(|f| self.next >= f)
+    }
+
+    /// Maps a sequence number to a stream offset relative to `next`
+    /// (wrap-safe; negative means before `next`).
+    fn relative(&self, seq: u32) -> i64 {
+        let isn = self.isn.unwrap_or(seq);
+        let next_seq = isn.wrapping_add(self.next as u32);
+        seq.wrapping_sub(next_seq) as i32 as i64
+    }
+
+    fn offset_of(&self, seq: u32) -> Option<u64> {
+        let rel = self.relative(seq);
+        if rel < 0 {
+            self.next.checked_sub(rel.unsigned_abs())
+        } else {
+            Some(self.next + rel as u64)
+        }
+    }
+
+    /// A SYN from this direction: the stream starts at `seq + 1`.
+    pub fn syn(&mut self, seq: u32) {
+        if self.isn.is_none() {
+            self.isn = Some(seq.wrapping_add(1));
+        }
+    }
+
+    /// A FIN at `seq` after `len` payload bytes.
+    pub fn fin(&mut self, seq: u32, len: usize) {
+        if self.isn.is_none() {
+            self.isn = Some(seq);
+        }
+        if let Some(off) = self.offset_of(seq) {
+            let end = off + len as u64;
+            if self.fin_at.is_none() && end >= self.next {
+                self.fin_at = Some(end);
+            }
+        }
+    }
+
+    /// The peer acknowledged everything before `ack`: holes below it were
+    /// really sent, so they can be declared gaps as soon as later data exists.
+    pub fn peer_ack(&mut self, ack: u32, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        if self.isn.is_none() {
+            return;
+        }
+        let rel = self.relative(ack);
+        if rel > 0 && (rel as u64) <= MAX_AHEAD {
+            self.peer_acked = self.peer_acked.max(self.next + rel as u64);
+            self.release_acked_holes(sink);
+        }
+    }
+
+    /// Adds a segment carrying `payload` at `seq`; `missing_tail` bytes
+    /// followed it on the wire but were cut by the snaplen.
+    pub fn push(
+        &mut self,
+        seq: u32,
+        payload: &[u8],
+        missing_tail: u32,
+        origin: Origin,
+        sink: &mut dyn FnMut(StreamEvent<'_>),
+    ) {
+        if payload.is_empty() && missing_tail == 0 {
+            return;
+        }
+        if self.isn.is_none() {
+            // Picked up mid-stream: the first byte seen is offset 0.
+            self.isn = Some(seq);
+        }
+        let rel = self.relative(seq);
+        let mut data = payload;
+        let mut start = self.next;
+        if rel < 0 {
+            let behind = rel.unsigned_abs();
+            if behind > self.next {
+                // Before the first byte we know of (e.g. sent before a
+                // mid-stream pickup): nothing to compare it with.
+                self.stats.out_of_window += 1;
+                return;
+            }
+            if behind >= data.len() as u64 {
+                // Entirely old: a retransmission.
+                self.stats.retransmitted += data.len() as u64;
+                self.compare_with_recent(self.next - behind, data, origin, sink);
+                if missing_tail > 0 && behind < (data.len() as u64 + missing_tail as u64) {
+                    // The part past `next` was cut by the snaplen.
+                    let lost = data.len() as u64 + missing_tail as u64 - behind;
+                    self.skip(lost, origin, sink);
+                }
+                return;
+            }
+            let (old, new) = data.split_at(behind as usize);
+            self.stats.retransmitted += old.len() as u64;
+            self.compare_with_recent(self.next - behind, old, origin, sink);
+            data = new;
+        } else {
+            let ahead = rel as u64;
+            if ahead > MAX_AHEAD {
+                self.stats.out_of_window += 1;
+                return;
+            }
+            start = self.next + ahead;
+        }
+        if let Some(fin) = self.fin_at {
+            // Nothing after the FIN belongs to this connection.
+            if start >= fin {
+                return;
+            }
+            let room = (fin - start) as usize;
+            if data.len() > room {
+                data = &data[..room];
+            }
+        }
+        if start == self.next && self.pending.is_empty() {
+            // Fast path: in order with nothing buffered, no copy.
+            self.deliver(data, origin, sink);
+        } else {
+            self.insert(start, data, origin, sink);
+            self.release_in_order(sink);
+        }
+        if missing_tail > 0 {
+            let tail_start = start + data.len() as u64;
+            if tail_start == self.next {
+                self.skip(missing_tail as u64, origin, sink);
+            }
+        }
+        self.enforce_caps(sink);
+    }
+
+    /// End of stream (FIN delivered, RST, eviction or end of capture): every
+    /// remaining hole becomes a gap and all buffered bytes are delivered.
+    pub fn finish(&mut self, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        while self.skip_first_hole(sink) {}
+    }
+
+    fn deliver(&mut self, data: &[u8], origin: Origin, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        if data.is_empty() {
+            return;
+        }
+        self.next += data.len() as u64;
+        self.stats.delivered += data.len() as u64;
+        self.recent.extend_from_slice(&data[data.len().saturating_sub(RECENT)..]);
+        if self.recent.len() > 2 * RECENT {
+            let cut = self.recent.len() - RECENT;
+            self.recent.drain(..cut);
+        }
+        self.recent_frame = origin.frame;
+        sink(StreamEvent::Data { bytes: data, origin });
+    }
+
+    /// Declares `len` bytes at `next` lost.
+    fn skip(&mut self, len: u64, origin: Origin, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        if len == 0 {
+            return;
+        }
+        self.next += len;
+        self.stats.gaps += 1;
+        self.stats.gap_bytes += len;
+        // What we remember no longer ends at `next`.
+        self.recent.clear();
+        sink(StreamEvent::Gap { len, origin });
+        // Buffered bytes now before `next` are dropped (they were behind the gap).
+        while let Some(entry) = self.pending.first_entry() {
+            let key = *entry.key();
+            if key >= self.next {
+                break;
+            }
+            let p = entry.remove();
+            self.buffered -= p.data.len();
+            let end = key + p.data.len() as u64;
+            if end > self.next {
+                let keep = (self.next - key) as usize;
+                let rest = p.data[keep..].to_vec();
+                self.buffered += rest.len();
+                self.pending.insert(self.next, Pending { data: rest, origin: p.origin });
+            }
+        }
+        self.release_in_order(sink);
+    }
+
+    /// Jumps the first hole; false when nothing is pending.
+    fn skip_first_hole(&mut self, sink: &mut dyn FnMut(StreamEvent<'_>)) -> bool {
+        let Some((&key, p)) = self.pending.iter().next() else {
+            return false;
+        };
+        let origin = p.origin;
+        if key > self.next {
+            self.skip(key - self.next, origin, sink);
+        } else {
+            self.release_in_order(sink);
+        }
+        true
+    }
+
+    fn release_in_order(&mut self, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        while let Some(entry) = self.pending.first_entry() {
+            if *entry.key() != self.next {
+                break;
+            }
+            let p = entry.remove();
+            self.buffered -= p.data.len();
+            self.deliver(&p.data, p.origin, sink);
+        }
+    }
+
+    fn release_acked_holes(&mut self, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        while let Some((&key, _)) = self.pending.iter().next() {
+            if key > self.next && self.peer_acked > self.next {
+                let _ = self.skip_first_hole(sink);
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn enforce_caps(&mut self, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        while self.buffered > self.limits.max_buffered || self.pending.len() > self.limits.max_segments {
+            self.stats.cap_hits += 1;
+            if !self.skip_first_hole(sink) {
+                break;
+            }
+        }
+        self.release_acked_holes(sink);
+    }
+
+    /// Stores `data` at `start` (> next or with pending data ahead), resolving
+    /// overlaps with buffered segments by the policy.
+    fn insert(&mut self, start: u64, data: &[u8], origin: Origin, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        let end = start + data.len() as u64;
+        // Collect overlapping buffered segments (they start before `end`).
+        let overlapping: Vec<u64> = self
+            .pending
+            .range(..end)
+            .rev()
+            .take_while(|(k, p)| *k + p.data.len() as u64 > start)
+            .map(|(k, _)| *k)
+            .collect();
+        let mut cursor = start;
+        let mut pieces: Vec<(u64, &[u8])> = Vec::new();
+        for key in overlapping.iter().rev() {
+            let Some(existing) = self.pending.get_mut(key) else { continue };
+            let ex_start = *key;
+            let ex_end = ex_start + existing.data.len() as u64;
+            if ex_start > cursor {
+                let a = (cursor - start) as usize;
+                let b = (ex_start - start) as usize;
+                pieces.push((cursor, &data[a..b]));
+            }
+            let ov_start = ex_start.max(start);
+            let ov_end = ex_end.min(end);
+            if ov_end > ov_start {
+                let new_part = &data[(ov_start - start) as usize..(ov_end - start) as usize];
+                let old_part = &mut existing.data[(ov_start - ex_start) as usize..(ov_end - ex_start) as usize];
+                if new_part != old_part {
+                    self.stats.conflicts += 1;
+                    if self.limits.policy == OverlapPolicy::Last {
+                        old_part.copy_from_slice(new_part);
+                    }
+                    sink(StreamEvent::Conflict {
+                        first_frame: existing.origin.frame,
+                        later_frame: origin.frame,
+                        len: ov_end - ov_start,
+                        kept: self.limits.policy,
+                    });
+                } else {
+                    self.stats.retransmitted += ov_end - ov_start;
+                }
+            }
+            cursor = cursor.max(ex_end);
+        }
+        if cursor < end {
+            pieces.push((cursor, &data[(cursor - start) as usize..]));
+        }
+        for (at, bytes) in pieces {
+            if bytes.is_empty() {
+                continue;
+            }
+            self.buffered += bytes.len();
+            self.pending.insert(at, Pending { data: bytes.to_vec(), origin });
+        }
+    }
+
+    /// Compares retransmitted bytes at `start` (< next) with what was delivered.
+    fn compare_with_recent(&mut self, start: u64, data: &[u8], origin: Origin, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        let recent_start = self.next - self.recent.len() as u64;
+        let from = start.max(recent_start);
+        let to = (start + data.len() as u64).min(self.next);
+        if to <= from {
+            return;
+        }
+        let old = &self.recent[(from - recent_start) as usize..(to - recent_start) as usize];
+        let new = &data[(from - start) as usize..(to - start) as usize];
+        if old != new {
+            self.stats.conflicts += 1;
+            sink(StreamEvent::Conflict {
+                first_frame: self.recent_frame,
+                later_frame: origin.frame,
+                len: to - from,
+                kept: OverlapPolicy::First,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, PartialEq)]
+    enum Ev {
+        Data(Vec<u8>, u64),
+        Gap(u64),
+        Conflict(u64, u64),
+    }
+
+    fn collect(r: &mut Reassembler, f: impl FnOnce(&mut Reassembler, &mut dyn FnMut(StreamEvent<'_>))) -> Vec<Ev> {
+        let mut out = Vec::new();
+        f(r, &mut |e| {
+            out.push(match e {
+                StreamEvent::Data { bytes, origin } => Ev::Data(bytes.to_vec(), origin.frame),
+                StreamEvent::Gap { len, .. } => Ev::Gap(len),
+                StreamEvent::Conflict { first_frame, later_frame, .. } => Ev::Conflict(first_frame, later_frame),
+            })
+        });
+        out
+    }
+
+    fn o(frame: u64) -> Origin {
+        Origin { frame, ts: Timestamp::default() }
+    }
+
+    fn push(r: &mut Reassembler, seq: u32, data: &[u8], frame: u64) -> Vec<Ev> {
+        collect(r, |r, s| r.push(seq, data, 0, o(frame), s))
+    }
+
+    #[test]
+    fn in_order_after_syn() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        r.syn(999);
+        assert_eq!(push(&mut r, 1000, b"ab", 1), vec![Ev::Data(b"ab".to_vec(), 1)]);
+        assert_eq!(push(&mut r, 1002, b"cd", 2), vec![Ev::Data(b"cd".to_vec(), 2)]);
+    }
+
+    #[test]
+    fn out_of_order_is_held_then_released() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        r.syn(0);
+        assert_eq!(push(&mut r, 3, b"cd", 1), vec![]);
+        assert_eq!(r.buffered(), 2);
+        assert_eq!(
+            push(&mut r, 1, b"ab", 2),
+            vec![Ev::Data(b"ab".to_vec(), 2), Ev::Data(b"cd".to_vec(), 1)]
+        );
+        assert_eq!(r.buffered(), 0);
+    }
+
+    #[test]
+    fn retransmission_same_bytes_dropped_different_bytes_reported() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        r.syn(0);
+        push(&mut r, 1, b"503 Bad", 1);
+        assert_eq!(push(&mut r, 1, b"503 Bad", 2), vec![]);
+        assert_eq!(push(&mut r, 1, b"200 Bad", 3), vec![Ev::Conflict(1, 3)]);
+        // Partial overlap that extends: only the new tail is delivered.
+        assert_eq!(push(&mut r, 5, b"Bad seq", 4), vec![Ev::Data(b" seq".to_vec(), 4)]);
+    }
+
+    #[test]
+    fn conflicting_buffered_bytes_follow_policy() {
+        for (policy, expect) in [(OverlapPolicy::First, b"xAB"), (OverlapPolicy::Last, b"xCD")] {
+            let mut r = Reassembler::new(ReassemblyLimits { policy, ..Default::default() });
+            r.syn(0);
+            push(&mut r, 2, b"AB", 1);
+            assert_eq!(push(&mut r, 2, b"CD", 2), vec![Ev::Conflict(1, 2)]);
+            let got = push(&mut r, 1, b"x", 3);
+            let bytes: Vec<u8> = got
+                .iter()
+                .flat_map(|e| match e {
+                    Ev::Data(d, _) => d.clone(),
+                    _ => vec![],
+                })
+                .collect();
+            assert_eq!(&bytes, expect);
+        }
+    }
+
+    #[test]
+    fn wrapping_sequence_numbers() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        r.syn(u32::MAX - 2);
+        assert_eq!(push(&mut r, u32::MAX - 1, b"ab", 1).len(), 1);
+        assert_eq!(push(&mut r, 1, b"d", 3), vec![]);
+        assert_eq!(
+            push(&mut r, u32::MAX.wrapping_add(1), b"c", 2),
+            vec![Ev::Data(b"c".to_vec(), 2), Ev::Data(b"d".to_vec(), 3)]
+        );
+    }
+
+    #[test]
+    fn midstream_pickup_starts_at_first_byte() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        assert_eq!(push(&mut r, 123_456, b"503 x\r\n", 1).len(), 1);
+    }
+
+    #[test]
+    fn acked_hole_becomes_gap_when_later_data_exists() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        r.syn(0);
+        push(&mut r, 1, b"ab", 1);
+        // bytes 3..5 lost; later data arrives
+        assert_eq!(push(&mut r, 5, b"ef", 3), vec![]);
+        let ev = collect(&mut r, |r, s| r.peer_ack(7, s));
+        assert_eq!(ev, vec![Ev::Gap(2), Ev::Data(b"ef".to_vec(), 3)]);
+    }
+
+    #[test]
+    fn ack_first_then_later_data_is_gap_at_once() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        r.syn(0);
+        push(&mut r, 1, b"ab", 1);
+        collect(&mut r, |r, s| r.peer_ack(5, s));
+        assert_eq!(push(&mut r, 5, b"ef", 3), vec![Ev::Gap(2), Ev::Data(b"ef".to_vec(), 3)]);
+    }
+
+    #[test]
+    fn cap_forces_gap() {
+        let mut r = Reassembler::new(ReassemblyLimits { max_buffered: 4, max_segments: 10, ..Default::default() });
+        r.syn(0);
+        push(&mut r, 10, b"abc", 1);
+        let ev = push(&mut r, 20, b"def", 2);
+        assert_eq!(ev[0], Ev::Gap(9));
+        assert_eq!(r.stats.cap_hits, 1);
+        assert!(r.buffered() <= 4);
+    }
+
+    #[test]
+    fn snaplen_cut_becomes_gap() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        r.syn(0);
+        let ev = collect(&mut r, |r, s| r.push(1, b"ab", 3, o(1), s));
+        assert_eq!(ev, vec![Ev::Data(b"ab".to_vec(), 1), Ev::Gap(3)]);
+        assert_eq!(push(&mut r, 6, b"z", 2), vec![Ev::Data(b"z".to_vec(), 2)]);
+    }
+
+    #[test]
+    fn nothing_after_fin() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        r.syn(0);
+        r.fin(3, 0);
+        assert_eq!(push(&mut r, 1, b"abcd", 1), vec![Ev::Data(b"ab".to_vec(), 1)]);
+        assert!(r.is_finished());
+    }
+
+    #[test]
+    fn finish_flushes_holes() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        r.syn(0);
+        push(&mut r, 4, b"d", 1);
+        push(&mut r, 2, b"b", 2);
+        let ev = collect(&mut r, |r, s| r.finish(s));
+        assert_eq!(
+            ev,
+            vec![Ev::Gap(1), Ev::Data(b"b".to_vec(), 2), Ev::Gap(1), Ev::Data(b"d".to_vec(), 1)]
+        );
+    }
+
+    proptest! {
+        /// Any segmentation, reordering and duplication of a stream (with a
+        /// SYN seen) reassembles to the same bytes, with no gap.
+        #[test]
+        fn any_segmentation_gives_same_bytes(
+            stream in proptest::collection::vec(any::<u8>(), 1..400),
+            cuts in proptest::collection::vec(1usize..40, 1..60),
+            order in proptest::collection::vec(any::<u32>(), 60),
+            dups in proptest::collection::vec(0usize..60, 0..10),
+            isn in any::<u32>(),
+        ) {
+            let mut segs = Vec::new();
+            let mut at = 0usize;
+            let mut i = 0;
+            while at < stream.len() {
+                let len = cuts[i % cuts.len()].min(stream.len() - at);
+                segs.push((at, len));
+                at += len;
+                i += 1;
+            }
+            for d in dups {
+                if let Some(s) = segs.get(d % segs.len()).copied() { segs.push(s); }
+            }
+            let mut keyed: Vec<(u32, (usize, usize))> =
+                segs.into_iter().enumerate().map(|(i, s)| (order[i % order.len()], s)).collect();
+            keyed.sort_by_key(|k| k.0);
+            let mut r = Reassembler::new(ReassemblyLimits::default());
+            r.syn(isn);
+            let mut out = Vec::new();
+            let mut gaps = 0;
+            for (frame, (_, (off, len))) in keyed.iter().enumerate() {
+                let seq = isn.wrapping_add(1).wrapping_add(*off as u32);
+                r.push(seq, &stream[*off..off + len], 0, o(frame as u64), &mut |e| match e {
+                    StreamEvent::Data { bytes, .. } => out.extend_from_slice(bytes),
+                    StreamEvent::Gap { .. } => gaps += 1,
+                    StreamEvent::Conflict { .. } => panic!("no conflicts expected"),
+                });
+            }
+            r.finish(&mut |e| if let StreamEvent::Data { bytes, .. } = e { out.extend_from_slice(bytes) });
+            prop_assert_eq!(gaps, 0);
+            prop_assert_eq!(out, stream);
+        }
+
+        /// Arbitrary operations never panic, never exceed the caps, and
+        /// deliver bytes whose count matches `next` minus gap bytes.
+        #[test]
+        fn arbitrary_operations_respect_invariants(
+            ops in proptest::collection::vec((0u8..4, any::<u32>(), proptest::collection::vec(any::<u8>(), 0..50), 0u32..20), 1..80),
+        ) {
+            let limits = ReassemblyLimits { max_buffered: 300, max_segments: 8, policy: OverlapPolicy::First };
+            let mut r = Reassembler::new(limits);
+            let mut delivered = 0u64;
+            let mut gap_bytes = 0u64;
+            for (i, (kind, seq, data, tail)) in ops.iter().enumerate() {
+                // Keep sequence numbers near each other so overlaps happen.
+                let seq = seq % 600;
+                let mut sink = |e: StreamEvent<'_>| match e {
+                    StreamEvent::Data { bytes, .. } => delivered += bytes.len() as u64,
+                    StreamEvent::Gap { len, .. } => gap_bytes += len,
+                    StreamEvent::Conflict { .. } => {}
+                };
+                match kind {
+                    0 => r.push(seq, data, *tail, o(i as u64), &mut sink),
+                    1 => r.peer_ack(seq, &mut sink),
+                    2 => r.syn(seq),
+                    _ => r.fin(seq, data.len()),
+                }
+                prop_assert!(r.buffered() <= 300);
+                prop_assert!(r.pending.len() <= 8);
+            }
+            r.finish(&mut |e| match e {
+                StreamEvent::Data { bytes, .. } => delivered += bytes.len() as u64,
+                StreamEvent::Gap { len, .. } => gap_bytes += len,
+                StreamEvent::Conflict { .. } => {}
+            });
+            prop_assert_eq!(r.buffered(), 0);
+            prop_assert_eq!(delivered + gap_bytes, r.next_offset());
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Line framing of the FTP control connection (RFC 959 §4.2 and the Telnet
+//! conventions it inherits).
+//!
+//! * Lines end at LF; a CR right before it is dropped (CRLF and bare LF).
+//! * Telnet IAC sequences are stripped: `IAC IAC` is a 0xFF data byte,
+//!   `IAC WILL/WONT/DO/DONT opt` and `IAC SB … IAC SE` are negotiation,
+//!   any other `IAC x` (IP, DM, …) is a two-byte command.
+//! * `CR NUL` is a literal CR (RFC 2640); other NULs are kept as data.
+//! * Lines longer than the cap keep their first `max_line` bytes and are
+//!   flagged `truncated`.
+//! * After a gap the next line is flagged `after_gap`: its start may be lost.
+//!
+//! Framing works byte by byte across chunk boundaries, so any chunking of a
+//! stream yields the same lines (a property test checks this).
+
+use crate::flow::Origin;
+
+/// One complete line, without its line end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line<'a> {
+    pub bytes: &'a [u8],
+    /// Where the line's first byte was captured.
+    pub origin: Origin,
+    /// The line was longer than the cap and was cut.
+    pub truncated: bool,
+    /// A gap came right before this line: its start may be missing.
+    pub after_gap: bool,
+    /// The stream ended before a line end.
+    pub unterminated: bool,
+    /// Telnet commands (IP, DM, options) were stripped from this line.
+    pub had_telnet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Telnet {
+    Data,
+    Iac,
+    Option,
+    Sub,
+    SubIac,
+}
+
+const IAC: u8 = 0xff;
+const SB: u8 = 250;
+const SE: u8 = 240;
+const WILL: u8 = 251;
+const DONT: u8 = 254;
+
+#[derive(Debug)]
+pub struct LineFramer {
+    buf: Vec<u8>,
+    max_line: usize,
+    telnet: Telnet,
+    origin: Option<Origin>,
+    truncated: bool,
+    after_gap: bool,
+    had_telnet: bool,
+    /// The last byte stored is a CR that may end the line.
+    cr_pending: bool,
+    /// Lines cut by the cap so far.
+    pub truncated_lines: u64,
+    /// Partial lines thrown away because a gap cut them.
+    pub lost_partial_lines: u64,
+}
+
+impl LineFramer {
+    pub fn new(max_line: usize) -> Self {
+        LineFramer {
+            buf: Vec::new(),
+            max_line: max_line.max(16),
+            telnet: Telnet::Data,
+            origin: None,
+            truncated: false,
+            after_gap: false,
+            had_telnet: false,
+            cr_pending: false,
+            truncated_lines: 0,
+            lost_partial_lines: 0,
+        }
+    }
+
+    fn store(&mut self, b: u8, origin: Origin) {
+        if self.origin.is_none() {
+            self.origin = Some(origin);
+        }
+        if b == 0 && self.cr_pending {
+            // CR NUL: the CR is data, the NUL is padding.
+            self.cr_pending = false;
+            return;
+        }
+        if self.buf.len() < self.max_line {
+            self.buf.push(b);
+        } else {
+            self.truncated = true;
+        }
+        self.cr_pending = b == b'\r' && !self.truncated;
+    }
+
+    fn emit(&mut self, unterminated: bool, out: &mut dyn FnMut(Line<'_>)) {
+        if self.cr_pending && self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        let origin = self.origin.take().unwrap_or_default();
+        if self.truncated {
+            self.truncated_lines += 1;
+        }
+        out(Line {
+            bytes: &self.buf,
+            origin,
+            truncated: self.truncated,
+            after_gap: self.after_gap,
+            unterminated,
+            had_telnet: self.had_telnet,
+        });
+        self.buf.clear();
+        self.truncated = false;
+        self.after_gap = false;
+        self.had_telnet = false;
+        self.cr_pending = false;
+    }
+
+    /// Feeds in-order stream bytes; calls `out` for every completed line.
+    pub fn feed(&mut self, data: &[u8], origin: Origin, out: &mut dyn FnMut(Line<'_>)) {
+        for &b in data {
+            match self.telnet {
+                Telnet::Data => {
+                    if b == IAC {
+                        self.telnet = Telnet::Iac;
+                    } else if b == b'\n' {
+                        if self.origin.is_none() {
+                            self.origin = Some(origin);
+                        }
+                        self.emit(false, out);
+                    } else {
+                        self.store(b, origin);
+                    }
+                }
+                Telnet::Iac => {
+                    self.telnet = match b {
+                        IAC => {
+                            self.store(IAC, origin);
+                            Telnet::Data
+                        }
+                        WILL..=DONT => Telnet::Option,
+                        SB => Telnet::Sub,
+                        _ => Telnet::Data,
+                    };
+                    if b != IAC {
+                        self.had_telnet = true;
+                    }
+                }
+                Telnet::Option => self.telnet = Telnet::Data,
+                Telnet::Sub => {
+                    if b == IAC {
+                        self.telnet = Telnet::SubIac;
+                    }
+                }
+                Telnet::SubIac => {
+                    self.telnet = if b == SE { Telnet::Data } else { Telnet::Sub };
+                }
+            }
+        }
+    }
+
+    /// Bytes were lost at this point of the stream: a partial line is
+    /// dropped (its end is missing) and the next line is marked.
+    pub fn gap(&mut self) {
+        if !self.buf.is_empty() || self.truncated {
+            self.lost_partial_lines += 1;
+        }
+        self.buf.clear();
+        self.origin = None;
+        self.truncated = false;
+        self.had_telnet = false;
+        self.cr_pending = false;
+        self.telnet = Telnet::Data;
+        self.after_gap = true;
+    }
+
+    /// End of stream: a final line without a line end is still handed on.
+    pub fn finish(&mut self, out: &mut dyn FnMut(Line<'_>)) {
+        if !self.buf.is_empty() || self.truncated {
+            self.emit(true, out);
+        }
+        self.telnet = Telnet::Data;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn lines(chunks: &[&[u8]]) -> Vec<(Vec<u8>, u64, bool)> {
+        let mut f = LineFramer::new(64);
+        let mut out = Vec::new();
+        for (i, c) in chunks.iter().enumerate() {
+            let origin = Origin { frame: i as u64 + 1, ..Default::default() };
+            f.feed(c, origin, &mut |l| out.push((l.bytes.to_vec(), l.origin.frame, l.truncated)));
+        }
+        f.finish(&mut |l| out.push((l.bytes.to_vec(), l.origin.frame, l.truncated)));
+        out
+    }
+
+    #[test]
+    fn crlf_bare_lf_and_split_lines() {
+        let got = lines(&[b"USER a\r\nPA", b"SS b\nNOOP\r", b"\n"]);
+        assert_eq!(
+            got,
+            vec![(b"USER a".to_vec(), 1, false), (b"PASS b".to_vec(), 1, false), (b"NOOP".to_vec(), 2, false)]
+        );
+    }
+
+    #[test]
+    fn telnet_sequences_are_stripped() {
+        let got = lines(&[b"\xff\xf4\xff\xf2ABOR\r\n", b"RETR a\xff\xffb\r\n", b"\xff\xfb\x01NOOP\r\n"]);
+        assert_eq!(got[0].0, b"ABOR");
+        assert_eq!(got[1].0, b"RETR a\xffb");
+        assert_eq!(got[2].0, b"NOOP");
+        let got = lines(&[b"\xff\xfa\x18\x01\xff\xf0STAT\r\n"]);
+        assert_eq!(got[0].0, b"STAT");
+    }
+
+    #[test]
+    fn cr_nul_is_a_literal_cr_and_nul_is_kept() {
+        let got = lines(&[b"RETR a\r\0b\0c\r\n"]);
+        assert_eq!(got[0].0, b"RETR a\rb\0c");
+    }
+
+    #[test]
+    fn long_line_is_capped_and_flagged() {
+        let long = [b'x'; 100];
+        let got = lines(&[&long, b"\r\nNOOP\r\n"]);
+        assert_eq!(got[0].0.len(), 64);
+        assert!(got[0].2);
+        assert_eq!(got[1].0, b"NOOP");
+    }
+
+    #[test]
+    fn gap_drops_partial_and_marks_next() {
+        let mut f = LineFramer::new(64);
+        let mut out = Vec::new();
+        f.feed(b"503 Bad se", Origin::default(), &mut |l| out.push((l.bytes.to_vec(), l.after_gap)));
+        f.gap();
+        f.feed(b"quence.\r\n214 ok\r\n", Origin::default(), &mut |l| out.push((l.bytes.to_vec(), l.after_gap)));
+        assert_eq!(out, vec![(b"quence.".to_vec(), true), (b"214 ok".to_vec(), false)]);
+        assert_eq!(f.lost_partial_lines, 1);
+    }
+
+    proptest! {
+        #[test]
+        fn any_chunking_gives_same_lines(
+            stream in proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(0xffu8), Just(0u8), Just(0xf4u8), Just(0xfbu8), any::<u8>(), Just(b'a')], 0..300),
+            cuts in proptest::collection::vec(0usize..300, 0..20),
+        ) {
+            let whole = lines(&[&stream]);
+            let mut cuts = cuts;
+            cuts.push(0);
+            cuts.push(stream.len());
+            cuts.sort();
+            let chunks: Vec<&[u8]> = cuts.windows(2).map(|w| &stream[w[0].min(stream.len())..w[1].min(stream.len())]).collect();
+            let split = lines(&chunks);
+            let strip = |v: Vec<(Vec<u8>, u64, bool)>| v.into_iter().map(|(b, _, t)| (b, t)).collect::<Vec<_>>();
+            prop_assert_eq!(strip(whole), strip(split));
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! One FTP control session: lines in, commands and replies paired, judged.
+//!
+//! Pairing (RFC 959 §5.4): every final reply answers the oldest command still
+//! waiting; a 1xx reply keeps it waiting; the greeting and an unsolicited
+//! 421 answer nothing. After `AUTH` is answered 234 the channel is encrypted
+//! and parsing stops, with the reason recorded.
+
+use super::command::Command;
+use super::lines::{Line, LineFramer};
+use super::reply::{Reply, ReplyAssembler, ReplyEvent};
+use super::rules::{self, Judged, Rule, SequenceState};
+use std::collections::VecDeque;
+
+/// Limits for one session.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    pub max_line: usize,
+    pub max_reply_lines: usize,
+    pub max_pending: usize,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits { max_line: 4096, max_reply_lines: 1000, max_pending: 64 }
+    }
+}
+
+/// A command with what was known when it was sent.
+#[derive(Debug, Clone)]
+pub struct SentCommand {
+    pub command: Command,
+    /// The command sent just before this one in the session.
+    pub previous: Option<Command>,
+    pub sent_while_pending: bool,
+    pub sent_after_quit: bool,
+    /// The checker's verdict, fixed at the command's first reply (a 1xx
+    /// moves the state, so the final reply must not judge it again).
+    verdict: Option<Option<&'static Rule>>,
+}
+
+/// A reply with everything the report needs about it.
+#[derive(Debug)]
+pub struct Exchange<'a> {
+    pub reply: &'a Reply,
+    /// The command it answers (None for the greeting, unsolicited replies,
+    /// or when the command was not captured).
+    pub sent: Option<&'a SentCommand>,
+    /// The first ordering rule the command broke, judged before the reply.
+    pub violation: Option<&'static Rule>,
+    /// Name from the last USER of the session.
+    pub user: Option<&'a [u8]>,
+}
+
+/// Why a session stopped being parsed before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// AUTH was answered 234: the rest of the control channel is TLS.
+    Encrypted,
+}
+
+/// Problems a session can report (counted into the run's warnings).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SessionWarnings {
+    pub garbage_lines: u64,
+    pub unpaired_replies: u64,
+    pub pending_overflow: u64,
+    pub code_mismatch: u64,
+}
+
+#[derive(Debug)]
+pub struct Session {
+    client: LineFramer,
+    server: LineFramer,
+    replies: ReplyAssembler,
+    pending: VecDeque<SentCommand>,
+    last_command: Option<Command>,
+    state: SequenceState,
+    user: Option<Vec<u8>>,
+    greeted: bool,
+    limits: SessionLimits,
+    pub stopped: Option<StopReason>,
+    pub banner: Option<Vec<u8>>,
+    pub commands: u64,
+    pub replies_seen: u64,
+    pub warnings: SessionWarnings,
+}
+
+impl Session {
+    pub fn new(limits: SessionLimits) -> Self {
+        Session {
+            client: LineFramer::new(limits.max_line),
+            server: LineFramer::new(limits.max_line),
+            replies: ReplyAssembler::new(limits.max_reply_lines),
+            pending: VecDeque::new(),
+            last_command: None,
+            state: SequenceState::default(),
+            user: None,
+            greeted: false,
+            limits,
+            stopped: None,
+            banner: None,
+            commands: 0,
+            replies_seen: 0,
+            warnings: SessionWarnings::default(),
+        }
+    }
+
+    pub fn user(&self) -> Option<&[u8]> {
+        self.user.as_deref()
+    }
+
+    pub fn line_warnings(&self) -> (u64, u64) {
+        (
+            self.client.truncated_lines + self.server.truncated_lines,
+            self.client.lost_partial_lines + self.server.lost_partial_lines,
+        )
+    }
+
+    /// In-order bytes from the client.
+    pub fn client_data(&mut self, data: &[u8], origin: crate::flow::Origin) {
+        if self.stopped.is_some() {
+            return;
+        }
+        let mut framer = std::mem::replace(&mut self.client, LineFramer::new(0));
+        framer.feed(data, origin, &mut |line| self.client_line(&line));
+        self.client = framer;
+    }
+
+    /// In-order bytes from the server.
+    pub fn server_data(&mut self, data: &[u8], origin: crate::flow::Origin, out: &mut dyn FnMut(Exchange<'_>)) {
+        if self.stopped.is_some() {
+            return;
+        }
+        let mut framer = std::mem::replace(&mut self.server, LineFramer::new(0));
+        // Stop feeding as soon as the channel turns encrypted: later lines
+        // in the same chunk would be TLS records.
+        framer.feed(data, origin, &mut |line| {
+            if self.stopped.is_none() {
+                self.server_line(&line, out);
+            }
+        });
+        self.server = framer;
+    }
+
+    pub fn client_gap(&mut self) {
+        self.client.gap();
+    }
+
+    pub fn server_gap(&mut self) {
+        self.server.gap();
+        self.replies.gap();
+    }
+
+    /// End of the client's stream.
+    pub fn client_end(&mut self) {
+        let mut framer = std::mem::replace(&mut self.client, LineFramer::new(0));
+        if self.stopped.is_none() {
+            framer.finish(&mut |line| self.client_line(&line));
+        }
+        self.client = framer;
+    }
+
+    /// End of the server's stream: a trailing unterminated reply still counts.
+    pub fn server_end(&mut self, out: &mut dyn FnMut(Exchange<'_>)) {
+        if self.stopped.is_some() {
+            return;
+        }
+        let mut framer = std::mem::replace(&mut self.server, LineFramer::new(0));
+        framer.finish(&mut |line| {
+            if self.stopped.is_none() {
+                self.server_line(&line, out);
+            }
+        });
+        self.server = framer;
+        if let Some(reply) = self.replies.finish() {
+            self.reply(reply, out);
+        }
+    }
+
+    fn client_line(&mut self, line: &Line<'_>) {
+        let Some(command) = Command::parse(line) else { return };
+        self.commands += 1;
+        if command.is("USER") {
+            self.user = Some(command.arg().to_vec());
+        }
+        let sent = SentCommand {
+            previous: self.last_command.clone(),
+            sent_while_pending: !self.pending.is_empty(),
+            sent_after_quit: self.state.quit_sent,
+            command: command.clone(),
+            verdict: None,
+        };
+        self.state.on_send(&command.verb);
+        self.last_command = Some(command);
+        if self.pending.len() >= self.limits.max_pending {
+            self.pending.pop_front();
+            self.warnings.pending_overflow += 1;
+        }
+        self.pending.push_back(sent);
+    }
+
+    fn server_line(&mut self, line: &Line<'_>, out: &mut dyn FnMut(Exchange<'_>)) {
+        match self.replies.line(line) {
+            Some(ReplyEvent::Reply(reply)) => self.reply(reply, out),
+            Some(ReplyEvent::Garbage { .. }) => self.warnings.garbage_lines += 1,
+            None => {}
+        }
+    }
+
+    fn reply(&mut self, reply: Reply, out: &mut dyn FnMut(Exchange<'_>)) {
+        self.replies_seen += 1;
+        if reply.flags.code_mismatch {
+            self.warnings.code_mismatch += 1;
+        }
+        let greeting = !self.greeted && self.pending.is_empty();
+        if greeting {
+            self.greeted = true;
+            if self.banner.is_none() {
+                self.banner = Some(reply.text());
+            }
+        }
+        self.greeted = true;
+        let user = self.user.clone();
+        if reply.is_preliminary() {
+            // 1xx: the command stays waiting for its final reply.
+            if let Some(mut sent) = self.pending.pop_front() {
+                let violation = self.verdict(&mut sent);
+                out(Exchange { reply: &reply, sent: Some(&sent), violation, user: user.as_deref() });
+                self.state.on_reply(&sent.command.verb, &arg_word(&sent.command), reply.code);
+                self.pending.push_front(sent);
+            } else {
+                out(Exchange { reply: &reply, sent: None, violation: None, user: user.as_deref() });
+            }
+            return;
+        }
+        // The greeting and an unsolicited 421 answer nothing.
+        let sent = if greeting || (reply.code == 421 && self.pending.is_empty()) {
+            None
+        } else {
+            self.pending.pop_front()
+        };
+        if sent.is_none() && !greeting && reply.code != 421 {
+            self.warnings.unpaired_replies += 1;
+        }
+        let mut sent = sent;
+        let violation = sent.as_mut().and_then(|s| self.verdict(s));
+        out(Exchange { reply: &reply, sent: sent.as_ref(), violation, user: user.as_deref() });
+        if let Some(sent) = &sent {
+            let word = arg_word(&sent.command);
+            self.state.on_reply(&sent.command.verb, &word, reply.code);
+            if sent.command.is("AUTH") && reply.code == 234 {
+                self.stopped = Some(StopReason::Encrypted);
+            }
+        }
+    }
+
+    fn verdict(&self, sent: &mut SentCommand) -> Option<&'static Rule> {
+        if let Some(v) = sent.verdict {
+            return v;
+        }
+        let word = arg_word(&sent.command);
+        let v = rules::judge(
+            &self.state,
+            &Judged {
+                verb: &sent.command.verb,
+                arg_word: &word,
+                sent_while_pending: sent.sent_while_pending,
+                sent_after_quit: sent.sent_after_quit,
+            },
+        );
+        sent.verdict = Some(v);
+        v
+    }
+}
+
+/// Upper-cased first word of a command's argument.
+fn arg_word(c: &Command) -> String {
+    let arg = c.arg();
+    let end = arg.iter().position(|b| *b == b' ').unwrap_or(arg.len());
+    String::from_utf8_lossy(&arg[..end.min(16)]).to_ascii_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::Origin;
+
+    /// Runs a script of (from_client, bytes) and returns
+    /// (code, answered command, previous command, rule) per final reply.
+    fn run(script: &[(bool, &[u8])]) -> Vec<(u16, String, String, String)> {
+        let mut s = Session::new(SessionLimits::default());
+        let mut rows = Vec::new();
+        let mut sink = |e: Exchange<'_>| {
+            if e.reply.is_preliminary() {
+                return;
+            }
+            let c = e.sent.map(|s| String::from_utf8_lossy(&s.command.raw).into_owned()).unwrap_or_default();
+            let p = e
+                .sent
+                .and_then(|s| s.previous.as_ref())
+                .map(|c| String::from_utf8_lossy(&c.raw).into_owned())
+                .unwrap_or_default();
+            rows.push((e.reply.code, c, p, e.violation.map(|r| r.id.to_string()).unwrap_or_default()));
+        };
+        for (i, (client, bytes)) in script.iter().enumerate() {
+            let origin = Origin { frame: i as u64 + 1, ..Default::default() };
+            if *client {
+                s.client_data(bytes, origin);
+            } else {
+                s.server_data(bytes, origin, &mut sink);
+            }
+        }
+        s.client_end();
+        s.server_end(&mut sink);
+        rows
+    }
+
+    #[test]
+    fn greeting_then_pipelined_pairs_in_order() {
+        let rows = run(&[
+            (false, b"220 hi\r\n"),
+            (true, b"PASS x\r\nUSER a\r\nRNTO z\r\n"),
+            (false, b"503 Login with USER first.\r\n331 ok\r\n503 RNFR required first.\r\n"),
+        ]);
+        assert_eq!(rows[0], (220, String::new(), String::new(), String::new()));
+        assert_eq!(rows[1], (503, "PASS x".into(), String::new(), "pass-without-user".into()));
+        assert_eq!(rows[2], (331, "USER a".into(), "PASS x".into(), "pipelined-command".into()));
+        assert_eq!(rows[3], (503, "RNTO z".into(), "USER a".into(), "rnto-without-rnfr".into()));
+    }
+
+    #[test]
+    fn preliminary_keeps_command_waiting() {
+        let rows = run(&[
+            (false, b"220 hi\r\n"),
+            (true, b"PASV\r\n"),
+            (false, b"227 Entering Passive Mode (1,2,3,4,5,6).\r\n"),
+            (true, b"RETR f\r\n"),
+            (false, b"150 here\r\n226 done\r\n"),
+            (true, b"NOOP\r\n"),
+            (false, b"200 ok\r\n"),
+        ]);
+        assert_eq!(rows[2].0, 226);
+        assert_eq!(rows[2].1, "RETR f");
+        assert_eq!(rows[3].1, "NOOP");
+        assert_eq!(rows[3].2, "RETR f");
+    }
+
+    #[test]
+    fn auth_tls_stops_parsing() {
+        let mut s = Session::new(SessionLimits::default());
+        let mut n = 0;
+        let mut sink = |_e: Exchange<'_>| n += 1;
+        s.server_data(b"220 hi\r\n", Origin::default(), &mut sink);
+        s.client_data(b"AUTH TLS\r\n", Origin::default());
+        s.server_data(b"234 go\r\n\x16\x03\x01garbage\r\n503 x\r\n", Origin::default(), &mut sink);
+        assert_eq!(s.stopped, Some(StopReason::Encrypted));
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn unsolicited_421_answers_nothing() {
+        let rows = run(&[(false, b"220 hi\r\n"), (false, b"421 Timeout.\r\n")]);
+        assert_eq!(rows[1], (421, String::new(), String::new(), String::new()));
+    }
+
+    #[test]
+    fn multiline_reply_split_everywhere() {
+        let rows = run(&[
+            (false, b"220 hi\r\n"),
+            (true, b"HE"),
+            (true, b"LP\r\n"),
+            (false, b"21"),
+            (false, b"4-The following\r\n AB"),
+            (false, b"OR\r\n214 "),
+            (false, b"Help OK.\r"),
+            (false, b"\n"),
+        ]);
+        assert_eq!(rows[1].0, 214);
+        assert_eq!(rows[1].1, "HELP");
+    }
+}
