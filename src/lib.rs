@@ -13,5 +13,7 @@ pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod flow;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ftp;
 pub mod report;

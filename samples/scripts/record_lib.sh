@@ -15,6 +15,7 @@ FTP_USER=ftptest
 FTP_PASS=s3cret-pass
 FTP_HOME=/home/$FTP_USER
 FTP_PORT=21
+FTP_BIND=127.0.0.1   # start_server listens here; set to ::1 for IPv6 (vsftpd, pyftpdlib only)
 PASV_LO=40000
 PASV_HI=40100
 ACTIVE_PORTS=41000-41100
@@ -183,10 +184,19 @@ wait_listen() {
 }
 
 write_vsftpd_conf() {
-    cat >"$WORK/vsftpd.conf" <<EOF
-listen=YES
+    local listen
+    if [ "$FTP_BIND" = ::1 ]; then
+        listen="listen=NO
+listen_ipv6=YES
+listen_address6=::1"
+    else
+        listen="listen=YES
 listen_ipv6=NO
 listen_address=127.0.0.1
+pasv_address=127.0.0.1"
+    fi
+    cat >"$WORK/vsftpd.conf" <<EOF
+$listen
 listen_port=$FTP_PORT
 background=NO
 anonymous_enable=NO
@@ -201,7 +211,6 @@ port_enable=YES
 pasv_enable=YES
 pasv_min_port=$PASV_LO
 pasv_max_port=$PASV_HI
-pasv_address=127.0.0.1
 secure_chroot_dir=/var/run/vsftpd/empty
 pam_service_name=vsftpd
 seccomp_sandbox=NO
@@ -280,7 +289,7 @@ start_server() {
                 </dev/null >"$WORK/pure-ftpd.out" 2>&1 &
             ;;
         pyftpdlib)
-            "$PY" "$SCRIPT_DIR/record_pyftpdlib_server.py" "$FTP_HOME" "$WORK/combined.pem" \
+            FTP_HOST=$FTP_BIND "$PY" "$SCRIPT_DIR/record_pyftpdlib_server.py" "$FTP_HOME" "$WORK/combined.pem" \
                 </dev/null >"$WORK/pyftpdlib.out" 2>&1 &
             ;;
         *) die "unknown server $name";;
@@ -393,6 +402,19 @@ rec_curl() {
         -o "$WORK/curl-hello.txt" "ftp://$FTP_USER:$FTP_PASS@127.0.0.1:$FTP_PORT/hello.txt" \
         -o "$WORK/curl-missing.txt" "ftp://$FTP_USER:$FTP_PASS@127.0.0.1:$FTP_PORT/no-such-file.txt" \
         2>"$WORK/curl.dbg" || true
+    capture_stop
+    "$PY" "$SCRIPT_DIR/record_debuglog.py" curl <"$WORK/curl.dbg" >"$base.log"
+    log "$(basename "$base"): $(tr '\n' ';' <"$base.log")"
+}
+
+# curl with explicit FTPS (AUTH TLS): the control channel is encrypted after 234
+rec_curl_tls() {
+    local base=$1
+    reset_home
+    capture_start "$base.pcap"
+    curl -v -s -k --ssl-reqd --max-time 20 \
+        -o "$WORK/curl-hello.txt" "ftp://$FTP_USER:$FTP_PASS@127.0.0.1:$FTP_PORT/hello.txt" \
+        2>"$WORK/curl.dbg" || log "curl (TLS) exited non-zero for $base"
     capture_stop
     "$PY" "$SCRIPT_DIR/record_debuglog.py" curl <"$WORK/curl.dbg" >"$base.log"
     log "$(basename "$base"): $(tr '\n' ';' <"$base.log")"
