@@ -111,7 +111,9 @@ pub fn parse_codes(spec: &str) -> Result<BTreeSet<u16>> {
             let base = (class - b'0') as u16 * 100;
             codes.extend(base..base + 100);
         } else {
-            let code: u16 = part.parse().with_context(|| format!("--codes: `{part}` is not a reply code"))?;
+            let code: u16 = part
+                .parse()
+                .with_context(|| format!("--codes: `{part}` is not a reply code"))?;
             if !(100..=599).contains(&code) {
                 bail!("--codes: {code} is not a reply code (100 to 599)");
             }
@@ -173,7 +175,10 @@ fn open_capture(path: &PathBuf) -> io::Result<(Box<dyn Read + Send>, Option<u64>
     if meta.is_dir() {
         return Err(io::Error::other("is a directory"));
     }
-    Ok((Box::new(io::BufReader::with_capacity(1 << 16, file)), Some(meta.len())))
+    Ok((
+        Box::new(io::BufReader::with_capacity(1 << 16, file)),
+        Some(meta.len()),
+    ))
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -209,7 +214,9 @@ fn run_inner(args: &Args) -> Result<i32> {
     let show_progress = !args.quiet && io::stderr().is_terminal();
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     if show_progress {
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg:20!} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}") {
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} {msg:20!} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}",
+        ) {
             bar.set_style(style);
         }
     } else {
@@ -244,7 +251,10 @@ fn run_inner(args: &Args) -> Result<i32> {
             Ok(outcome) => {
                 if let Some(problem) = &outcome.problem {
                     bar.suspend(|| {
-                        eprintln!("ftpcap: {name}: {problem} (analysed the {} frames before it)", outcome.frames)
+                        eprintln!(
+                            "ftpcap: {name}: {problem} (analysed the {} frames before it)",
+                            outcome.frames
+                        )
                     });
                     status = exit::CAPTURE_PROBLEM;
                 }
@@ -277,7 +287,11 @@ pub fn summary_text(analyzer: &Analyzer) -> String {
         s.rows
     );
     if !s.warnings.is_empty() {
-        let parts: Vec<String> = s.warnings.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let parts: Vec<String> = s
+            .warnings
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
         out.push_str(&format!("ftpcap: warnings: {}\n", parts.join(", ")));
     }
     if !s.skipped.is_empty() {
@@ -293,7 +307,13 @@ mod tests {
 
     #[test]
     fn codes_and_classes() {
-        assert_eq!(parse_codes("214,503").unwrap().into_iter().collect::<Vec<_>>(), vec![214, 503]);
+        assert_eq!(
+            parse_codes("214,503")
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            vec![214, 503]
+        );
         assert_eq!(parse_codes("4xx").unwrap().len(), 100);
         assert!(parse_codes("6xx").is_err());
         assert!(parse_codes("abc").is_err());
@@ -302,7 +322,9 @@ mod tests {
 
     #[test]
     fn ports_repeat_and_commas() {
-        let args = Args::try_parse_from(["ftpcap", "--port", "2121,2122", "--port", "21", "x.pcap"]).unwrap();
+        let args =
+            Args::try_parse_from(["ftpcap", "--port", "2121,2122", "--port", "21", "x.pcap"])
+                .unwrap();
         assert_eq!(args.config().unwrap().ports, vec![21, 2121, 2122]);
     }
 }

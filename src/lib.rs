@@ -13,7 +13,7 @@ pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod flow;
+pub mod ftp;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod ftp;
 pub mod report;

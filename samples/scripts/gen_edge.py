@@ -846,7 +846,7 @@ def case_telnet_iac(name):
 def case_port_reuse(name):
     """Two consecutive connections on the SAME 4-tuple.  The first ends with FIN/FIN/ACK; 1.5 s
     later a new SYN with a different ISN starts the second.  Each has a 503 (`RNTO b`, then
-    `RNTO c`)."""
+    `RNTO c`); the second also a 214."""
     cap = eth(name)
     c1 = Conn(cap, label="connection 1")
     std_session(c1, help_=False)
@@ -928,8 +928,9 @@ def expected(cap):
                 "time": fmt_ts(rec.ts, cap.ifaces[rec.iface].tsres),
                 "connection": c.label,
                 "client_port": c.cport,
+                "_key": (rf, cap.conns.index(c), m.off),
             })
-    rows.sort(key=lambda r: (r["reply_frame"], r["code"]))
+    rows.sort(key=lambda r: r.pop("_key"))
     return rows
 
 
@@ -1031,7 +1032,8 @@ def main():
             f.write(data)
         rows = expected(cap)
         exp_json[name] = {"frames": n_frames(cap), "replies": rows}
-        readme.append("| `%s` | %d | %d | %s |\n" % (name, len(data), n_frames(cap), doc(build)))
+        readme.append("| `%s` | %d | %d | %s |\n" % (name, len(data), n_frames(cap),
+                                                     doc(build).replace("|", "\\|")))
         exp_md.append("\n## %s\n\n%s\n\nFormat: %s. Frames: %d.\n\n" % (
             name, doc(build), format_desc(cap), n_frames(cap)))
         for c in cap.conns:

@@ -31,6 +31,7 @@ OPT_SERVERS=/opt/ftpcap-servers
 WORK=""
 SERVER_PID=""
 TCPDUMP_PID=""
+CAPTURE_FILE=""
 CUR_SERVER=""
 
 log() { printf '[record] %s\n' "$*" >&2; }
@@ -323,9 +324,12 @@ stop_server() {
 # ---------------------------------------------------------------- capture
 capture_start() {
     local file=$1
+    CAPTURE_FILE=$file
     rm -f "$file"
     : >"$WORK/tcpdump.err"
-    tcpdump -i lo -s 0 -U -n -w "$file" "$CAPTURE_FILTER" 2>"$WORK/tcpdump.err" &
+    # --immediate-mode: with TPACKET_V3 libpcap otherwise holds packets in a
+    # kernel block for up to 1 s and a SIGINT before that loses them
+    tcpdump -i lo -s 0 -U -n --immediate-mode -w "$file" "$CAPTURE_FILTER" 2>"$WORK/tcpdump.err" &
     TCPDUMP_PID=$!
     local i
     for i in $(seq 1 100); do
@@ -338,10 +342,12 @@ capture_start() {
 }
 
 capture_stop() {
-    sleep 0.7
+    sleep 1.2
     kill -INT "$TCPDUMP_PID" 2>/dev/null || true
     wait "$TCPDUMP_PID" 2>/dev/null || true
     TCPDUMP_PID=""
+    # tcpdump drops privileges and leaves the file owned by user tcpdump
+    chown --reference="$REPO" "$CAPTURE_FILE" 2>/dev/null || true
 }
 
 capture_stop_quiet() {

@@ -107,7 +107,8 @@ pub fn decode_tcp(linktype: i32, data: &[u8]) -> Result<TcpSegment<'_>, SkipReas
             let et = if linktype == LOOP {
                 ethertype_from_af(u32::from_be_bytes(raw))
             } else {
-                ethertype_from_af(u32::from_le_bytes(raw)).or_else(|| ethertype_from_af(u32::from_be_bytes(raw)))
+                ethertype_from_af(u32::from_le_bytes(raw))
+                    .or_else(|| ethertype_from_af(u32::from_be_bytes(raw)))
             };
             LaxSlicedPacket::from_ether_type(et.ok_or(SkipReason::NotIp)?, &data[4..])
         }
@@ -157,7 +158,12 @@ pub fn decode_tcp(linktype: i32, data: &[u8]) -> Result<TcpSegment<'_>, SkipReas
         dst_port: tcp.destination_port(),
         seq: tcp.sequence_number(),
         ack: tcp.acknowledgment_number(),
-        flags: TcpFlags { syn: tcp.syn(), ack: tcp.ack(), fin: tcp.fin(), rst: tcp.rst() },
+        flags: TcpFlags {
+            syn: tcp.syn(),
+            ack: tcp.ack(),
+            fin: tcp.fin(),
+            rst: tcp.rst(),
+        },
         payload: present,
         missing_tail,
     })
@@ -191,7 +197,9 @@ mod tests {
     use etherparse::PacketBuilder;
 
     fn ipv4_tcp(payload: &[u8]) -> Vec<u8> {
-        let b = PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).tcp(40000, 21, 1000, 65535).ack(5);
+        let b = PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(40000, 21, 1000, 65535)
+            .ack(5);
         let mut out = Vec::new();
         b.write(&mut out, payload).unwrap();
         out
@@ -206,15 +214,24 @@ mod tests {
 
         let mut null = 2u32.to_le_bytes().to_vec();
         null.extend_from_slice(&ip);
-        assert_eq!(decode_tcp(linktype::NULL, &null).unwrap().payload, b"USER a\r\n");
+        assert_eq!(
+            decode_tcp(linktype::NULL, &null).unwrap().payload,
+            b"USER a\r\n"
+        );
         let mut null_be = 2u32.to_be_bytes().to_vec();
         null_be.extend_from_slice(&ip);
-        assert_eq!(decode_tcp(linktype::NULL, &null_be).unwrap().payload, b"USER a\r\n");
+        assert_eq!(
+            decode_tcp(linktype::NULL, &null_be).unwrap().payload,
+            b"USER a\r\n"
+        );
 
         let mut sll2 = vec![0x08, 0x00];
         sll2.extend_from_slice(&[0u8; 18]);
         sll2.extend_from_slice(&ip);
-        assert_eq!(decode_tcp(linktype::LINUX_SLL2, &sll2).unwrap().payload, b"USER a\r\n");
+        assert_eq!(
+            decode_tcp(linktype::LINUX_SLL2, &sll2).unwrap().payload,
+            b"USER a\r\n"
+        );
     }
 
     #[test]
@@ -228,7 +245,10 @@ mod tests {
 
     #[test]
     fn garbage_is_skipped() {
-        assert_eq!(decode_tcp(999, b"abc").unwrap_err(), SkipReason::UnsupportedLinkType);
+        assert_eq!(
+            decode_tcp(999, b"abc").unwrap_err(),
+            SkipReason::UnsupportedLinkType
+        );
         assert!(decode_tcp(linktype::ETHERNET, b"abc").is_err());
         assert!(decode_tcp(linktype::LINUX_SLL, b"").is_err());
         assert!(decode_tcp(linktype::LINUX_SLL2, &[8, 0, 1]).is_err());

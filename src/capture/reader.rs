@@ -19,8 +19,10 @@ use std::io::{self, Read};
 const BUFFER_SIZE: usize = 1 << 20;
 /// The largest record or block we accept (grown buffer limit).
 pub const MAX_RECORD: usize = 16 << 20;
-/// Bytes read before deciding the format (pipes may deliver less per read).
-const SNIFF_LEN: usize = 64;
+/// Bytes read before handing the stream to pcap-parser, which parses the
+/// file or section header from its first read only (pipes may deliver less
+/// per read, and a pcapng section header with options can be long).
+const SNIFF_LEN: usize = 64 * 1024;
 
 /// One packet as stored in the capture.
 #[derive(Debug, Clone, Copy)]
@@ -75,7 +77,10 @@ impl fmt::Display for CaptureProblem {
                 write!(f, "capture is truncated: last record cut at byte {offset}")
             }
             CaptureProblem::Corrupt { offset, what } => {
-                write!(f, "corrupt capture at byte {offset}: {what}; stopped reading there")
+                write!(
+                    f,
+                    "corrupt capture at byte {offset}: {what}; stopped reading there"
+                )
             }
             CaptureProblem::Io(e) => write!(f, "read error: {e}"),
         }
@@ -160,7 +165,10 @@ fn header_error<I>(e: PcapError<I>) -> CaptureProblem {
             CaptureProblem::TruncatedHeader
         }
         PcapError::ReadError => CaptureProblem::Io("read failed".into()),
-        _ => CaptureProblem::Corrupt { offset: 0, what: "bad file header".into() },
+        _ => CaptureProblem::Corrupt {
+            offset: 0,
+            what: "bad file header".into(),
+        },
     }
 }
 
@@ -168,7 +176,8 @@ impl CaptureReader {
     /// Detects the format from the magic number and prepares to stream.
     pub fn new(mut source: Box<dyn Read + Send>) -> Result<Self, CaptureProblem> {
         let mut prefix = vec![0u8; SNIFF_LEN];
-        let n = read_prefix(&mut source, &mut prefix).map_err(|e| CaptureProblem::Io(e.to_string()))?;
+        let n =
+            read_prefix(&mut source, &mut prefix).map_err(|e| CaptureProblem::Io(e.to_string()))?;
         prefix.truncate(n);
         if n == 0 {
             return Err(CaptureProblem::Empty);
@@ -181,9 +190,10 @@ impl CaptureReader {
             | Some([0xa1, 0xb2, 0x3c, 0x4d]) => Format::Pcap,
             Some([0x0a, 0x0d, 0x0d, 0x0a]) => Format::PcapNg,
             _ => {
-                if n < 4 && (b"\xd4\xc3\xb2\xa1".starts_with(&prefix)
-                    || b"\xa1\xb2\xc3\xd4".starts_with(&prefix)
-                    || b"\x0a\x0d\x0d\x0a".starts_with(&prefix))
+                if n < 4
+                    && (b"\xd4\xc3\xb2\xa1".starts_with(&prefix)
+                        || b"\xa1\xb2\xc3\xd4".starts_with(&prefix)
+                        || b"\x0a\x0d\x0d\x0a".starts_with(&prefix))
                 {
                     return Err(CaptureProblem::TruncatedHeader);
                 }
@@ -193,10 +203,19 @@ impl CaptureReader {
             }
         };
         let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(prefix).chain(source));
-        let default_iface = Interface { linktype: 1, units_per_sec: 1_000_000, digits: 6, offset_secs: 0 };
+        let default_iface = Interface {
+            linktype: 1,
+            units_per_sec: 1_000_000,
+            digits: 6,
+            offset_secs: 0,
+        };
         let inner = match format {
-            Format::Pcap => Inner::Legacy(LegacyPcapReader::new(BUFFER_SIZE, chained).map_err(header_error)?),
-            Format::PcapNg => Inner::Ng(PcapNGReader::new(BUFFER_SIZE, chained).map_err(header_error)?),
+            Format::Pcap => {
+                Inner::Legacy(LegacyPcapReader::new(BUFFER_SIZE, chained).map_err(header_error)?)
+            }
+            Format::PcapNg => {
+                Inner::Ng(PcapNGReader::new(BUFFER_SIZE, chained).map_err(header_error)?)
+            }
         };
         Ok(CaptureReader {
             inner,
@@ -243,7 +262,9 @@ impl CaptureReader {
                         u32::from_le_bytes(raw)
                     } as usize;
                     if caplen > MAX_RECORD {
-                        return Err(format!("record claims {caplen} captured bytes (limit {MAX_RECORD})"));
+                        return Err(format!(
+                            "record claims {caplen} captured bytes (limit {MAX_RECORD})"
+                        ));
                     }
                 }
             }
@@ -262,9 +283,15 @@ impl CaptureReader {
                     } else {
                         self.ng_big_endian
                     };
-                    let len = if big_endian { u32::from_be_bytes(raw) } else { u32::from_le_bytes(raw) } as usize;
-                    if len < 12 || len % 4 != 0 {
-                        return Err(format!("block length {len} is not a multiple of 4 of at least 12"));
+                    let len = if big_endian {
+                        u32::from_be_bytes(raw)
+                    } else {
+                        u32::from_le_bytes(raw)
+                    } as usize;
+                    if len < 12 || !len.is_multiple_of(4) {
+                        return Err(format!(
+                            "block length {len} is not a multiple of 4 of at least 12"
+                        ));
                     }
                     if len > MAX_RECORD {
                         return Err(format!("block claims {len} bytes (limit {MAX_RECORD})"));
@@ -278,17 +305,28 @@ impl CaptureReader {
     /// Calls `on_frame` for every packet, in file order. Returns `Ok(())` at a
     /// clean end, or the problem that stopped reading (frames before it were
     /// all delivered).
-    pub fn for_each_frame(&mut self, mut on_frame: impl FnMut(&Frame)) -> Result<(), CaptureProblem> {
+    pub fn for_each_frame(
+        &mut self,
+        mut on_frame: impl FnMut(&Frame),
+    ) -> Result<(), CaptureProblem> {
         let mut stalled_refills = 0u32;
         loop {
             if let Err(what) = self.guard_next() {
-                return Err(CaptureProblem::Corrupt { offset: self.position(), what });
+                return Err(CaptureProblem::Corrupt {
+                    offset: self.position(),
+                    what,
+                });
             }
             let offset_before = self.position();
             let step = match &mut self.inner {
                 Inner::Legacy(r) => match r.next() {
                     Ok((consumed, block)) => {
-                        let frame = handle_legacy(&mut self.legacy, &mut self.legacy_be, &mut self.frame_number, &block);
+                        let frame = handle_legacy(
+                            &mut self.legacy,
+                            &mut self.legacy_be,
+                            &mut self.frame_number,
+                            &block,
+                        );
                         if let Some(frame) = frame {
                             on_frame(&frame);
                         }
@@ -323,7 +361,9 @@ impl CaptureReader {
                 Step::NeedMore => {
                     stalled_refills += 1;
                     if stalled_refills > 3 {
-                        return Err(CaptureProblem::Truncated { offset: offset_before });
+                        return Err(CaptureProblem::Truncated {
+                            offset: offset_before,
+                        });
                     }
                     let res = match &mut self.inner {
                         Inner::Legacy(r) => r.refill().map_err(|_| ()),
@@ -360,8 +400,17 @@ impl CaptureReader {
                         return Err(CaptureProblem::Io("read failed".into()));
                     }
                 }
-                Step::Truncated => return Err(CaptureProblem::Truncated { offset: offset_before }),
-                Step::Corrupt(what) => return Err(CaptureProblem::Corrupt { offset: offset_before, what }),
+                Step::Truncated => {
+                    return Err(CaptureProblem::Truncated {
+                        offset: offset_before,
+                    })
+                }
+                Step::Corrupt(what) => {
+                    return Err(CaptureProblem::Corrupt {
+                        offset: offset_before,
+                        what,
+                    })
+                }
             }
         }
     }
@@ -438,14 +487,25 @@ fn handle_ng<'a>(
         }
         Block::InterfaceDescription(idb) => {
             let (units_per_sec, digits) = decode_tsresol(idb.if_tsresol).unwrap_or_else(|| {
-                warnings.push(ReadWarning::BadTimeResolution { if_tsresol: idb.if_tsresol });
+                warnings.push(ReadWarning::BadTimeResolution {
+                    if_tsresol: idb.if_tsresol,
+                });
                 (1_000_000, 6)
             });
             // pcap-parser reads if_tsoffset little-endian even in big-endian
             // sections; swap it back there.
-            let offset_secs = if *big_endian { idb.if_tsoffset.swap_bytes() } else { idb.if_tsoffset };
+            let offset_secs = if *big_endian {
+                idb.if_tsoffset.swap_bytes()
+            } else {
+                idb.if_tsoffset
+            };
             if interfaces.len() < MAX_INTERFACES {
-                interfaces.push(Interface { linktype: idb.linktype.0, units_per_sec, digits, offset_secs });
+                interfaces.push(Interface {
+                    linktype: idb.linktype.0,
+                    units_per_sec,
+                    digits,
+                    offset_secs,
+                });
             }
             None
         }
@@ -453,7 +513,10 @@ fn handle_ng<'a>(
             *frame_number += 1;
             let Some(iface) = interfaces.get(epb.if_id as usize).copied() else {
                 if warnings.len() < 1000 {
-                    warnings.push(ReadWarning::UnknownInterface { frame: *frame_number, if_id: epb.if_id });
+                    warnings.push(ReadWarning::UnknownInterface {
+                        frame: *frame_number,
+                        if_id: epb.if_id,
+                    });
                 }
                 return None;
             };
@@ -461,7 +524,12 @@ fn handle_ng<'a>(
             let caplen = (epb.caplen as usize).min(epb.data.len());
             Some(Frame {
                 number: *frame_number,
-                ts: Timestamp::from_units(units, iface.units_per_sec, iface.digits, iface.offset_secs),
+                ts: Timestamp::from_units(
+                    units,
+                    iface.units_per_sec,
+                    iface.digits,
+                    iface.offset_secs,
+                ),
                 linktype: iface.linktype,
                 data: &epb.data[..caplen],
                 orig_len: epb.origlen,
@@ -474,7 +542,11 @@ fn handle_ng<'a>(
             Some(Frame {
                 number: *frame_number,
                 // A simple packet block has no timestamp.
-                ts: Timestamp { secs: 0, nanos: 0, digits: iface.digits },
+                ts: Timestamp {
+                    secs: 0,
+                    nanos: 0,
+                    digits: iface.digits,
+                },
                 linktype: iface.linktype,
                 data: &spb.data[..caplen],
                 orig_len: spb.origlen,
@@ -493,13 +565,17 @@ fn handle_ng<'a>(
 mod tests {
     use super::*;
 
-    fn read_all(bytes: Vec<u8>) -> (Vec<(u64, i32, Vec<u8>, String)>, Result<(), CaptureProblem>) {
+    type FrameSummary = (u64, i32, Vec<u8>, String);
+
+    fn read_all(bytes: Vec<u8>) -> (Vec<FrameSummary>, Result<(), CaptureProblem>) {
         let mut frames = Vec::new();
         let mut reader = match CaptureReader::new(Box::new(io::Cursor::new(bytes))) {
             Ok(r) => r,
             Err(e) => return (frames, Err(e)),
         };
-        let res = reader.for_each_frame(|f| frames.push((f.number, f.linktype, f.data.to_vec(), f.ts.to_string())));
+        let res = reader.for_each_frame(|f| {
+            frames.push((f.number, f.linktype, f.data.to_vec(), f.ts.to_string()))
+        });
         (frames, res)
     }
 
@@ -544,9 +620,18 @@ mod tests {
     #[test]
     fn empty_and_foreign_files() {
         assert_eq!(read_all(vec![]).1, Err(CaptureProblem::Empty));
-        assert!(matches!(read_all(b"<html>".to_vec()).1, Err(CaptureProblem::NotACapture { .. })));
-        assert_eq!(read_all(vec![0xd4, 0xc3]).1, Err(CaptureProblem::TruncatedHeader));
-        assert_eq!(read_all(vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0]).1, Err(CaptureProblem::TruncatedHeader));
+        assert!(matches!(
+            read_all(b"<html>".to_vec()).1,
+            Err(CaptureProblem::NotACapture { .. })
+        ));
+        assert_eq!(
+            read_all(vec![0xd4, 0xc3]).1,
+            Err(CaptureProblem::TruncatedHeader)
+        );
+        assert_eq!(
+            read_all(vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0]).1,
+            Err(CaptureProblem::TruncatedHeader)
+        );
     }
 
     #[test]
@@ -558,7 +643,10 @@ mod tests {
         f.extend(last);
         let (frames, res) = read_all(f);
         assert_eq!(frames.len(), 1);
-        assert!(matches!(res, Err(CaptureProblem::Truncated { .. })), "{res:?}");
+        assert!(
+            matches!(res, Err(CaptureProblem::Truncated { .. })),
+            "{res:?}"
+        );
     }
 
     #[test]
@@ -570,19 +658,27 @@ mod tests {
         f.extend(bad);
         let (frames, res) = read_all(f);
         assert_eq!(frames.len(), 1);
-        assert!(matches!(res, Err(CaptureProblem::Corrupt { .. })), "{res:?}");
+        assert!(
+            matches!(res, Err(CaptureProblem::Corrupt { .. })),
+            "{res:?}"
+        );
     }
 
     #[test]
     fn short_pcapng_block_is_corrupt_not_panic() {
         // DEPS-NOTES: SHB + a process information block of length 8.
         let mut f = Vec::new();
-        f.extend_from_slice(&[0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0]);
+        f.extend_from_slice(&[
+            0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0,
+        ]);
         f.extend_from_slice(&(-1i64).to_le_bytes());
         f.extend_from_slice(&28u32.to_le_bytes());
         f.extend_from_slice(&[0x01, 0x00, 0x00, 0x80, 0x08, 0, 0, 0, 0x08, 0, 0, 0]);
         let (_, res) = read_all(f);
-        assert!(matches!(res, Err(CaptureProblem::Corrupt { .. })), "{res:?}");
+        assert!(
+            matches!(res, Err(CaptureProblem::Corrupt { .. })),
+            "{res:?}"
+        );
     }
 
     #[test]

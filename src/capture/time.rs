@@ -98,21 +98,45 @@ mod tests {
 
     #[test]
     fn formats_epoch_and_precision() {
-        let t = Timestamp { secs: 0, nanos: 0, digits: 0 };
+        let t = Timestamp {
+            secs: 0,
+            nanos: 0,
+            digits: 0,
+        };
         assert_eq!(t.to_string(), "1970-01-01T00:00:00Z");
-        let t = Timestamp { secs: 1_772_366_400, nanos: 123_456_789, digits: 6 };
+        let t = Timestamp {
+            secs: 1_772_366_400,
+            nanos: 123_456_789,
+            digits: 6,
+        };
         assert_eq!(t.to_string(), "2026-03-01T12:00:00.123456Z");
-        let t = Timestamp { secs: 1_772_366_400, nanos: 123_456_789, digits: 9 };
+        let t = Timestamp {
+            secs: 1_772_366_400,
+            nanos: 123_456_789,
+            digits: 9,
+        };
         assert_eq!(t.to_string(), "2026-03-01T12:00:00.123456789Z");
     }
 
     #[test]
     fn leap_day_and_negative() {
-        let t = Timestamp { secs: 951_782_400, nanos: 0, digits: 0 };
+        let t = Timestamp {
+            secs: 951_782_400,
+            nanos: 0,
+            digits: 0,
+        };
         assert_eq!(t.to_string(), "2000-02-29T00:00:00Z");
-        let t = Timestamp { secs: -1, nanos: 0, digits: 0 };
+        let t = Timestamp {
+            secs: -1,
+            nanos: 0,
+            digits: 0,
+        };
         assert_eq!(t.to_string(), "1969-12-31T23:59:59Z");
-        let t = Timestamp { secs: i64::MAX, nanos: 0, digits: 0 };
+        let t = Timestamp {
+            secs: i64::MAX,
+            nanos: 0,
+            digits: 0,
+        };
         assert_eq!(t.to_string(), "9999-12-31T23:59:59Z");
     }
 

@@ -3,4 +3,6 @@
 
 pub mod reassembly;
 
-pub use reassembly::{Origin, OverlapPolicy, Reassembler, ReassemblyLimits, ReassemblyStats, StreamEvent};
+pub use reassembly::{
+    Origin, OverlapPolicy, Reassembler, ReassemblyLimits, ReassemblyStats, StreamEvent,
+};

@@ -103,7 +103,12 @@ impl Rule {
     /// The report's one-sentence diagnosis.
     pub fn diagnosis(&self, verb: &str) -> String {
         let verb = if verb.is_empty() { "the command" } else { verb };
-        format!("{verb} {} ({}); missing step: {}.", self.what, self.source.label(), self.missing)
+        format!(
+            "{verb} {} ({}); missing step: {}.",
+            self.what,
+            self.source.label(),
+            self.missing
+        )
     }
 }
 
@@ -231,7 +236,9 @@ pub fn rule(id: &str) -> Option<&'static Rule> {
 
 /// The first rule the command breaks in this state, if any.
 pub fn judge(state: &SequenceState, cmd: &Judged<'_>) -> Option<&'static Rule> {
-    RULES.iter().find(|r| r.applies_to(cmd.verb) && (r.broken)(state, cmd))
+    RULES
+        .iter()
+        .find(|r| r.applies_to(cmd.verb) && (r.broken)(state, cmd))
 }
 
 impl SequenceState {
@@ -287,60 +294,33 @@ impl SequenceState {
                 332 => self.awaiting_acct = true,
                 _ => {}
             },
-            "ACCT" => {
-                if code == 230 || code == 202 {
-                    self.logged_in = true;
-                    self.awaiting_acct = false;
-                }
+            "ACCT" if code == 230 || code == 202 => {
+                self.logged_in = true;
+                self.awaiting_acct = false;
             }
-            "RNFR" => {
-                if code == 350 {
-                    self.rnfr_pending = true;
-                    self.rnfr_lapsed = false;
-                }
+            "RNFR" if code == 350 => {
+                self.rnfr_pending = true;
+                self.rnfr_lapsed = false;
             }
             "RNTO" => self.rnfr_lapsed = false,
             "REST" => self.rest_pending = code == 350,
-            "PORT" | "EPRT" => {
-                if ok {
-                    self.data_ready = true;
-                }
+            "PORT" | "EPRT" if ok => self.data_ready = true,
+            "PASV" if code == 227 => self.data_ready = true,
+            "EPSV" if arg_word == "ALL" => self.epsv_all |= ok,
+            "EPSV" if code == 229 => self.data_ready = true,
+            "AUTH" if code == 234 => self.auth_done = true,
+            "AUTH" if code == 334 => self.adat_expected = true,
+            "ADAT" if code == 235 => {
+                self.auth_done = true;
+                self.adat_expected = false;
             }
-            "PASV" => {
-                if code == 227 {
-                    self.data_ready = true;
-                }
-            }
-            "EPSV" => {
-                if arg_word == "ALL" {
-                    if ok {
-                        self.epsv_all = true;
-                    }
-                } else if code == 229 {
-                    self.data_ready = true;
-                }
-            }
-            "AUTH" => match code {
-                234 => self.auth_done = true,
-                334 => self.adat_expected = true,
-                _ => {}
-            },
-            "ADAT" => {
-                if code == 235 {
-                    self.auth_done = true;
-                    self.adat_expected = false;
-                }
-            }
-            "PBSZ" => {
-                if ok {
-                    self.pbsz_done = true;
-                }
-            }
-            "REIN" => {
-                if ok {
-                    let quit_sent = self.quit_sent;
-                    *self = SequenceState { quit_sent, ..Default::default() };
-                }
+            "PBSZ" if ok => self.pbsz_done = true,
+            "REIN" if ok => {
+                let quit_sent = self.quit_sent;
+                *self = SequenceState {
+                    quit_sent,
+                    ..Default::default()
+                };
             }
             v if TRANSFER_VERBS.contains(&v) => self.data_ready = false,
             _ => {}
@@ -353,7 +333,12 @@ mod tests {
     use super::*;
 
     fn j(verb: &str) -> Judged<'_> {
-        Judged { verb, arg_word: "", sent_while_pending: false, sent_after_quit: false }
+        Judged {
+            verb,
+            arg_word: "",
+            sent_while_pending: false,
+            sent_after_quit: false,
+        }
     }
 
     fn id(s: &SequenceState, verb: &str) -> Option<&'static str> {

@@ -21,7 +21,11 @@ pub struct SessionLimits {
 
 impl Default for SessionLimits {
     fn default() -> Self {
-        SessionLimits { max_line: 4096, max_reply_lines: 1000, max_pending: 64 }
+        SessionLimits {
+            max_line: 4096,
+            max_reply_lines: 1000,
+            max_pending: 64,
+        }
     }
 }
 
@@ -49,6 +53,8 @@ pub struct Exchange<'a> {
     pub violation: Option<&'static Rule>,
     /// Name from the last USER of the session.
     pub user: Option<&'a [u8]>,
+    /// The reply is the server's greeting (it answers no command).
+    pub greeting: bool,
 }
 
 /// Why a session stopped being parsed before its end.
@@ -65,6 +71,20 @@ pub struct SessionWarnings {
     pub unpaired_replies: u64,
     pub pending_overflow: u64,
     pub code_mismatch: u64,
+    /// Replies whose start was lost in a gap (their command was consumed).
+    pub replies_lost_in_gap: u64,
+}
+
+/// What the session makes of server lines right after a gap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LostReply {
+    None,
+    /// A line that is not a reply followed a gap: it is the tail of a reply
+    /// whose start was lost. `continued` once more text lines follow (the
+    /// lost reply was multi-line, so its closing `NNN ` line is still due).
+    Absorbing {
+        continued: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -77,6 +97,7 @@ pub struct Session {
     state: SequenceState,
     user: Option<Vec<u8>>,
     greeted: bool,
+    lost_reply: LostReply,
     limits: SessionLimits,
     pub stopped: Option<StopReason>,
     pub banner: Option<Vec<u8>>,
@@ -96,6 +117,7 @@ impl Session {
             state: SequenceState::default(),
             user: None,
             greeted: false,
+            lost_reply: LostReply::None,
             limits,
             stopped: None,
             banner: None,
@@ -127,7 +149,12 @@ impl Session {
     }
 
     /// In-order bytes from the server.
-    pub fn server_data(&mut self, data: &[u8], origin: crate::flow::Origin, out: &mut dyn FnMut(Exchange<'_>)) {
+    pub fn server_data(
+        &mut self,
+        data: &[u8],
+        origin: crate::flow::Origin,
+        out: &mut dyn FnMut(Exchange<'_>),
+    ) {
         if self.stopped.is_some() {
             return;
         }
@@ -147,6 +174,7 @@ impl Session {
     }
 
     pub fn server_gap(&mut self) {
+        self.lost_reply = LostReply::None;
         self.server.gap();
         self.replies.gap();
     }
@@ -178,7 +206,9 @@ impl Session {
     }
 
     fn client_line(&mut self, line: &Line<'_>) {
-        let Some(command) = Command::parse(line) else { return };
+        let Some(command) = Command::parse(line) else {
+            return;
+        };
         self.commands += 1;
         if command.is("USER") {
             self.user = Some(command.arg().to_vec());
@@ -200,8 +230,35 @@ impl Session {
     }
 
     fn server_line(&mut self, line: &Line<'_>, out: &mut dyn FnMut(Exchange<'_>)) {
+        if let LostReply::Absorbing { continued } = self.lost_reply {
+            if !self.replies.in_multiline() {
+                match super::reply::reply_code(line.bytes) {
+                    // The closing line of a multi-line reply whose head was lost.
+                    Some((_, b' ')) if continued => {
+                        self.lost_reply = LostReply::None;
+                        return;
+                    }
+                    Some(_) => self.lost_reply = LostReply::None,
+                    None => {
+                        self.lost_reply = LostReply::Absorbing { continued: true };
+                        return;
+                    }
+                }
+            }
+        }
         match self.replies.line(line) {
             Some(ReplyEvent::Reply(reply)) => self.reply(reply, out),
+            Some(ReplyEvent::Garbage {
+                after_gap: true, ..
+            }) => {
+                // The tail of a reply whose start is lost: it answered the
+                // oldest waiting command, so that command must not take the
+                // next reply.
+                self.warnings.replies_lost_in_gap += 1;
+                self.greeted = true;
+                self.pending.pop_front();
+                self.lost_reply = LostReply::Absorbing { continued: false };
+            }
             Some(ReplyEvent::Garbage { .. }) => self.warnings.garbage_lines += 1,
             None => {}
         }
@@ -225,11 +282,24 @@ impl Session {
             // 1xx: the command stays waiting for its final reply.
             if let Some(mut sent) = self.pending.pop_front() {
                 let violation = self.verdict(&mut sent);
-                out(Exchange { reply: &reply, sent: Some(&sent), violation, user: user.as_deref() });
-                self.state.on_reply(&sent.command.verb, &arg_word(&sent.command), reply.code);
+                out(Exchange {
+                    reply: &reply,
+                    sent: Some(&sent),
+                    violation,
+                    user: user.as_deref(),
+                    greeting: false,
+                });
+                self.state
+                    .on_reply(&sent.command.verb, &arg_word(&sent.command), reply.code);
                 self.pending.push_front(sent);
             } else {
-                out(Exchange { reply: &reply, sent: None, violation: None, user: user.as_deref() });
+                out(Exchange {
+                    reply: &reply,
+                    sent: None,
+                    violation: None,
+                    user: user.as_deref(),
+                    greeting,
+                });
             }
             return;
         }
@@ -244,7 +314,13 @@ impl Session {
         }
         let mut sent = sent;
         let violation = sent.as_mut().and_then(|s| self.verdict(s));
-        out(Exchange { reply: &reply, sent: sent.as_ref(), violation, user: user.as_deref() });
+        out(Exchange {
+            reply: &reply,
+            sent: sent.as_ref(),
+            violation,
+            user: user.as_deref(),
+            greeting,
+        });
         if let Some(sent) = &sent {
             let word = arg_word(&sent.command);
             self.state.on_reply(&sent.command.verb, &word, reply.code);
@@ -294,16 +370,27 @@ mod tests {
             if e.reply.is_preliminary() {
                 return;
             }
-            let c = e.sent.map(|s| String::from_utf8_lossy(&s.command.raw).into_owned()).unwrap_or_default();
+            let c = e
+                .sent
+                .map(|s| String::from_utf8_lossy(&s.command.raw).into_owned())
+                .unwrap_or_default();
             let p = e
                 .sent
                 .and_then(|s| s.previous.as_ref())
                 .map(|c| String::from_utf8_lossy(&c.raw).into_owned())
                 .unwrap_or_default();
-            rows.push((e.reply.code, c, p, e.violation.map(|r| r.id.to_string()).unwrap_or_default()));
+            rows.push((
+                e.reply.code,
+                c,
+                p,
+                e.violation.map(|r| r.id.to_string()).unwrap_or_default(),
+            ));
         };
         for (i, (client, bytes)) in script.iter().enumerate() {
-            let origin = Origin { frame: i as u64 + 1, ..Default::default() };
+            let origin = Origin {
+                frame: i as u64 + 1,
+                ..Default::default()
+            };
             if *client {
                 s.client_data(bytes, origin);
             } else {
@@ -320,12 +407,39 @@ mod tests {
         let rows = run(&[
             (false, b"220 hi\r\n"),
             (true, b"PASS x\r\nUSER a\r\nRNTO z\r\n"),
-            (false, b"503 Login with USER first.\r\n331 ok\r\n503 RNFR required first.\r\n"),
+            (
+                false,
+                b"503 Login with USER first.\r\n331 ok\r\n503 RNFR required first.\r\n",
+            ),
         ]);
         assert_eq!(rows[0], (220, String::new(), String::new(), String::new()));
-        assert_eq!(rows[1], (503, "PASS x".into(), String::new(), "pass-without-user".into()));
-        assert_eq!(rows[2], (331, "USER a".into(), "PASS x".into(), "pipelined-command".into()));
-        assert_eq!(rows[3], (503, "RNTO z".into(), "USER a".into(), "rnto-without-rnfr".into()));
+        assert_eq!(
+            rows[1],
+            (
+                503,
+                "PASS x".into(),
+                String::new(),
+                "pass-without-user".into()
+            )
+        );
+        assert_eq!(
+            rows[2],
+            (
+                331,
+                "USER a".into(),
+                "PASS x".into(),
+                "pipelined-command".into()
+            )
+        );
+        assert_eq!(
+            rows[3],
+            (
+                503,
+                "RNTO z".into(),
+                "USER a".into(),
+                "rnto-without-rnfr".into()
+            )
+        );
     }
 
     #[test]
@@ -352,7 +466,11 @@ mod tests {
         let mut sink = |_e: Exchange<'_>| n += 1;
         s.server_data(b"220 hi\r\n", Origin::default(), &mut sink);
         s.client_data(b"AUTH TLS\r\n", Origin::default());
-        s.server_data(b"234 go\r\n\x16\x03\x01garbage\r\n503 x\r\n", Origin::default(), &mut sink);
+        s.server_data(
+            b"234 go\r\n\x16\x03\x01garbage\r\n503 x\r\n",
+            Origin::default(),
+            &mut sink,
+        );
         assert_eq!(s.stopped, Some(StopReason::Encrypted));
         assert_eq!(n, 2);
     }

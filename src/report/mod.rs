@@ -104,7 +104,11 @@ pub struct CsvReport<W: Write> {
 
 impl<W: Write> CsvReport<W> {
     pub fn new(out: W) -> Self {
-        CsvReport { writer: csv::WriterBuilder::new().has_headers(false).from_writer(out) }
+        CsvReport {
+            writer: csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(out),
+        }
     }
 
     /// Writes the header even when there are no rows.
@@ -132,7 +136,10 @@ mod tests {
         assert_eq!(escape_bytes(b"\x1b[31mred", false), "\\x1b[31mred");
         assert_eq!(escape_bytes(b"a\\x41", false), "a\\\\x41");
         assert_eq!(escape_bytes(b"l1\nl2\r", true), "l1\nl2\\x0d");
-        assert_eq!(escape_bytes("caf\u{e9} \u{9b}".as_bytes(), false), "caf\u{e9} \\u{9b}");
+        assert_eq!(
+            escape_bytes("caf\u{e9} \u{9b}".as_bytes(), false),
+            "caf\u{e9} \\u{9b}"
+        );
     }
 
     #[test]
@@ -165,7 +172,9 @@ mod tests {
             rule: "x".into(),
             diagnosis: "d".into(),
         };
-        let mut w = csv::WriterBuilder::new().has_headers(true).from_writer(Vec::new());
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(true)
+            .from_writer(Vec::new());
         w.serialize(&row).unwrap();
         let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
         assert_eq!(out.lines().next().unwrap(), INCIDENT_COLUMNS.join(","));

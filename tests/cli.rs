@@ -1,0 +1,296 @@
+//! The built `ftpcap` binary on the bundled samples.
+//!
+//! * `exact_rows_for_every_sample`: the whole CSV for every capture under
+//!   `samples/` equals the checked-in `tests/expected/<path>.csv`. Re-bless
+//!   with `FTPCAP_BLESS=1 cargo test --test cli` after reviewing the diff.
+//! * `generated_samples_match_generator_ground_truth`: an independent oracle:
+//!   the generator's own bookkeeping (`samples/generated/expected.json`)
+//!   says which frame carries each 214/503 and which command it answers.
+//! * `real_samples_match_client_logs`: the raw client's log of
+//!   `command -> code` for each real capture must match the pairing.
+//! * Exit codes and one-line errors for broken inputs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn ftpcap(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ftpcap"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("run ftpcap")
+}
+
+fn captures_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            captures_under(&p, out);
+        } else if matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("pcap" | "pcapng")
+        ) {
+            out.push(p);
+        }
+    }
+}
+
+fn all_samples() -> Vec<String> {
+    let mut v = Vec::new();
+    captures_under(&root().join("samples"), &mut v);
+    v.into_iter()
+        .map(|p| {
+            p.strip_prefix(root())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+fn rows(csv_text: &[u8]) -> Vec<csv::StringRecord> {
+    let mut r = csv::Reader::from_reader(csv_text);
+    r.records().map(|r| r.expect("valid CSV")).collect()
+}
+
+fn header(csv_text: &[u8]) -> Vec<String> {
+    let mut r = csv::Reader::from_reader(csv_text);
+    r.headers().unwrap().iter().map(String::from).collect()
+}
+
+#[test]
+fn exact_rows_for_every_sample() {
+    let samples = all_samples();
+    assert!(samples.len() >= 20, "samples missing: {samples:?}");
+    let bless = std::env::var_os("FTPCAP_BLESS").is_some();
+    let mut failures = Vec::new();
+    for sample in &samples {
+        let out = ftpcap(&["--quiet", sample]);
+        let expected_path = root().join("tests/expected").join(format!("{sample}.csv"));
+        if bless {
+            std::fs::create_dir_all(expected_path.parent().unwrap()).unwrap();
+            std::fs::write(&expected_path, &out.stdout).unwrap();
+            continue;
+        }
+        let expected = std::fs::read(&expected_path).unwrap_or_default();
+        if expected != out.stdout {
+            failures.push(format!(
+                "{sample}\n--- expected ({})\n{}\n--- actual\n{}",
+                expected_path.display(),
+                String::from_utf8_lossy(&expected),
+                String::from_utf8_lossy(&out.stdout)
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} samples differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn header_is_the_contract() {
+    let out = ftpcap(&["--quiet", "samples/generated/pipelined.pcap"]);
+    assert_eq!(
+        header(&out.stdout).join(","),
+        "capture,frame,time,session,client_ip,client_port,server_ip,server_port,user,code,reply,command,\
+         command_frame,previous_command,previous_frame,rule,diagnosis"
+    );
+}
+
+#[test]
+fn generated_samples_match_generator_ground_truth() {
+    let text = std::fs::read_to_string(root().join("samples/generated/expected.json")).unwrap();
+    let truth: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut checked = 0;
+    for (file, spec) in truth.as_object().unwrap() {
+        let path = format!("samples/generated/{file}");
+        let out = ftpcap(&["--quiet", &path]);
+        let got = rows(&out.stdout);
+        let want = spec["replies"].as_array().unwrap();
+        let mut got_keys: Vec<(u64, u64, String, u64, String, String)> = got
+            .iter()
+            .map(|r| {
+                (
+                    r[1].parse().unwrap(),
+                    r[9].parse().unwrap(),
+                    r[11].to_string(),
+                    r[12].parse().unwrap_or(0),
+                    r[2].to_string(),
+                    r[10].lines().next().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        let mut want_keys: Vec<(u64, u64, String, u64, String, String)> = want
+            .iter()
+            .map(|w| {
+                let mut cmd = w["command"].as_str().unwrap().to_string();
+                if cmd.starts_with("PASS ") {
+                    cmd = "PASS ****".into();
+                }
+                (
+                    w["reply_frame"].as_u64().unwrap(),
+                    w["code"].as_u64().unwrap(),
+                    cmd,
+                    w["command_frame"].as_u64().unwrap(),
+                    w["time"].as_str().unwrap().to_string(),
+                    w["reply_first_line"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        got_keys.sort();
+        want_keys.sort();
+        assert_eq!(got_keys, want_keys, "{file}");
+        checked += want_keys.len();
+    }
+    assert!(checked >= 40, "only {checked} replies checked");
+}
+
+/// `(command, code)` pairs from a raw client log (`CMD -> NNN` lines).
+/// Stops after an `AUTH` answered 234: the rest is encrypted on the wire.
+fn log_pairs(log: &str) -> Vec<(String, u16)> {
+    let mut encrypted = false;
+    log.lines()
+        .filter_map(|l| {
+            if encrypted {
+                return None;
+            }
+            let (cmd, codes) = l.split_once(" -> ")?;
+            // `150 226 [data …]`: the final reply is the last code.
+            let codes = codes.split('[').next().unwrap_or("");
+            let code: u16 = codes
+                .split_whitespace()
+                .rfind(|t| t.len() == 3 && t.bytes().all(|b| b.is_ascii_digit()))?
+                .parse()
+                .ok()?;
+            if cmd.starts_with('(') {
+                return None;
+            }
+            if cmd.starts_with("AUTH") && code == 234 {
+                encrypted = true;
+            }
+            let mut cmd = cmd.to_string();
+            if cmd.starts_with("PASS ") {
+                cmd = "PASS ****".into();
+            }
+            Some((cmd, code))
+        })
+        .collect()
+}
+
+#[test]
+fn real_samples_match_client_logs() {
+    let mut checked = 0;
+    for sample in all_samples() {
+        let log_path = root().join(sample.replace(".pcapng", ".log").replace(".pcap", ".log"));
+        let Ok(log) = std::fs::read_to_string(&log_path) else {
+            continue;
+        };
+        let want = log_pairs(&log);
+        if want.is_empty() {
+            continue;
+        }
+        let out = ftpcap(&["--quiet", "--codes", "2xx,3xx,4xx,5xx", &sample]);
+        let got: Vec<(String, u16)> = rows(&out.stdout)
+            .iter()
+            .filter(|r| !r[11].is_empty())
+            .map(|r| (r[11].to_string(), r[9].parse().unwrap()))
+            .collect();
+        // Every logged exchange appears, in order (the capture may hold more,
+        // e.g. a second connection).
+        let mut it = got.iter();
+        for w in &want {
+            assert!(
+                it.any(|g| g == w),
+                "{sample}: {w:?} not found in order in {got:?}"
+            );
+        }
+        checked += want.len();
+    }
+    assert!(checked > 0, "no client logs found");
+}
+
+#[test]
+fn missing_and_broken_files_get_one_line_and_exit_1() {
+    let dir = std::env::temp_dir().join(format!("ftpcap-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty.pcap");
+    std::fs::write(&empty, b"").unwrap();
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, b"hello world, not a capture").unwrap();
+    let cases = [
+        (dir.join("missing.pcap"), "No such file"),
+        (empty.clone(), "empty file"),
+        (text.clone(), "not a pcap or pcapng capture"),
+    ];
+    for (path, needle) in &cases {
+        let p = path.to_string_lossy().into_owned();
+        let out = ftpcap(&["--quiet", &p, "samples/generated/pipelined.pcap"]);
+        assert_eq!(out.status.code(), Some(1), "{p}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(&p) && err.contains(needle), "{err}");
+        // The good capture after it is still analysed.
+        assert_eq!(rows(&out.stdout).len(), 3);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn truncated_capture_keeps_rows_and_exits_1() {
+    let out = ftpcap(&["--quiet", "samples/generated/truncated.pcap"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(rows(&out.stdout).len(), 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
+}
+
+#[test]
+fn stdin_and_session_numbers_across_captures() {
+    let data = std::fs::read(root().join("samples/generated/ipv6.pcap")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ftpcap"))
+        .current_dir(root())
+        .args(["--quiet", "samples/generated/pipelined.pcap", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let rows = rows(&out.stdout);
+    let last = rows.last().unwrap();
+    assert_eq!(&last[0], "-");
+    assert_eq!(&last[3], "2", "sessions are numbered across captures");
+}
+
+#[test]
+fn passwords_masked_unless_asked() {
+    let out = ftpcap(&["--quiet", "samples/generated/pipelined.pcap"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("PASS ****") && !text.contains("PASS x"));
+    let out = ftpcap(&[
+        "--quiet",
+        "--show-passwords",
+        "samples/generated/pipelined.pcap",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("PASS x"));
+}
+
+#[test]
+fn usage_error_exits_2() {
+    let out = ftpcap(&["--codes", "9xx", "samples/generated/pipelined.pcap"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = ftpcap(&[]);
+    assert_eq!(out.status.code(), Some(2));
+}
