@@ -5,6 +5,7 @@
 //! each capture gets its own flow table, finalized when the capture ends.
 
 use crate::capture::{
+    peek_tcp_ports,
     decode_tcp, CaptureProblem, CaptureReader, Frame, ReadWarning, TcpSegment, Timestamp,
 };
 use crate::flow::{Origin, OverlapPolicy, Reassembler, ReassemblyLimits, StreamEvent};
@@ -373,6 +374,21 @@ impl Table {
     }
 
     fn frame(&mut self, frame: &Frame<'_>, ctx: &mut Ctx<'_>) {
+        // Fast path: most frames are not FTP control; reject them on the
+        // ports before full decoding.
+        if !self.detect {
+            match peek_tcp_ports(frame.linktype, frame.data) {
+                Ok(Some((s, d))) if !self.ports.contains(&s) && !self.ports.contains(&d) => {
+                    ctx.summary.tcp_segments += 1;
+                    return;
+                }
+                Err(reason) => {
+                    *ctx.summary.skipped.entry(reason.label()).or_insert(0) += 1;
+                    return;
+                }
+                _ => {}
+            }
+        }
         let seg = match decode_tcp(frame.linktype, frame.data) {
             Ok(seg) => seg,
             Err(reason) => {

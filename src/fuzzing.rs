@@ -1,3 +1,792 @@
 //! Entry points shared by the cargo-fuzz targets in `fuzz/` and by the
 //! seed-corpus tests, so plain `cargo test` keeps every seed green.
 //! Each function must never panic, whatever the bytes.
+//!
+//! The library itself must never panic; the `assert!`s in here are the
+//! fuzzing oracles: a panic raised by one of them is a broken invariant of
+//! the library, not a bug of this module. Every function takes the raw
+//! fuzzer input and interprets it as documented on the function.
+
+use crate::analysis::{Analyzer, Config};
+use crate::capture::link::linktype;
+use crate::capture::{decode_tcp, CaptureReader, SkipReason};
+use crate::flow::{Origin, OverlapPolicy, Reassembler, ReassemblyLimits, StreamEvent};
+use crate::ftp::lines::{Line, LineFramer};
+use crate::ftp::reply::{reply_code, ReplyAssembler, ReplyEvent};
+use crate::ftp::{Command, Exchange, Session, SessionLimits, StopReason};
+use crate::report::{CsvReport, IncidentRow, INCIDENT_COLUMNS};
+use std::io::Cursor;
+
+/// Little cursor over the fuzzer bytes: every read succeeds (zeros once the
+/// input is exhausted), so any input is a valid program.
+struct Bytes<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Bytes<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Bytes { data, at: 0 }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.at >= self.data.len()
+    }
+
+    fn u8(&mut self) -> u8 {
+        let b = self.data.get(self.at).copied().unwrap_or(0);
+        self.at = self.at.saturating_add(1);
+        b
+    }
+
+    fn u16(&mut self) -> u16 {
+        u16::from_be_bytes([self.u8(), self.u8()])
+    }
+
+    fn u32(&mut self) -> u32 {
+        u32::from_be_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
+    }
+}
+
+fn origin(frame: u64) -> Origin {
+    Origin {
+        frame,
+        ..Default::default()
+    }
+}
+
+/// Checks a timestamp's RFC 3339 rendering: `YYYY-MM-DDTHH:MM:SS[.f…]Z`
+/// with exactly `digits` fractional digits.
+fn check_timestamp(ts: &crate::capture::Timestamp) {
+    let s = ts.to_string();
+    let b = s.as_bytes();
+    let frac = if ts.digits > 0 {
+        ts.digits as usize + 1
+    } else {
+        0
+    };
+    assert_eq!(b.len(), 20 + frac, "timestamp {ts:?} rendered as {s:?}");
+    for (i, c) in b.iter().enumerate().take(19) {
+        let want = match i {
+            4 | 7 => Some(b'-'),
+            10 => Some(b'T'),
+            13 | 16 => Some(b':'),
+            _ => None,
+        };
+        match want {
+            Some(w) => assert_eq!(*c, w, "timestamp {ts:?} rendered as {s:?}"),
+            None => assert!(c.is_ascii_digit(), "timestamp {ts:?} rendered as {s:?}"),
+        }
+    }
+    if frac > 0 {
+        assert_eq!(b[19], b'.', "timestamp {ts:?} rendered as {s:?}");
+        assert!(
+            b[20..19 + frac].iter().all(u8::is_ascii_digit),
+            "timestamp {ts:?} rendered as {s:?}"
+        );
+    }
+    assert_eq!(b[b.len() - 1], b'Z');
+    assert!(ts.nanos < 1_000_000_000, "{ts:?}");
+    assert!(ts.digits <= 9, "{ts:?}");
+}
+
+/// Reads `data` as a pcap/pcapng capture and touches every frame.
+pub fn capture_reader(data: &[u8]) {
+    let mut reader = match CaptureReader::new(Box::new(Cursor::new(data.to_vec()))) {
+        Ok(r) => r,
+        Err(problem) => {
+            let _ = problem.to_string();
+            return;
+        }
+    };
+    let _ = reader.format();
+    let mut last_number = 0u64;
+    let mut delivered = 0u64;
+    let result = reader.for_each_frame(|frame| {
+        assert!(
+            frame.number > last_number,
+            "frame numbers must grow: {} after {last_number}",
+            frame.number
+        );
+        last_number = frame.number;
+        delivered += 1;
+        check_timestamp(&frame.ts);
+        assert!(
+            frame.data.len() <= data.len(),
+            "a frame cannot hold more bytes than the file"
+        );
+        let _ = (frame.linktype, frame.orig_len);
+        let _ = decode_tcp(frame.linktype, frame.data).map(|seg| seg.payload.len());
+    });
+    if let Err(problem) = &result {
+        let _ = problem.to_string();
+    }
+    assert!(
+        reader.frames() >= last_number,
+        "frames() {} < last number {last_number}",
+        reader.frames()
+    );
+    assert!(reader.frames() >= delivered);
+    assert!(
+        reader.position() <= data.len() as u64,
+        "consumed {} of {} bytes",
+        reader.position(),
+        data.len()
+    );
+    for w in &reader.warnings {
+        let _ = format!("{w:?}");
+    }
+}
+
+/// The link types `link_decode` chooses from; the last one is unsupported.
+const LINK_TYPES: &[i32] = &[
+    linktype::NULL,
+    linktype::ETHERNET,
+    linktype::RAW_12,
+    linktype::RAW_14,
+    linktype::RAW,
+    linktype::LOOP,
+    linktype::LINUX_SLL,
+    linktype::IPV4,
+    linktype::IPV6,
+    linktype::LINUX_SLL2,
+    147, // LINKTYPE_USER0: not supported
+];
+
+/// The first two bytes (big-endian, modulo the table) pick a link type, the
+/// rest is the frame given to [`decode_tcp`].
+pub fn link_decode(data: &[u8]) {
+    let mut b = Bytes::new(data);
+    let pick = b.u16() as usize % LINK_TYPES.len();
+    let frame = data.get(2..).unwrap_or(&[]);
+    let lt = LINK_TYPES[pick];
+    match decode_tcp(lt, frame) {
+        Ok(seg) => {
+            assert_ne!(pick, LINK_TYPES.len() - 1, "unsupported link type decoded");
+            let range = frame.as_ptr_range();
+            let p = seg.payload.as_ptr_range();
+            assert!(
+                seg.payload.is_empty() || (range.start <= p.start && p.end <= range.end),
+                "payload is not part of the frame"
+            );
+            let _ = format!("{seg:?} {} {}", seg.src, seg.dst);
+        }
+        Err(reason) => {
+            if pick == LINK_TYPES.len() - 1 {
+                assert_eq!(reason, SkipReason::UnsupportedLinkType);
+            }
+            let _ = reason.label();
+        }
+    }
+}
+
+/// A line as the framer gave it, with everything but its origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OwnedLine {
+    bytes: Vec<u8>,
+    frame: u64,
+    truncated: bool,
+    after_gap: bool,
+    unterminated: bool,
+    had_telnet: bool,
+}
+
+impl OwnedLine {
+    fn of(l: &Line<'_>) -> Self {
+        OwnedLine {
+            bytes: l.bytes.to_vec(),
+            frame: l.origin.frame,
+            truncated: l.truncated,
+            after_gap: l.after_gap,
+            unterminated: l.unterminated,
+            had_telnet: l.had_telnet,
+        }
+    }
+
+    fn line(&self) -> Line<'_> {
+        Line {
+            bytes: &self.bytes,
+            origin: origin(self.frame),
+            truncated: self.truncated,
+            after_gap: self.after_gap,
+            unterminated: self.unterminated,
+            had_telnet: self.had_telnet,
+        }
+    }
+}
+
+/// Frames `chunks` (chunk `i` has frame `i + 1`) and returns the lines with
+/// the framer's counters.
+fn frame_lines(max_line: usize, chunks: &[&[u8]]) -> (Vec<OwnedLine>, u64, u64) {
+    let mut f = LineFramer::new(max_line);
+    let mut out = Vec::new();
+    for (i, c) in chunks.iter().enumerate() {
+        f.feed(c, origin(i as u64 + 1), &mut |l| {
+            out.push(OwnedLine::of(&l))
+        });
+    }
+    f.finish(&mut |l| out.push(OwnedLine::of(&l)));
+    (out, f.truncated_lines, f.lost_partial_lines)
+}
+
+/// Input: `[max_line, c0, c1, c2, stream…]`. The stream is framed whole and
+/// cut into chunks whose sizes cycle through `c0..c2 % 24` (0 is an empty
+/// chunk); both must give the same lines. Every line then goes through the
+/// reply assembler and the command parser.
+pub fn line_framer(data: &[u8]) {
+    let mut b = Bytes::new(data);
+    let max_line = b.u8() as usize;
+    let sizes = [
+        b.u8() as usize % 24,
+        b.u8() as usize % 24,
+        b.u8() as usize % 24,
+    ];
+    let stream = data.get(4..).unwrap_or(&[]);
+    let cap = max_line.max(16);
+
+    let (whole, w_trunc, w_lost) = frame_lines(max_line, &[stream]);
+    let mut chunks: Vec<&[u8]> = Vec::new();
+    let mut at = 0usize;
+    let mut i = 0usize;
+    let step_sum: usize = sizes.iter().sum();
+    while at < stream.len() {
+        let size = if step_sum == 0 { 1 } else { sizes[i % 3] };
+        let end = (at + size).min(stream.len());
+        chunks.push(&stream[at..end]);
+        at = end;
+        i += 1;
+    }
+    let (split, s_trunc, s_lost) = frame_lines(max_line, &chunks);
+    let strip = |v: &[OwnedLine]| {
+        v.iter()
+            .map(|l| OwnedLine {
+                frame: 0,
+                ..l.clone()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&whole), strip(&split), "chunking changed the lines");
+    assert_eq!(
+        (w_trunc, w_lost),
+        (s_trunc, s_lost),
+        "chunking changed the counters"
+    );
+    assert_eq!(w_lost, 0, "no gap, no lost partial line");
+
+    let mut last_frame = 0;
+    for (n, l) in split.iter().enumerate() {
+        assert!(
+            l.bytes.len() <= cap,
+            "line of {} bytes over the cap {cap}",
+            l.bytes.len()
+        );
+        assert!(!l.bytes.contains(&b'\n'), "LF inside a line");
+        assert!(!l.after_gap, "no gap was fed");
+        assert!(
+            !l.unterminated || n + 1 == split.len(),
+            "only the last line may be unterminated"
+        );
+        assert!(l.frame >= last_frame, "line origins go backwards");
+        assert!(
+            l.frame >= 1 && l.frame as usize <= chunks.len().max(1),
+            "line origin outside the chunks"
+        );
+        last_frame = l.frame;
+    }
+    assert_eq!(w_trunc, whole.iter().filter(|l| l.truncated).count() as u64);
+
+    // Model for streams without Telnet IAC and CR: lines are the LF-split
+    // pieces, cut at the cap, and a non-empty tail is unterminated.
+    if !stream.contains(&0xff) && !stream.contains(&b'\r') {
+        let mut want = Vec::new();
+        let mut pieces: Vec<&[u8]> = stream.split(|c| *c == b'\n').collect();
+        let tail = pieces.pop().unwrap_or(&[]);
+        for p in pieces {
+            want.push((p[..p.len().min(cap)].to_vec(), p.len() > cap, false));
+        }
+        if !tail.is_empty() {
+            want.push((tail[..tail.len().min(cap)].to_vec(), tail.len() > cap, true));
+        }
+        let got: Vec<_> = whole
+            .iter()
+            .map(|l| (l.bytes.clone(), l.truncated, l.unterminated))
+            .collect();
+        assert_eq!(got, want, "plain lines differ from the LF-split model");
+        assert!(whole.iter().all(|l| !l.had_telnet));
+    }
+
+    let mut assembler = ReplyAssembler::new(2 + max_line % 5);
+    let mut replies = Vec::new();
+    for l in &split {
+        let line = l.line();
+        if let Some(c) = Command::parse(&line) {
+            assert_eq!(c.raw, l.bytes);
+            assert!(
+                c.verb.len() <= 16 && c.verb.bytes().all(|v| v.is_ascii_uppercase()),
+                "verb {:?}",
+                c.verb
+            );
+            assert!(c.raw.ends_with(c.arg()));
+            assert_eq!(c.display_raw(true), c.raw);
+            let _ = c.display_raw(false);
+        } else {
+            assert!(
+                l.bytes.is_empty(),
+                "a non-empty line must parse as a command"
+            );
+        }
+        match assembler.line(&line) {
+            Some(ReplyEvent::Reply(r)) => replies.push(r),
+            Some(ReplyEvent::Garbage { .. }) => {
+                assert!(reply_code(&l.bytes).is_none(), "a code line called garbage");
+            }
+            None => {}
+        }
+    }
+    replies.extend(assembler.finish());
+    assert!(!assembler.in_multiline());
+    for r in &replies {
+        assert!((100..600).contains(&r.code), "reply code {}", r.code);
+        assert!(!r.lines.is_empty());
+        let first = reply_code(&r.lines[0]).map(|c| c.0);
+        assert!(first.is_some(), "a reply must start with a code line");
+        if r.lines.len() == 1 {
+            assert_eq!(first, Some(r.code), "a one-line reply has its line's code");
+        }
+        let _ = (r.text(), r.is_preliminary());
+    }
+}
+
+/// The byte at stream offset `o` of the single underlying stream all
+/// pushes are cut from (no short period, so misplaced bytes are caught).
+fn model_byte(o: i64) -> u8 {
+    let x = (o as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    ((x >> 56) as u8) ^ (o as u8).wrapping_mul(7).wrapping_add(3)
+}
+
+/// Pushes (with their cut tails) end at or before this stream offset.
+const MODEL_LIMIT: i64 = 70_000;
+/// Size of the model's per-offset bitmap.
+const MODEL_SPAN: usize = MODEL_LIMIT as usize + 1;
+
+/// What the model knows about one direction.
+struct Model {
+    /// Stream offset the next event must be at (delivered + gap bytes).
+    pos: u64,
+    delivered: u64,
+    gap_bytes: u64,
+    /// Offsets received (pushed at or after `next`) and not delivered yet.
+    held: Vec<bool>,
+    /// Number of `true` entries in `held`.
+    held_count: usize,
+    /// Offset of the FIN the reassembler accepted, mirrored.
+    fin_at: Option<u64>,
+}
+
+impl Model {
+    fn event(&mut self, e: StreamEvent<'_>) {
+        match e {
+            StreamEvent::Data { bytes, .. } => {
+                assert!(!bytes.is_empty(), "empty Data event");
+                for (i, b) in bytes.iter().enumerate() {
+                    let o = self.pos + i as u64;
+                    assert_eq!(
+                        *b,
+                        model_byte(o as i64),
+                        "delivered byte at offset {o} is not the stream's"
+                    );
+                    let slot = self
+                        .held
+                        .get_mut(o as usize)
+                        .expect("delivered offset beyond any push");
+                    assert!(
+                        *slot,
+                        "offset {o} delivered but never received (or delivered twice)"
+                    );
+                    *slot = false;
+                    self.held_count -= 1;
+                }
+                self.pos += bytes.len() as u64;
+                self.delivered += bytes.len() as u64;
+            }
+            StreamEvent::Gap { len, .. } => {
+                assert!(len > 0, "empty Gap event");
+                let from = (self.pos as usize).min(self.held.len());
+                let to = (self.pos.saturating_add(len) as usize).min(self.held.len());
+                if let Some(o) = self.held[from..to].iter().position(|h| *h) {
+                    panic!(
+                        "gap of {len} bytes at offset {} covers offset {} that was received and is still held",
+                        self.pos,
+                        from + o
+                    );
+                }
+                self.pos += len;
+                self.gap_bytes += len;
+            }
+            StreamEvent::Conflict { len, .. } => {
+                panic!(
+                    "conflict of {len} bytes reported although every push carries the same stream"
+                )
+            }
+        }
+    }
+}
+
+/// Interprets the input as operations on one [`Reassembler`] direction.
+///
+/// Header: `isn: u32, max_buffered: u8, max_segments: u8, flags: u8` (bit 0:
+/// overlap policy Last; bit 1: consistent FIN mode, in which the stream ends
+/// at `end: u16` that follows and nothing is pushed past it). Then
+/// operations, by `opcode % 8`: push (absolute or relative to `next`),
+/// push with a snaplen-cut tail, peer ACK (absolute / relative), SYN
+/// (retransmitted or bogus), FIN, finish.
+///
+/// The model: a SYN at the ISN comes first, and every push is cut from one
+/// fixed stream (`model_byte`). Then every delivered byte equals the stream
+/// byte at its offset and was received; no gap covers received bytes; no
+/// conflict is reported; delivered + gap bytes is `next_offset()`; the caps
+/// hold after every call; the counters agree.
+pub fn reassembler(data: &[u8]) {
+    let mut b = Bytes::new(data);
+    let isn = b.u32();
+    let max_buffered = 1 + b.u8() as usize % 128;
+    let max_segments = 1 + b.u8() as usize % 8;
+    let flags = b.u8();
+    let policy = if flags & 1 == 1 {
+        OverlapPolicy::Last
+    } else {
+        OverlapPolicy::First
+    };
+    let consistent_end = if flags & 2 == 2 {
+        Some(b.u16() as u64)
+    } else {
+        None
+    };
+    let mut r = Reassembler::new(ReassemblyLimits {
+        max_buffered,
+        max_segments,
+        policy,
+    });
+    r.syn(isn);
+    let start = isn.wrapping_add(1);
+    assert_eq!(r.isn(), Some(start));
+    let mut m = Model {
+        pos: 0,
+        delivered: 0,
+        gap_bytes: 0,
+        held: vec![false; MODEL_SPAN],
+        held_count: 0,
+        fin_at: None,
+    };
+    let mut max_pushed_end = 0u64;
+    let mut frame = 0u64;
+    let mut ops = 0;
+    while !b.is_empty() && ops < 4096 {
+        ops += 1;
+        frame += 1;
+        let op = b.u8();
+        let next = r.next_offset();
+        match op % 8 {
+            0..=2 => {
+                // Push: 0 absolute, 1 relative to next, 2 with a cut tail.
+                let off: i64 = match op % 8 {
+                    1 => next as i64 + (b.u8() as i8) as i64,
+                    _ => b.u16() as i64,
+                };
+                let mut len = b.u8() as i64 % 64;
+                let mut tail = if op % 8 == 2 { b.u8() as i64 % 64 } else { 0 };
+                if let Some(end) = consistent_end {
+                    let end = end as i64;
+                    len = len.min((end - off).max(0));
+                    tail = tail.min((end - off - len).max(0));
+                }
+                if off + len + tail > MODEL_LIMIT {
+                    // Keep every offset inside the model's bitmap.
+                    (len, tail) = (0, 0);
+                }
+                let bytes: Vec<u8> = (off..off + len).map(model_byte).collect();
+                // What the reassembler keeps: offsets >= next, before its FIN.
+                let keep_to = m.fin_at.map_or(off + len, |f| (f as i64).min(off + len));
+                if off >= 0 {
+                    for o in (off.max(next as i64))..keep_to {
+                        let slot = &mut m.held[o as usize];
+                        if !*slot {
+                            *slot = true;
+                            m.held_count += 1;
+                        }
+                    }
+                    max_pushed_end = max_pushed_end.max(keep_to.max(0) as u64);
+                }
+                let seq = start.wrapping_add(off as u32);
+                r.push(seq, &bytes, tail as u32, origin(frame), &mut |e| m.event(e));
+            }
+            3 | 4 => {
+                let off: u64 = if op % 8 == 3 {
+                    b.u16() as u64
+                } else {
+                    next + b.u8() as u64
+                };
+                r.peer_ack(start.wrapping_add(off as u32), &mut |e| m.event(e));
+            }
+            5 => {
+                // A retransmitted SYN, or one with another ISN: both ignored.
+                let seq = if b.u8() & 1 == 0 { isn } else { b.u32() };
+                r.syn(seq);
+                assert_eq!(r.isn(), Some(start), "a later SYN moved the ISN");
+            }
+            6 => {
+                let (fin_off, len) = match consistent_end {
+                    Some(end) => {
+                        let len = (b.u8() as u64).min(end);
+                        (end - len, len)
+                    }
+                    None => (b.u16() as u64, b.u8() as u64),
+                };
+                if m.fin_at.is_none() && fin_off + len >= next {
+                    m.fin_at = Some(fin_off + len);
+                }
+                r.fin(start.wrapping_add(fin_off as u32), len as usize);
+            }
+            _ => {
+                r.finish(&mut |e| m.event(e));
+                assert_eq!(r.buffered(), 0, "finish left bytes buffered");
+                assert!(
+                    r.next_offset() >= max_pushed_end,
+                    "finish did not deliver everything received"
+                );
+            }
+        }
+        assert!(
+            r.buffered() <= max_buffered,
+            "buffered {} over the cap {max_buffered}",
+            r.buffered()
+        );
+        assert_eq!(
+            m.pos,
+            r.next_offset(),
+            "delivered + gap bytes != next_offset()"
+        );
+        assert!(r.next_offset() >= next, "next_offset went backwards");
+        assert_eq!(
+            m.held_count,
+            r.buffered(),
+            "buffered() does not match the bytes received and not delivered"
+        );
+        if let Some(end) = consistent_end {
+            assert!(r.next_offset() <= end, "stream went past its end");
+        }
+        if let Some(f) = m.fin_at {
+            assert_eq!(r.is_finished(), r.next_offset() >= f);
+        }
+    }
+    r.finish(&mut |e| m.event(e));
+    assert_eq!(r.buffered(), 0);
+    assert_eq!(m.pos, r.next_offset());
+    assert_eq!(m.held_count, 0, "received bytes never delivered");
+    assert_eq!(r.stats.delivered, m.delivered);
+    assert_eq!(r.stats.gap_bytes, m.gap_bytes);
+    assert_eq!(r.stats.conflicts, 0);
+}
+
+/// Input: `[separator, limits, chunk (separator chunk)*]`. Each chunk's
+/// first byte says what it is: `S` server bytes, `C` client bytes, `s` / `c`
+/// a server / client gap then bytes, `E` server end, `e` client end; any
+/// other byte picks one of these by its value. Chunk `i` has frame `i + 1`.
+pub fn session(data: &[u8]) {
+    let Some((&sep, rest)) = data.split_first() else {
+        return;
+    };
+    let Some((&lim, rest)) = rest.split_first() else {
+        return;
+    };
+    let limits = if lim & 0x80 == 0 {
+        SessionLimits::default()
+    } else {
+        SessionLimits {
+            max_line: lim as usize % 64,
+            max_reply_lines: (lim as usize >> 2) % 8,
+            max_pending: (lim as usize >> 4) % 4 + 1,
+        }
+    };
+    let mut s = Session::new(limits);
+    let mut ck = ExchangeChecker::default();
+    let mut stopped_at: Option<u64> = None;
+    for (i, chunk) in rest.split(|c| *c == sep).enumerate() {
+        let frame = i as u64 + 1;
+        let Some((&kind, bytes)) = chunk.split_first() else {
+            continue;
+        };
+        let kind = match kind {
+            b'S' | b'C' | b's' | b'c' | b'E' | b'e' => kind,
+            other => b"SCscEe"[other as usize % 6],
+        };
+        match kind {
+            b'S' => s.server_data(bytes, origin(frame), &mut |e| ck.check(e)),
+            b'C' => s.client_data(bytes, origin(frame)),
+            b's' => {
+                s.server_gap();
+                s.server_data(bytes, origin(frame), &mut |e| ck.check(e));
+            }
+            b'c' => {
+                s.client_gap();
+                s.client_data(bytes, origin(frame));
+            }
+            b'E' => s.server_end(&mut |e| ck.check(e)),
+            _ => s.client_end(),
+        }
+        if s.stopped == Some(StopReason::Encrypted) && stopped_at.is_none() {
+            stopped_at = Some(ck.seen);
+        }
+    }
+    s.client_end();
+    s.server_end(&mut |e| ck.check(e));
+    assert_eq!(
+        ck.seen, s.replies_seen,
+        "every reply is handed on exactly once"
+    );
+    if let Some(at) = stopped_at {
+        assert_eq!(ck.seen, at, "replies handed on after the session stopped");
+    }
+    let _ = (
+        s.user(),
+        s.line_warnings(),
+        &s.banner,
+        s.commands,
+        s.warnings,
+    );
+}
+
+/// Checks every exchange a session hands on.
+#[derive(Default)]
+struct ExchangeChecker {
+    seen: u64,
+    last_cmd_frame: u64,
+}
+
+impl ExchangeChecker {
+    fn check(&mut self, e: Exchange<'_>) {
+        self.seen += 1;
+        let r = e.reply;
+        assert!((100..600).contains(&r.code), "reply code {}", r.code);
+        assert!(!r.lines.is_empty());
+        let _ = r.text();
+        if let Some(sent) = e.sent {
+            // Replies answer commands in the order they were sent.
+            assert!(
+                sent.command.origin.frame >= self.last_cmd_frame,
+                "a reply answered an older command"
+            );
+            self.last_cmd_frame = sent.command.origin.frame;
+            let _ = sent.command.display_raw(false);
+            if let Some(p) = &sent.previous {
+                assert!(p.origin.frame <= sent.command.origin.frame);
+            }
+        } else {
+            assert!(e.violation.is_none(), "a violation without a command");
+        }
+        if let Some(rule) = e.violation {
+            let verb = e.sent.map(|s| s.command.verb.as_str()).unwrap_or("");
+            assert!(!rule.id.is_empty());
+            let _ = rule.diagnosis(verb);
+        }
+        let _ = e.user.map(String::from_utf8_lossy);
+    }
+}
+
+/// Checks one report cell: inert (no control characters except `\n` where
+/// allowed, no DEL or C1) and not a spreadsheet formula.
+fn check_cell(name: &str, s: &str, newlines: bool) {
+    for c in s.chars() {
+        let u = c as u32;
+        let bad = (u < 0x20 && !(newlines && c == '\n')) || u == 0x7f || (0x80..0xa0).contains(&u);
+        assert!(!bad, "cell {name} holds control character {u:#x}: {s:?}");
+    }
+    assert!(
+        !matches!(
+            s.as_bytes().first(),
+            Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+        ),
+        "cell {name} would be evaluated as a formula: {s:?}"
+    );
+}
+
+fn check_row(row: &IncidentRow) {
+    for (name, value, newlines) in [
+        ("capture", &row.capture, false),
+        ("time", &row.time, false),
+        ("client_ip", &row.client_ip, false),
+        ("server_ip", &row.server_ip, false),
+        ("user", &row.user, false),
+        ("reply", &row.reply, true),
+        ("command", &row.command, false),
+        ("previous_command", &row.previous_command, false),
+        ("rule", &row.rule, false),
+        ("diagnosis", &row.diagnosis, false),
+    ] {
+        check_cell(name, value, newlines);
+    }
+}
+
+/// Runs the whole pipeline (default config, then with `detect`) over the
+/// input as a capture and writes every row as CSV, which must read back as
+/// one record of the right width per row.
+pub fn pipeline(data: &[u8]) {
+    for detect in [false, true] {
+        let mut analyzer = Analyzer::new(Config {
+            detect,
+            ..Config::default()
+        });
+        let outcome = match analyzer.analyze("fuzz", Box::new(Cursor::new(data.to_vec()))) {
+            Ok(o) => o,
+            Err(problem) => {
+                let _ = problem.to_string();
+                continue;
+            }
+        };
+        if let Some(p) = &outcome.problem {
+            let _ = p.to_string();
+        }
+        let mut last = (0u64, 0u64);
+        for row in &outcome.rows {
+            assert!(
+                (row.frame, row.session) >= last,
+                "rows out of capture order"
+            );
+            last = (row.frame, row.session);
+            assert!(
+                row.frame >= 1 && row.frame <= outcome.frames,
+                "row frame {} of {}",
+                row.frame,
+                outcome.frames
+            );
+            check_row(row);
+        }
+        assert_eq!(analyzer.summary.rows, outcome.rows.len() as u64);
+        let mut out = Vec::new();
+        {
+            let mut csv = CsvReport::new(&mut out);
+            csv.header().expect("writing to memory");
+            for row in &outcome.rows {
+                csv.row(row).expect("writing to memory");
+            }
+            csv.flush().expect("writing to memory");
+        }
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(out.as_slice());
+        let mut records = 0;
+        for rec in reader.records() {
+            let rec = rec.expect("the CSV we wrote reads back");
+            assert_eq!(rec.len(), INCIDENT_COLUMNS.len());
+            let row = &outcome.rows[records];
+            assert_eq!(
+                &rec[10],
+                row.reply.as_str(),
+                "reply cell did not survive CSV"
+            );
+            records += 1;
+        }
+        assert_eq!(records, outcome.rows.len());
+        let _ = (&analyzer.messages, &analyzer.summary);
+    }
+}

@@ -395,7 +395,7 @@ rec_lftp() {
         -e "set ftp:ssl-allow no; set ftp:port-range $ACTIVE_PORTS; set net:max-retries 1; set cmd:fail-exit yes; get hello.txt -o $WORK/lftp-hello.txt; ls; bye" \
         "ftp://127.0.0.1:$FTP_PORT" >"$WORK/lftp.out" 2>"$WORK/lftp.dbg" || log "lftp exited non-zero for $base"
     capture_stop
-    "$PY" "$SCRIPT_DIR/record_debuglog.py" lftp --password "$FTP_PASS" <"$WORK/lftp.dbg" >"$base.log"
+    "$PY" "$SCRIPT_DIR/record_debuglog.py" lftp --password "$FTP_PASS" --pcap "$base.pcap" <"$WORK/lftp.dbg" >"$base.log"
     log "$(basename "$base"): $(tr '\n' ';' <"$base.log")"
 }
 
@@ -409,7 +409,7 @@ rec_curl() {
         -o "$WORK/curl-missing.txt" "ftp://$FTP_USER:$FTP_PASS@127.0.0.1:$FTP_PORT/no-such-file.txt" \
         2>"$WORK/curl.dbg" || true
     capture_stop
-    "$PY" "$SCRIPT_DIR/record_debuglog.py" curl <"$WORK/curl.dbg" >"$base.log"
+    "$PY" "$SCRIPT_DIR/record_debuglog.py" curl --pcap "$base.pcap" <"$WORK/curl.dbg" >"$base.log"
     log "$(basename "$base"): $(tr '\n' ';' <"$base.log")"
 }
 
@@ -422,7 +422,7 @@ rec_curl_tls() {
         -o "$WORK/curl-hello.txt" "ftp://$FTP_USER:$FTP_PASS@127.0.0.1:$FTP_PORT/hello.txt" \
         2>"$WORK/curl.dbg" || log "curl (TLS) exited non-zero for $base"
     capture_stop
-    "$PY" "$SCRIPT_DIR/record_debuglog.py" curl <"$WORK/curl.dbg" >"$base.log"
+    "$PY" "$SCRIPT_DIR/record_debuglog.py" curl --pcap "$base.pcap" <"$WORK/curl.dbg" >"$base.log"
     log "$(basename "$base"): $(tr '\n' ';' <"$base.log")"
 }
 

@@ -81,6 +81,70 @@ fn ethertype_from_af(af: u32) -> Option<EtherType> {
     }
 }
 
+/// Offset of the network header and its EtherType for the link layers
+/// whose header length is fixed or easily read.
+fn network_start(linktype: i32, data: &[u8]) -> Option<(usize, u16)> {
+    use linktype::*;
+    match linktype {
+        ETHERNET => {
+            let mut at = 12;
+            let mut et = be16(data, at)?;
+            // Up to two VLAN tags (802.1Q, QinQ).
+            for _ in 0..2 {
+                if et == 0x8100 || et == 0x88a8 {
+                    at += 4;
+                    et = be16(data, at)?;
+                }
+            }
+            Some((at + 2, et))
+        }
+        RAW | RAW_12 | RAW_14 | IPV4 | IPV6 => match data.first()? >> 4 {
+            4 => Some((0, 0x0800)),
+            6 => Some((0, 0x86dd)),
+            _ => None,
+        },
+        LINUX_SLL => Some((16, be16(data, 14)?)),
+        LINUX_SLL2 => Some((20, be16(data, 0)?)),
+        _ => None,
+    }
+}
+
+/// A cheap look at a frame, before any full decoding: `Ok(Some(ports))`
+/// for a plain TCP segment (source, destination), `Err` when the frame is
+/// certainly not TCP, `Ok(None)` when only [`decode_tcp`] can tell (IPv6
+/// extension headers, IP fragments, unusual link layers). Lets the caller
+/// skip most non-FTP traffic at a fraction of the cost of full slicing.
+pub fn peek_tcp_ports(linktype: i32, data: &[u8]) -> Result<Option<(u16, u16)>, SkipReason> {
+    let Some((at, ethertype)) = network_start(linktype, data) else {
+        return Ok(None);
+    };
+    let ports_at = |off: usize| -> Option<(u16, u16)> { Some((be16(data, off)?, be16(data, off + 2)?)) };
+    match ethertype {
+        0x0800 => {
+            let Some(&vihl) = data.get(at) else { return Ok(None) };
+            let ihl = (vihl & 0x0f) as usize * 4;
+            let (Some(&proto), Some(frag)) = (data.get(at + 9), be16(data, at + 6)) else {
+                return Ok(None);
+            };
+            if vihl >> 4 != 4 || ihl < 20 || frag & 0x3fff != 0 {
+                return Ok(None);
+            }
+            if proto != 6 {
+                return Err(SkipReason::NotTcp);
+            }
+            Ok(ports_at(at + ihl))
+        }
+        0x86dd => match data.get(at + 6) {
+            Some(6) => Ok(ports_at(at + 40)),
+            // UDP, ICMPv6, no next header: certainly not TCP.
+            Some(17 | 58 | 59) => Err(SkipReason::NotTcp),
+            _ => Ok(None),
+        },
+        0x0806 | 0x88cc | 0x8035 => Err(SkipReason::NotIp),
+        _ => Ok(None),
+    }
+}
+
 /// Decodes one frame of the given link type down to TCP.
 pub fn decode_tcp(linktype: i32, data: &[u8]) -> Result<TcpSegment<'_>, SkipReason> {
     use linktype::*;
@@ -241,6 +305,22 @@ mod tests {
         let seg = decode_tcp(linktype::RAW, cut).unwrap();
         assert_eq!(seg.payload, b"503 Bad sequence of c");
         assert_eq!(seg.missing_tail, 10);
+    }
+
+    #[test]
+    fn peek_agrees_with_full_decode() {
+        let ip = ipv4_tcp(b"x");
+        assert_eq!(peek_tcp_ports(linktype::RAW, &ip), Ok(Some((40000, 21))));
+        let mut eth = vec![0u8; 12];
+        eth.extend_from_slice(&[0x81, 0x00, 0, 100, 0x08, 0x00]);
+        eth.extend_from_slice(&ip);
+        assert_eq!(peek_tcp_ports(linktype::ETHERNET, &eth), Ok(Some((40000, 21))));
+        let seg = decode_tcp(linktype::ETHERNET, &eth).unwrap();
+        assert_eq!((seg.src_port, seg.dst_port), (40000, 21));
+        let mut udp = Vec::new();
+        PacketBuilder::ipv4([1, 1, 1, 1], [2, 2, 2, 2], 9).udp(53, 53).write(&mut udp, b"q").unwrap();
+        assert_eq!(peek_tcp_ports(linktype::RAW, &udp), Err(SkipReason::NotTcp));
+        assert_eq!(peek_tcp_ports(linktype::ETHERNET, &[0u8; 5]), Ok(None));
     }
 
     #[test]
