@@ -5,10 +5,10 @@
 //! each capture gets its own flow table, finalized when the capture ends.
 
 use crate::capture::{
-    peek_tcp_ports,
-    decode_tcp, CaptureProblem, CaptureReader, Frame, ReadWarning, TcpSegment, Timestamp,
+    decode_tcp, peek_tcp_ports, CaptureProblem, CaptureReader, Frame, ReadWarning, TcpSegment, Timestamp,
 };
 use crate::flow::{Origin, OverlapPolicy, Reassembler, ReassemblyLimits, StreamEvent};
+use crate::ftp::identify;
 use crate::ftp::rules::{Source, RFC_503_VERBS};
 use crate::ftp::{Exchange, Session, SessionLimits, StopReason};
 use crate::report::{cell, multiline_cell, IncidentRow};
@@ -26,6 +26,9 @@ pub struct Config {
     pub show_passwords: bool,
     /// Reply codes reported (214 and 503 by default).
     pub codes: BTreeSet<u16>,
+    /// Also report every command the checker judged out of sequence, with
+    /// the server's verdict.
+    pub violations: bool,
     pub reassembly: ReassemblyLimits,
     pub session: SessionLimits,
     /// Flows tracked at once per capture.
@@ -43,6 +46,7 @@ impl Default for Config {
             detect: false,
             show_passwords: false,
             codes: [214, 503].into_iter().collect(),
+            violations: false,
             reassembly: ReassemblyLimits::default(),
             session: SessionLimits::default(),
             max_flows: 65_536,
@@ -85,14 +89,8 @@ struct FlowKey {
 
 impl FlowKey {
     fn of(seg: &TcpSegment<'_>) -> (FlowKey, bool) {
-        let s = Endpoint {
-            ip: seg.src,
-            port: seg.src_port,
-        };
-        let d = Endpoint {
-            ip: seg.dst,
-            port: seg.dst_port,
-        };
+        let s = Endpoint { ip: seg.src, port: seg.src_port };
+        let d = Endpoint { ip: seg.dst, port: seg.dst_port };
         if s <= d {
             (FlowKey { lo: s, hi: d }, true)
         } else {
@@ -156,15 +154,15 @@ impl Ctx<'_> {
     fn exchange(&mut self, meta: &Meta, ex: Exchange<'_>) {
         let code = ex.reply.code;
         *self.summary.replies_by_code.entry(code).or_insert(0) += 1;
-        if !self.config.codes.contains(&code) {
+        let verdict = verdict(code, ex.violation, ex.sent.is_some());
+        let wanted = self.config.codes.contains(&code)
+            || (self.config.violations && ex.first_reply && matches!(verdict, Some("accepted" | "other" | "refused")));
+        if !wanted {
             return;
         }
-        // A 1xx keeps its command waiting; report it but it is not final.
         let sent = ex.sent;
         let (rule, diagnosis) = diagnose(code, ex.sent, ex.violation, ex.greeting);
-        let command = sent
-            .map(|s| cell(&s.command.display_raw(self.config.show_passwords)))
-            .unwrap_or_default();
+        let command = sent.map(|s| cell(&s.command.display_raw(self.config.show_passwords))).unwrap_or_default();
         let previous = sent.and_then(|s| s.previous.as_ref());
         self.summary.rows += 1;
         self.rows.push(IncidentRow {
@@ -181,13 +179,31 @@ impl Ctx<'_> {
             reply: multiline_cell(&ex.reply.text()),
             command,
             command_frame: sent.map(|s| s.command.origin.frame),
-            previous_command: previous
-                .map(|c| cell(&c.display_raw(self.config.show_passwords)))
-                .unwrap_or_default(),
+            previous_command: previous.map(|c| cell(&c.display_raw(self.config.show_passwords))).unwrap_or_default(),
             previous_frame: previous.map(|c| c.origin.frame),
             rule,
             diagnosis,
+            help_commands: if code == 214 { identify::help_commands(&ex.reply.lines).join(" ") } else { String::new() },
+            server_software: ex
+                .banner
+                .and_then(identify::server_software)
+                .map(|s| cell(s.as_bytes()))
+                .unwrap_or_default(),
+            verdict: self.config.violations.then(|| verdict.unwrap_or("").to_string()),
         });
+    }
+}
+
+/// The checker's verdict on a reply: `refused` (503 to a command that broke
+/// a rule), `accepted` (1xx–3xx anyway: a lenient server), `other` (another
+/// error), `server-policy` (a 503 no rule predicts).
+fn verdict(code: u16, violation: Option<&'static crate::ftp::rules::Rule>, paired: bool) -> Option<&'static str> {
+    match (violation.is_some(), code) {
+        (true, 503) => Some("refused"),
+        (true, 100..=399) => Some("accepted"),
+        (true, _) => Some("other"),
+        (false, 503) if paired => Some("server-policy"),
+        _ => None,
     }
 }
 
@@ -200,37 +216,22 @@ fn diagnose(
 ) -> (String, String) {
     let Some(sent) = sent else {
         if greeting {
-            return (
-                "greeting".into(),
-                "The server's greeting; it answers no command.".into(),
-            );
+            return ("greeting".into(), "The server's greeting; it answers no command.".into());
         }
         if code == 421 {
-            return (
-                "unsolicited".into(),
-                "Unsolicited 421: the server is closing the control connection.".into(),
-            );
+            return ("unsolicited".into(), "Unsolicited 421: the server is closing the control connection.".into());
         }
         return (
             if code == 214 { "help" } else { "unpaired" }.into(),
             format!("{code} reply that answers no command in the capture (the command may not have been captured)."),
         );
     };
-    let verb = if sent.command.verb.is_empty() {
-        "the command".to_string()
-    } else {
-        sent.command.verb.clone()
-    };
+    let verb = if sent.command.verb.is_empty() { "the command".to_string() } else { sent.command.verb.clone() };
     if code == 214 {
         let arg = String::from_utf8_lossy(sent.command.arg()).to_ascii_uppercase();
         let what = match sent.command.verb.as_str() {
-            "HELP" if arg.trim().is_empty() => {
-                "Help reply to HELP: the commands the server recognises.".to_string()
-            }
-            "HELP" => format!(
-                "Help reply to HELP {}: help for one command.",
-                escape_word(arg.trim())
-            ),
+            "HELP" if arg.trim().is_empty() => "Help reply to HELP: the commands the server recognises.".to_string(),
+            "HELP" => format!("Help reply to HELP {}: help for one command.", escape_word(arg.trim())),
             "SITE" if arg.trim_start().starts_with("HELP") => {
                 "Help reply to SITE HELP: the server's SITE commands.".to_string()
             }
@@ -284,12 +285,7 @@ pub struct Analyzer {
 
 impl Analyzer {
     pub fn new(config: Config) -> Self {
-        Analyzer {
-            config,
-            next_session: 1,
-            summary: Summary::default(),
-            messages: Vec::new(),
-        }
+        Analyzer { config, next_session: 1, summary: Summary::default(), messages: Vec::new() }
     }
 
     pub fn config(&self) -> &Config {
@@ -298,11 +294,7 @@ impl Analyzer {
 
     /// Analyses one capture read from `source`. Rows come back in capture
     /// order (by the frame of each reply's first byte).
-    pub fn analyze(
-        &mut self,
-        name: &str,
-        source: Box<dyn Read + Send>,
-    ) -> Result<CaptureOutcome, CaptureProblem> {
+    pub fn analyze(&mut self, name: &str, source: Box<dyn Read + Send>) -> Result<CaptureOutcome, CaptureProblem> {
         let mut reader = CaptureReader::new(source)?;
         self.summary.captures += 1;
         let config = self.config.clone();
@@ -319,14 +311,12 @@ impl Analyzer {
         let result = reader.for_each_frame(|frame| table.frame(frame, &mut ctx));
         for w in &reader.warnings {
             match w {
-                ReadWarning::UnknownInterface { frame, if_id } => ctx
-                    .warn("packet on undeclared interface", || {
-                        format!("frame {frame} uses interface {if_id}, never described")
-                    }),
-                ReadWarning::BadTimeResolution { if_tsresol } => ctx
-                    .warn("bad time resolution", || {
-                        format!("if_tsresol {if_tsresol:#x} is invalid; microseconds assumed")
-                    }),
+                ReadWarning::UnknownInterface { frame, if_id } => ctx.warn("packet on undeclared interface", || {
+                    format!("frame {frame} uses interface {if_id}, never described")
+                }),
+                ReadWarning::BadTimeResolution { if_tsresol } => ctx.warn("bad time resolution", || {
+                    format!("if_tsresol {if_tsresol:#x} is invalid; microseconds assumed")
+                }),
             }
         }
         table.finish_all(&mut ctx);
@@ -335,11 +325,7 @@ impl Analyzer {
         let mut rows = std::mem::take(&mut ctx.rows);
         // Replies complete in stream order; capture order is by first byte.
         rows.sort_by_key(|r| (r.frame, r.session));
-        Ok(CaptureOutcome {
-            rows,
-            problem: result.err(),
-            frames: reader.frames(),
-        })
+        Ok(CaptureOutcome { rows, problem: result.err(), frames: reader.frames() })
     }
 }
 
@@ -408,10 +394,7 @@ impl Table {
         if !port_match && !self.detect {
             return;
         }
-        let origin = Origin {
-            frame: frame.number,
-            ts: frame.ts,
-        };
+        let origin = Origin { frame: frame.number, ts: frame.ts };
         let (key, from_lo) = FlowKey::of(&seg);
         let starts_flow = seg.flags.syn || !seg.payload.is_empty() || seg.missing_tail > 0;
 
@@ -419,11 +402,7 @@ impl Table {
         if seg.flags.syn && !seg.flags.ack {
             if let Some(conn) = self.conns.get(&key) {
                 let client_side = conn.lo_is_client.map(|lo| lo == from_lo).unwrap_or(true);
-                let old_isn = if client_side {
-                    conn.to_server.isn()
-                } else {
-                    conn.to_client.isn()
-                };
+                let old_isn = if client_side { conn.to_server.isn() } else { conn.to_client.isn() };
                 if old_isn.is_some_and(|isn| isn != seg.seq.wrapping_add(1)) {
                     if let Some(conn) = self.conns.remove(&key) {
                         finish_conn(conn, ctx);
@@ -437,10 +416,7 @@ impl Table {
             }
             if self.conns.len() >= self.max_flows && !self.make_room(ctx) {
                 ctx.warn("flow table full", || {
-                    format!(
-                        "frame {}: more than {} flows at once; new flow not tracked",
-                        frame.number, self.max_flows
-                    )
+                    format!("frame {}: more than {} flows at once; new flow not tracked", frame.number, self.max_flows)
                 });
                 return;
             }
@@ -511,36 +487,14 @@ impl Table {
         let from_client = lo_is_client == from_lo;
         if conn.meta.is_none() && (!seg.payload.is_empty() || seg.missing_tail > 0) {
             let (client, server) = if from_client {
-                (
-                    Endpoint {
-                        ip: seg.src,
-                        port: seg.src_port,
-                    },
-                    Endpoint {
-                        ip: seg.dst,
-                        port: seg.dst_port,
-                    },
-                )
+                (Endpoint { ip: seg.src, port: seg.src_port }, Endpoint { ip: seg.dst, port: seg.dst_port })
             } else {
-                (
-                    Endpoint {
-                        ip: seg.dst,
-                        port: seg.dst_port,
-                    },
-                    Endpoint {
-                        ip: seg.src,
-                        port: seg.src_port,
-                    },
-                )
+                (Endpoint { ip: seg.dst, port: seg.dst_port }, Endpoint { ip: seg.src, port: seg.src_port })
             };
             let session_id = *ctx.next_session;
             *ctx.next_session += 1;
             ctx.summary.sessions += 1;
-            conn.meta = Some(Meta {
-                session_id,
-                client,
-                server,
-            });
+            conn.meta = Some(Meta { session_id, client, server });
         }
         let closed = segment(conn, &seg, from_client, origin, ctx);
         if closed {
@@ -561,12 +515,8 @@ impl Table {
         if self.conns.len() < self.max_flows {
             return true;
         }
-        let idle: Vec<FlowKey> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| !c.saw_data || c.kind == Kind::NotFtp)
-            .map(|(k, _)| *k)
-            .collect();
+        let idle: Vec<FlowKey> =
+            self.conns.iter().filter(|(_, c)| !c.saw_data || c.kind == Kind::NotFtp).map(|(k, _)| *k).collect();
         for key in idle {
             if let Some(conn) = self.conns.remove(&key) {
                 finish_conn(conn, ctx);
@@ -601,11 +551,8 @@ impl Table {
     }
 
     fn finish_all(&mut self, ctx: &mut Ctx<'_>) {
-        let mut all: Vec<(u64, FlowKey)> = self
-            .conns
-            .iter()
-            .map(|(k, c)| (c.meta.map(|m| m.session_id).unwrap_or(0), *k))
-            .collect();
+        let mut all: Vec<(u64, FlowKey)> =
+            self.conns.iter().map(|(k, c)| (c.meta.map(|m| m.session_id).unwrap_or(0), *k)).collect();
         all.sort_by_key(|(id, _)| *id);
         for (_, key) in all {
             if let Some(conn) = self.conns.remove(&key) {
@@ -616,13 +563,7 @@ impl Table {
 }
 
 /// Routes one stream event of a connection into its session.
-fn stream_event(
-    ev: StreamEvent<'_>,
-    from_client: bool,
-    session: &mut Session,
-    meta: &Meta,
-    ctx: &mut Ctx<'_>,
-) {
+fn stream_event(ev: StreamEvent<'_>, from_client: bool, session: &mut Session, meta: &Meta, ctx: &mut Ctx<'_>) {
     match ev {
         StreamEvent::Data { bytes, origin } => {
             if from_client {
@@ -634,10 +575,7 @@ fn stream_event(
         StreamEvent::Gap { len, origin } => {
             let side = if from_client { "client" } else { "server" };
             ctx.warn("gap in stream", || {
-                format!(
-                    "session {}: {len} {side} bytes missing before frame {}",
-                    meta.session_id, origin.frame
-                )
+                format!("session {}: {len} {side} bytes missing before frame {}", meta.session_id, origin.frame)
             });
             if from_client {
                 session.client_gap();
@@ -645,12 +583,7 @@ fn stream_event(
                 session.server_gap();
             }
         }
-        StreamEvent::Conflict {
-            first_frame,
-            later_frame,
-            len,
-            kept,
-        } => {
+        StreamEvent::Conflict { first_frame, later_frame, len, kept } => {
             let kept = match kept {
                 OverlapPolicy::First => "first",
                 OverlapPolicy::Last => "last",
@@ -666,13 +599,7 @@ fn stream_event(
 }
 
 /// Feeds one segment to a connection; true when the connection is over.
-fn segment(
-    conn: &mut Conn,
-    seg: &TcpSegment<'_>,
-    from_client: bool,
-    origin: Origin,
-    ctx: &mut Ctx<'_>,
-) -> bool {
+fn segment(conn: &mut Conn, seg: &TcpSegment<'_>, from_client: bool, origin: Origin, ctx: &mut Ctx<'_>) -> bool {
     let Some(meta) = conn.meta else {
         // No payload yet: only the handshake and teardown matter.
         if seg.flags.syn {
@@ -684,27 +611,13 @@ fn segment(
         }
         return seg.flags.rst;
     };
-    let Conn {
-        to_server,
-        to_client,
-        session,
-        saw_data,
-        ..
-    } = conn;
-    let (own, peer) = if from_client {
-        (to_server, to_client)
-    } else {
-        (to_client, to_server)
-    };
+    let Conn { to_server, to_client, session, saw_data, .. } = conn;
+    let (own, peer) = if from_client { (to_server, to_client) } else { (to_client, to_server) };
     let before = own.buffered() + peer.buffered();
     if seg.flags.syn {
         own.syn(seg.seq);
     }
-    let data_seq = if seg.flags.syn {
-        seg.seq.wrapping_add(1)
-    } else {
-        seg.seq
-    };
+    let data_seq = if seg.flags.syn { seg.seq.wrapping_add(1) } else { seg.seq };
     if !seg.payload.is_empty() || seg.missing_tail > 0 {
         *saw_data = true;
         own.push(data_seq, seg.payload, seg.missing_tail, origin, &mut |ev| {
@@ -712,9 +625,7 @@ fn segment(
         });
     }
     if seg.flags.ack {
-        peer.peer_ack(seg.ack, &mut |ev| {
-            stream_event(ev, !from_client, session, &meta, ctx)
-        });
+        peer.peer_ack(seg.ack, &mut |ev| stream_event(ev, !from_client, session, &meta, ctx));
     }
     if seg.flags.fin {
         own.fin(data_seq, seg.payload.len() + seg.missing_tail as usize);
@@ -723,7 +634,10 @@ fn segment(
     ctx.total_buffered = (ctx.total_buffered + after).saturating_sub(before);
     if ctx.total_buffered > ctx.config.max_total_buffered {
         ctx.warn("total buffer cap hit", || {
-            format!("session {}: out-of-order bytes over all flows exceeded the cap; holes declared gaps", meta.session_id)
+            format!(
+                "session {}: out-of-order bytes over all flows exceeded the cap; holes declared gaps",
+                meta.session_id
+            )
         });
         let freed = own.buffered();
         own.finish(&mut |ev| stream_event(ev, from_client, session, &meta, ctx));
@@ -747,16 +661,9 @@ fn segment(
 
 /// Flushes a connection that is over (FIN/RST, idle, evicted, capture end).
 fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>) {
-    ctx.total_buffered = ctx
-        .total_buffered
-        .saturating_sub(conn.to_server.buffered() + conn.to_client.buffered());
+    ctx.total_buffered = ctx.total_buffered.saturating_sub(conn.to_server.buffered() + conn.to_client.buffered());
     let Some(meta) = conn.meta else { return };
-    let Conn {
-        to_server,
-        to_client,
-        session,
-        ..
-    } = &mut conn;
+    let Conn { to_server, to_client, session, .. } = &mut conn;
     to_server.finish(&mut |ev| stream_event(ev, true, session, &meta, ctx));
     to_client.finish(&mut |ev| stream_event(ev, false, session, &meta, ctx));
     session.client_end();
@@ -770,14 +677,24 @@ fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>) {
         }
         if r.stats.out_of_window > 0 {
             ctx.warn("segment out of window", || {
-                format!(
-                    "session {id}: {} {side} segments far outside the stream ignored",
-                    r.stats.out_of_window
-                )
+                format!("session {id}: {} {side} segments far outside the stream ignored", r.stats.out_of_window)
             });
         }
     }
     let s = &conn.session;
+    if let Some(list) = &s.help_list {
+        let unlisted: Vec<&str> = s.verbs_used.iter().filter(|v| !list.contains(v)).map(String::as_str).collect();
+        if !unlisted.is_empty() {
+            let names = unlisted.join(" ");
+            ctx.warn("command not in server's HELP list", || {
+                format!("session {id}: the client used {names}, which the server's HELP list does not contain")
+            });
+            for row in ctx.rows.iter_mut().rev().filter(|r| r.session == id && r.rule == "help" && r.command == "HELP")
+            {
+                row.diagnosis.push_str(&format!(" The client used {names}, which this list does not contain."));
+            }
+        }
+    }
     if s.stopped == Some(StopReason::Encrypted) {
         ctx.warn("session encrypted (AUTH TLS)", || {
             format!("session {id}: AUTH answered 234; the rest is TLS and was not parsed")
@@ -786,18 +703,12 @@ fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>) {
     let w = s.warnings;
     if w.garbage_lines > 0 {
         ctx.warn("unparsable server line", || {
-            format!(
-                "session {id}: {} server lines are not replies",
-                w.garbage_lines
-            )
+            format!("session {id}: {} server lines are not replies", w.garbage_lines)
         });
     }
     if w.unpaired_replies > 0 {
         ctx.warn("reply without command", || {
-            format!(
-                "session {id}: {} replies answer no captured command",
-                w.unpaired_replies
-            )
+            format!("session {id}: {} replies answer no captured command", w.unpaired_replies)
         });
     }
     if w.replies_lost_in_gap > 0 {
@@ -810,29 +721,19 @@ fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>) {
     }
     if w.pending_overflow > 0 {
         ctx.warn("pending command cap hit", || {
-            format!(
-                "session {id}: {} unanswered commands dropped",
-                w.pending_overflow
-            )
+            format!("session {id}: {} unanswered commands dropped", w.pending_overflow)
         });
     }
     if w.code_mismatch > 0 {
         ctx.warn("multi-line reply code mismatch", || {
-            format!(
-                "session {id}: {} multi-line replies closed with another code",
-                w.code_mismatch
-            )
+            format!("session {id}: {} multi-line replies closed with another code", w.code_mismatch)
         });
     }
     let (truncated, lost) = s.line_warnings();
     if truncated > 0 {
-        ctx.warn("line over length cap", || {
-            format!("session {id}: {truncated} lines cut at the length cap")
-        });
+        ctx.warn("line over length cap", || format!("session {id}: {truncated} lines cut at the length cap"));
     }
     if lost > 0 {
-        ctx.warn("partial line lost in gap", || {
-            format!("session {id}: {lost} partial lines dropped at gaps")
-        });
+        ctx.warn("partial line lost in gap", || format!("session {id}: {lost} partial lines dropped at gaps"));
     }
 }

@@ -57,6 +57,11 @@ pub struct Args {
     #[arg(long, value_name = "LIST", default_value = "214,503")]
     pub codes: String,
 
+    /// Also report every command the checker judged out of sequence that the
+    /// server accepted or refused with another code, with a `verdict` column.
+    #[arg(long)]
+    pub violations: bool,
+
     /// Show PASS arguments in the report instead of `****`.
     #[arg(long)]
     pub show_passwords: bool,
@@ -111,9 +116,7 @@ pub fn parse_codes(spec: &str) -> Result<BTreeSet<u16>> {
             let base = (class - b'0') as u16 * 100;
             codes.extend(base..base + 100);
         } else {
-            let code: u16 = part
-                .parse()
-                .with_context(|| format!("--codes: `{part}` is not a reply code"))?;
+            let code: u16 = part.parse().with_context(|| format!("--codes: `{part}` is not a reply code"))?;
             if !(100..=599).contains(&code) {
                 bail!("--codes: {code} is not a reply code (100 to 599)");
             }
@@ -145,6 +148,7 @@ impl Args {
             ports,
             detect: self.detect,
             show_passwords: self.show_passwords,
+            violations: self.violations,
             codes: parse_codes(&self.codes)?,
             reassembly: ReassemblyLimits {
                 max_buffered: self.max_buffer,
@@ -175,16 +179,14 @@ fn open_capture(path: &PathBuf) -> io::Result<(Box<dyn Read + Send>, Option<u64>
     if meta.is_dir() {
         return Err(io::Error::other("is a directory"));
     }
-    Ok((
-        Box::new(io::BufReader::with_capacity(1 << 16, file)),
-        Some(meta.len()),
-    ))
+    Ok((Box::new(io::BufReader::with_capacity(1 << 16, file)), Some(meta.len())))
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-            || c.downcast_ref::<csv::Error>().is_some_and(|ce| matches!(ce.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe))
+            || c.downcast_ref::<csv::Error>()
+                .is_some_and(|ce| matches!(ce.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe))
     })
 }
 
@@ -208,15 +210,15 @@ fn run_inner(args: &Args) -> Result<i32> {
         )),
         None => Box::new(io::BufWriter::new(io::stdout().lock())),
     };
-    let mut report = CsvReport::new(out);
+    let mut report = CsvReport::new(out, args.violations);
     report.header().context("writing the report")?;
 
     let show_progress = !args.quiet && io::stderr().is_terminal();
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     if show_progress {
-        if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} {msg:20!} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}",
-        ) {
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} {msg:20!} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}")
+        {
             bar.set_style(style);
         }
     } else {
@@ -251,10 +253,7 @@ fn run_inner(args: &Args) -> Result<i32> {
             Ok(outcome) => {
                 if let Some(problem) = &outcome.problem {
                     bar.suspend(|| {
-                        eprintln!(
-                            "ftpcap: {name}: {problem} (analysed the {} frames before it)",
-                            outcome.frames
-                        )
+                        eprintln!("ftpcap: {name}: {problem} (analysed the {} frames before it)", outcome.frames)
                     });
                     status = exit::CAPTURE_PROBLEM;
                 }
@@ -287,11 +286,7 @@ pub fn summary_text(analyzer: &Analyzer) -> String {
         s.rows
     );
     if !s.warnings.is_empty() {
-        let parts: Vec<String> = s
-            .warnings
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect();
+        let parts: Vec<String> = s.warnings.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         out.push_str(&format!("ftpcap: warnings: {}\n", parts.join(", ")));
     }
     if !s.skipped.is_empty() {
@@ -307,13 +302,7 @@ mod tests {
 
     #[test]
     fn codes_and_classes() {
-        assert_eq!(
-            parse_codes("214,503")
-                .unwrap()
-                .into_iter()
-                .collect::<Vec<_>>(),
-            vec![214, 503]
-        );
+        assert_eq!(parse_codes("214,503").unwrap().into_iter().collect::<Vec<_>>(), vec![214, 503]);
         assert_eq!(parse_codes("4xx").unwrap().len(), 100);
         assert!(parse_codes("6xx").is_err());
         assert!(parse_codes("abc").is_err());
@@ -322,9 +311,7 @@ mod tests {
 
     #[test]
     fn ports_repeat_and_commas() {
-        let args =
-            Args::try_parse_from(["ftpcap", "--port", "2121,2122", "--port", "21", "x.pcap"])
-                .unwrap();
+        let args = Args::try_parse_from(["ftpcap", "--port", "2121,2122", "--port", "21", "x.pcap"]).unwrap();
         assert_eq!(args.config().unwrap().ports, vec![21, 2121, 2122]);
     }
 }

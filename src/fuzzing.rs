@@ -49,10 +49,7 @@ impl<'a> Bytes<'a> {
 }
 
 fn origin(frame: u64) -> Origin {
-    Origin {
-        frame,
-        ..Default::default()
-    }
+    Origin { frame, ..Default::default() }
 }
 
 /// Checks a timestamp's RFC 3339 rendering: `YYYY-MM-DDTHH:MM:SS[.f…]Z`
@@ -60,11 +57,7 @@ fn origin(frame: u64) -> Origin {
 fn check_timestamp(ts: &crate::capture::Timestamp) {
     let s = ts.to_string();
     let b = s.as_bytes();
-    let frac = if ts.digits > 0 {
-        ts.digits as usize + 1
-    } else {
-        0
-    };
+    let frac = if ts.digits > 0 { ts.digits as usize + 1 } else { 0 };
     assert_eq!(b.len(), 20 + frac, "timestamp {ts:?} rendered as {s:?}");
     for (i, c) in b.iter().enumerate().take(19) {
         let want = match i {
@@ -80,10 +73,7 @@ fn check_timestamp(ts: &crate::capture::Timestamp) {
     }
     if frac > 0 {
         assert_eq!(b[19], b'.', "timestamp {ts:?} rendered as {s:?}");
-        assert!(
-            b[20..19 + frac].iter().all(u8::is_ascii_digit),
-            "timestamp {ts:?} rendered as {s:?}"
-        );
+        assert!(b[20..19 + frac].iter().all(u8::is_ascii_digit), "timestamp {ts:?} rendered as {s:?}");
     }
     assert_eq!(b[b.len() - 1], b'Z');
     assert!(ts.nanos < 1_000_000_000, "{ts:?}");
@@ -103,36 +93,20 @@ pub fn capture_reader(data: &[u8]) {
     let mut last_number = 0u64;
     let mut delivered = 0u64;
     let result = reader.for_each_frame(|frame| {
-        assert!(
-            frame.number > last_number,
-            "frame numbers must grow: {} after {last_number}",
-            frame.number
-        );
+        assert!(frame.number > last_number, "frame numbers must grow: {} after {last_number}", frame.number);
         last_number = frame.number;
         delivered += 1;
         check_timestamp(&frame.ts);
-        assert!(
-            frame.data.len() <= data.len(),
-            "a frame cannot hold more bytes than the file"
-        );
+        assert!(frame.data.len() <= data.len(), "a frame cannot hold more bytes than the file");
         let _ = (frame.linktype, frame.orig_len);
         let _ = decode_tcp(frame.linktype, frame.data).map(|seg| seg.payload.len());
     });
     if let Err(problem) = &result {
         let _ = problem.to_string();
     }
-    assert!(
-        reader.frames() >= last_number,
-        "frames() {} < last number {last_number}",
-        reader.frames()
-    );
+    assert!(reader.frames() >= last_number, "frames() {} < last number {last_number}", reader.frames());
     assert!(reader.frames() >= delivered);
-    assert!(
-        reader.position() <= data.len() as u64,
-        "consumed {} of {} bytes",
-        reader.position(),
-        data.len()
-    );
+    assert!(reader.position() <= data.len() as u64, "consumed {} of {} bytes", reader.position(), data.len());
     for w in &reader.warnings {
         let _ = format!("{w:?}");
     }
@@ -221,9 +195,7 @@ fn frame_lines(max_line: usize, chunks: &[&[u8]]) -> (Vec<OwnedLine>, u64, u64) 
     let mut f = LineFramer::new(max_line);
     let mut out = Vec::new();
     for (i, c) in chunks.iter().enumerate() {
-        f.feed(c, origin(i as u64 + 1), &mut |l| {
-            out.push(OwnedLine::of(&l))
-        });
+        f.feed(c, origin(i as u64 + 1), &mut |l| out.push(OwnedLine::of(&l)));
     }
     f.finish(&mut |l| out.push(OwnedLine::of(&l)));
     (out, f.truncated_lines, f.lost_partial_lines)
@@ -236,11 +208,7 @@ fn frame_lines(max_line: usize, chunks: &[&[u8]]) -> (Vec<OwnedLine>, u64, u64) 
 pub fn line_framer(data: &[u8]) {
     let mut b = Bytes::new(data);
     let max_line = b.u8() as usize;
-    let sizes = [
-        b.u8() as usize % 24,
-        b.u8() as usize % 24,
-        b.u8() as usize % 24,
-    ];
+    let sizes = [b.u8() as usize % 24, b.u8() as usize % 24, b.u8() as usize % 24];
     let stream = data.get(4..).unwrap_or(&[]);
     let cap = max_line.max(16);
 
@@ -257,40 +225,19 @@ pub fn line_framer(data: &[u8]) {
         i += 1;
     }
     let (split, s_trunc, s_lost) = frame_lines(max_line, &chunks);
-    let strip = |v: &[OwnedLine]| {
-        v.iter()
-            .map(|l| OwnedLine {
-                frame: 0,
-                ..l.clone()
-            })
-            .collect::<Vec<_>>()
-    };
+    let strip = |v: &[OwnedLine]| v.iter().map(|l| OwnedLine { frame: 0, ..l.clone() }).collect::<Vec<_>>();
     assert_eq!(strip(&whole), strip(&split), "chunking changed the lines");
-    assert_eq!(
-        (w_trunc, w_lost),
-        (s_trunc, s_lost),
-        "chunking changed the counters"
-    );
+    assert_eq!((w_trunc, w_lost), (s_trunc, s_lost), "chunking changed the counters");
     assert_eq!(w_lost, 0, "no gap, no lost partial line");
 
     let mut last_frame = 0;
     for (n, l) in split.iter().enumerate() {
-        assert!(
-            l.bytes.len() <= cap,
-            "line of {} bytes over the cap {cap}",
-            l.bytes.len()
-        );
+        assert!(l.bytes.len() <= cap, "line of {} bytes over the cap {cap}", l.bytes.len());
         assert!(!l.bytes.contains(&b'\n'), "LF inside a line");
         assert!(!l.after_gap, "no gap was fed");
-        assert!(
-            !l.unterminated || n + 1 == split.len(),
-            "only the last line may be unterminated"
-        );
+        assert!(!l.unterminated || n + 1 == split.len(), "only the last line may be unterminated");
         assert!(l.frame >= last_frame, "line origins go backwards");
-        assert!(
-            l.frame >= 1 && l.frame as usize <= chunks.len().max(1),
-            "line origin outside the chunks"
-        );
+        assert!(l.frame >= 1 && l.frame as usize <= chunks.len().max(1), "line origin outside the chunks");
         last_frame = l.frame;
     }
     assert_eq!(w_trunc, whole.iter().filter(|l| l.truncated).count() as u64);
@@ -307,10 +254,7 @@ pub fn line_framer(data: &[u8]) {
         if !tail.is_empty() {
             want.push((tail[..tail.len().min(cap)].to_vec(), tail.len() > cap, true));
         }
-        let got: Vec<_> = whole
-            .iter()
-            .map(|l| (l.bytes.clone(), l.truncated, l.unterminated))
-            .collect();
+        let got: Vec<_> = whole.iter().map(|l| (l.bytes.clone(), l.truncated, l.unterminated)).collect();
         assert_eq!(got, want, "plain lines differ from the LF-split model");
         assert!(whole.iter().all(|l| !l.had_telnet));
     }
@@ -321,19 +265,12 @@ pub fn line_framer(data: &[u8]) {
         let line = l.line();
         if let Some(c) = Command::parse(&line) {
             assert_eq!(c.raw, l.bytes);
-            assert!(
-                c.verb.len() <= 16 && c.verb.bytes().all(|v| v.is_ascii_uppercase()),
-                "verb {:?}",
-                c.verb
-            );
+            assert!(c.verb.len() <= 16 && c.verb.bytes().all(|v| v.is_ascii_uppercase()), "verb {:?}", c.verb);
             assert!(c.raw.ends_with(c.arg()));
             assert_eq!(c.display_raw(true), c.raw);
             let _ = c.display_raw(false);
         } else {
-            assert!(
-                l.bytes.is_empty(),
-                "a non-empty line must parse as a command"
-            );
+            assert!(l.bytes.is_empty(), "a non-empty line must parse as a command");
         }
         match assembler.line(&line) {
             Some(ReplyEvent::Reply(r)) => replies.push(r),
@@ -390,19 +327,9 @@ impl Model {
                 assert!(!bytes.is_empty(), "empty Data event");
                 for (i, b) in bytes.iter().enumerate() {
                     let o = self.pos + i as u64;
-                    assert_eq!(
-                        *b,
-                        model_byte(o as i64),
-                        "delivered byte at offset {o} is not the stream's"
-                    );
-                    let slot = self
-                        .held
-                        .get_mut(o as usize)
-                        .expect("delivered offset beyond any push");
-                    assert!(
-                        *slot,
-                        "offset {o} delivered but never received (or delivered twice)"
-                    );
+                    assert_eq!(*b, model_byte(o as i64), "delivered byte at offset {o} is not the stream's");
+                    let slot = self.held.get_mut(o as usize).expect("delivered offset beyond any push");
+                    assert!(*slot, "offset {o} delivered but never received (or delivered twice)");
                     *slot = false;
                     self.held_count -= 1;
                 }
@@ -424,9 +351,7 @@ impl Model {
                 self.gap_bytes += len;
             }
             StreamEvent::Conflict { len, .. } => {
-                panic!(
-                    "conflict of {len} bytes reported although every push carries the same stream"
-                )
+                panic!("conflict of {len} bytes reported although every push carries the same stream")
             }
         }
     }
@@ -452,32 +377,14 @@ pub fn reassembler(data: &[u8]) {
     let max_buffered = 1 + b.u8() as usize % 128;
     let max_segments = 1 + b.u8() as usize % 8;
     let flags = b.u8();
-    let policy = if flags & 1 == 1 {
-        OverlapPolicy::Last
-    } else {
-        OverlapPolicy::First
-    };
-    let consistent_end = if flags & 2 == 2 {
-        Some(b.u16() as u64)
-    } else {
-        None
-    };
-    let mut r = Reassembler::new(ReassemblyLimits {
-        max_buffered,
-        max_segments,
-        policy,
-    });
+    let policy = if flags & 1 == 1 { OverlapPolicy::Last } else { OverlapPolicy::First };
+    let consistent_end = if flags & 2 == 2 { Some(b.u16() as u64) } else { None };
+    let mut r = Reassembler::new(ReassemblyLimits { max_buffered, max_segments, policy });
     r.syn(isn);
     let start = isn.wrapping_add(1);
     assert_eq!(r.isn(), Some(start));
-    let mut m = Model {
-        pos: 0,
-        delivered: 0,
-        gap_bytes: 0,
-        held: vec![false; MODEL_SPAN],
-        held_count: 0,
-        fin_at: None,
-    };
+    let mut m =
+        Model { pos: 0, delivered: 0, gap_bytes: 0, held: vec![false; MODEL_SPAN], held_count: 0, fin_at: None };
     let mut max_pushed_end = 0u64;
     let mut frame = 0u64;
     let mut ops = 0;
@@ -521,11 +428,7 @@ pub fn reassembler(data: &[u8]) {
                 r.push(seq, &bytes, tail as u32, origin(frame), &mut |e| m.event(e));
             }
             3 | 4 => {
-                let off: u64 = if op % 8 == 3 {
-                    b.u16() as u64
-                } else {
-                    next + b.u8() as u64
-                };
+                let off: u64 = if op % 8 == 3 { b.u16() as u64 } else { next + b.u8() as u64 };
                 r.peer_ack(start.wrapping_add(off as u32), &mut |e| m.event(e));
             }
             5 => {
@@ -550,28 +453,13 @@ pub fn reassembler(data: &[u8]) {
             _ => {
                 r.finish(&mut |e| m.event(e));
                 assert_eq!(r.buffered(), 0, "finish left bytes buffered");
-                assert!(
-                    r.next_offset() >= max_pushed_end,
-                    "finish did not deliver everything received"
-                );
+                assert!(r.next_offset() >= max_pushed_end, "finish did not deliver everything received");
             }
         }
-        assert!(
-            r.buffered() <= max_buffered,
-            "buffered {} over the cap {max_buffered}",
-            r.buffered()
-        );
-        assert_eq!(
-            m.pos,
-            r.next_offset(),
-            "delivered + gap bytes != next_offset()"
-        );
+        assert!(r.buffered() <= max_buffered, "buffered {} over the cap {max_buffered}", r.buffered());
+        assert_eq!(m.pos, r.next_offset(), "delivered + gap bytes != next_offset()");
         assert!(r.next_offset() >= next, "next_offset went backwards");
-        assert_eq!(
-            m.held_count,
-            r.buffered(),
-            "buffered() does not match the bytes received and not delivered"
-        );
+        assert_eq!(m.held_count, r.buffered(), "buffered() does not match the bytes received and not delivered");
         if let Some(end) = consistent_end {
             assert!(r.next_offset() <= end, "stream went past its end");
         }
@@ -640,20 +528,11 @@ pub fn session(data: &[u8]) {
     }
     s.client_end();
     s.server_end(&mut |e| ck.check(e));
-    assert_eq!(
-        ck.seen, s.replies_seen,
-        "every reply is handed on exactly once"
-    );
+    assert_eq!(ck.seen, s.replies_seen, "every reply is handed on exactly once");
     if let Some(at) = stopped_at {
         assert_eq!(ck.seen, at, "replies handed on after the session stopped");
     }
-    let _ = (
-        s.user(),
-        s.line_warnings(),
-        &s.banner,
-        s.commands,
-        s.warnings,
-    );
+    let _ = (s.user(), s.line_warnings(), &s.banner, s.commands, s.warnings);
 }
 
 /// Checks every exchange a session hands on.
@@ -672,10 +551,7 @@ impl ExchangeChecker {
         let _ = r.text();
         if let Some(sent) = e.sent {
             // Replies answer commands in the order they were sent.
-            assert!(
-                sent.command.origin.frame >= self.last_cmd_frame,
-                "a reply answered an older command"
-            );
+            assert!(sent.command.origin.frame >= self.last_cmd_frame, "a reply answered an older command");
             self.last_cmd_frame = sent.command.origin.frame;
             let _ = sent.command.display_raw(false);
             if let Some(p) = &sent.previous {
@@ -702,10 +578,7 @@ fn check_cell(name: &str, s: &str, newlines: bool) {
         assert!(!bad, "cell {name} holds control character {u:#x}: {s:?}");
     }
     assert!(
-        !matches!(
-            s.as_bytes().first(),
-            Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
-        ),
+        !matches!(s.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')),
         "cell {name} would be evaluated as a formula: {s:?}"
     );
 }
@@ -732,10 +605,7 @@ fn check_row(row: &IncidentRow) {
 /// one record of the right width per row.
 pub fn pipeline(data: &[u8]) {
     for detect in [false, true] {
-        let mut analyzer = Analyzer::new(Config {
-            detect,
-            ..Config::default()
-        });
+        let mut analyzer = Analyzer::new(Config { detect, ..Config::default() });
         let outcome = match analyzer.analyze("fuzz", Box::new(Cursor::new(data.to_vec()))) {
             Ok(o) => o,
             Err(problem) => {
@@ -748,42 +618,28 @@ pub fn pipeline(data: &[u8]) {
         }
         let mut last = (0u64, 0u64);
         for row in &outcome.rows {
-            assert!(
-                (row.frame, row.session) >= last,
-                "rows out of capture order"
-            );
+            assert!((row.frame, row.session) >= last, "rows out of capture order");
             last = (row.frame, row.session);
-            assert!(
-                row.frame >= 1 && row.frame <= outcome.frames,
-                "row frame {} of {}",
-                row.frame,
-                outcome.frames
-            );
+            assert!(row.frame >= 1 && row.frame <= outcome.frames, "row frame {} of {}", row.frame, outcome.frames);
             check_row(row);
         }
         assert_eq!(analyzer.summary.rows, outcome.rows.len() as u64);
         let mut out = Vec::new();
         {
-            let mut csv = CsvReport::new(&mut out);
+            let mut csv = CsvReport::new(&mut out, true);
             csv.header().expect("writing to memory");
             for row in &outcome.rows {
                 csv.row(row).expect("writing to memory");
             }
             csv.flush().expect("writing to memory");
         }
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .from_reader(out.as_slice());
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(out.as_slice());
         let mut records = 0;
         for rec in reader.records() {
             let rec = rec.expect("the CSV we wrote reads back");
             assert_eq!(rec.len(), INCIDENT_COLUMNS.len());
             let row = &outcome.rows[records];
-            assert_eq!(
-                &rec[10],
-                row.reply.as_str(),
-                "reply cell did not survive CSV"
-            );
+            assert_eq!(&rec[10], row.reply.as_str(), "reply cell did not survive CSV");
             records += 1;
         }
         assert_eq!(records, outcome.rows.len());

@@ -18,11 +18,7 @@ fn root() -> PathBuf {
 }
 
 fn ftpcap(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ftpcap"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("run ftpcap")
+    Command::new(env!("CARGO_BIN_EXE_ftpcap")).current_dir(root()).args(args).output().expect("run ftpcap")
 }
 
 fn captures_under(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -34,10 +30,7 @@ fn captures_under(dir: &Path, out: &mut Vec<PathBuf>) {
     for p in entries {
         if p.is_dir() {
             captures_under(&p, out);
-        } else if matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("pcap" | "pcapng")
-        ) {
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng")) {
             out.push(p);
         }
     }
@@ -46,14 +39,7 @@ fn captures_under(dir: &Path, out: &mut Vec<PathBuf>) {
 fn all_samples() -> Vec<String> {
     let mut v = Vec::new();
     captures_under(&root().join("samples"), &mut v);
-    v.into_iter()
-        .map(|p| {
-            p.strip_prefix(root())
-                .unwrap()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect()
+    v.into_iter().map(|p| p.strip_prefix(root()).unwrap().to_string_lossy().into_owned()).collect()
 }
 
 fn rows(csv_text: &[u8]) -> Vec<csv::StringRecord> {
@@ -90,12 +76,7 @@ fn exact_rows_for_every_sample() {
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} samples differ:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} samples differ:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
@@ -210,10 +191,7 @@ fn real_samples_match_client_logs() {
         // e.g. a second connection).
         let mut it = got.iter();
         for w in &want {
-            assert!(
-                it.any(|g| g == w),
-                "{sample}: {w:?} not found in order in {got:?}"
-            );
+            assert!(it.any(|g| g == w), "{sample}: {w:?} not found in order in {got:?}");
         }
         checked += want.len();
     }
@@ -279,11 +257,7 @@ fn passwords_masked_unless_asked() {
     let out = ftpcap(&["--quiet", "samples/generated/pipelined.pcap"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("PASS ****") && !text.contains("PASS x"));
-    let out = ftpcap(&[
-        "--quiet",
-        "--show-passwords",
-        "samples/generated/pipelined.pcap",
-    ]);
+    let out = ftpcap(&["--quiet", "--show-passwords", "samples/generated/pipelined.pcap"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("PASS x"));
 }
 

@@ -150,9 +150,7 @@ pub fn decode_tcp(linktype: i32, data: &[u8]) -> Result<TcpSegment<'_>, SkipReas
     use linktype::*;
     let sliced = match linktype {
         ETHERNET => LaxSlicedPacket::from_ethernet(data).map_err(|_| SkipReason::Malformed)?,
-        RAW | RAW_12 | RAW_14 | IPV4 | IPV6 => {
-            LaxSlicedPacket::from_ip(data).map_err(|_| SkipReason::Malformed)?
-        }
+        RAW | RAW_12 | RAW_14 | IPV4 | IPV6 => LaxSlicedPacket::from_ip(data).map_err(|_| SkipReason::Malformed)?,
         LINUX_SLL => {
             let proto = be16(data, 14).ok_or(SkipReason::Malformed)?;
             LaxSlicedPacket::from_ether_type(EtherType(proto), &data[16..])
@@ -171,8 +169,7 @@ pub fn decode_tcp(linktype: i32, data: &[u8]) -> Result<TcpSegment<'_>, SkipReas
             let et = if linktype == LOOP {
                 ethertype_from_af(u32::from_be_bytes(raw))
             } else {
-                ethertype_from_af(u32::from_le_bytes(raw))
-                    .or_else(|| ethertype_from_af(u32::from_be_bytes(raw)))
+                ethertype_from_af(u32::from_le_bytes(raw)).or_else(|| ethertype_from_af(u32::from_be_bytes(raw)))
             };
             LaxSlicedPacket::from_ether_type(et.ok_or(SkipReason::NotIp)?, &data[4..])
         }
@@ -182,19 +179,11 @@ pub fn decode_tcp(linktype: i32, data: &[u8]) -> Result<TcpSegment<'_>, SkipReas
     let (src, dst, payload) = match net {
         LaxNetSlice::Ipv4(v4) => {
             let h = v4.header();
-            (
-                IpAddr::V4(Ipv4Addr::from(h.source())),
-                IpAddr::V4(Ipv4Addr::from(h.destination())),
-                v4.payload(),
-            )
+            (IpAddr::V4(Ipv4Addr::from(h.source())), IpAddr::V4(Ipv4Addr::from(h.destination())), v4.payload())
         }
         LaxNetSlice::Ipv6(v6) => {
             let h = v6.header();
-            (
-                IpAddr::V6(Ipv6Addr::from(h.source())),
-                IpAddr::V6(Ipv6Addr::from(h.destination())),
-                v6.payload(),
-            )
+            (IpAddr::V6(Ipv6Addr::from(h.source())), IpAddr::V6(Ipv6Addr::from(h.destination())), v6.payload())
         }
         LaxNetSlice::Arp(_) => return Err(SkipReason::NotIp),
     };
@@ -222,12 +211,7 @@ pub fn decode_tcp(linktype: i32, data: &[u8]) -> Result<TcpSegment<'_>, SkipReas
         dst_port: tcp.destination_port(),
         seq: tcp.sequence_number(),
         ack: tcp.acknowledgment_number(),
-        flags: TcpFlags {
-            syn: tcp.syn(),
-            ack: tcp.ack(),
-            fin: tcp.fin(),
-            rst: tcp.rst(),
-        },
+        flags: TcpFlags { syn: tcp.syn(), ack: tcp.ack(), fin: tcp.fin(), rst: tcp.rst() },
         payload: present,
         missing_tail,
     })
@@ -261,9 +245,7 @@ mod tests {
     use etherparse::PacketBuilder;
 
     fn ipv4_tcp(payload: &[u8]) -> Vec<u8> {
-        let b = PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
-            .tcp(40000, 21, 1000, 65535)
-            .ack(5);
+        let b = PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).tcp(40000, 21, 1000, 65535).ack(5);
         let mut out = Vec::new();
         b.write(&mut out, payload).unwrap();
         out
@@ -278,24 +260,15 @@ mod tests {
 
         let mut null = 2u32.to_le_bytes().to_vec();
         null.extend_from_slice(&ip);
-        assert_eq!(
-            decode_tcp(linktype::NULL, &null).unwrap().payload,
-            b"USER a\r\n"
-        );
+        assert_eq!(decode_tcp(linktype::NULL, &null).unwrap().payload, b"USER a\r\n");
         let mut null_be = 2u32.to_be_bytes().to_vec();
         null_be.extend_from_slice(&ip);
-        assert_eq!(
-            decode_tcp(linktype::NULL, &null_be).unwrap().payload,
-            b"USER a\r\n"
-        );
+        assert_eq!(decode_tcp(linktype::NULL, &null_be).unwrap().payload, b"USER a\r\n");
 
         let mut sll2 = vec![0x08, 0x00];
         sll2.extend_from_slice(&[0u8; 18]);
         sll2.extend_from_slice(&ip);
-        assert_eq!(
-            decode_tcp(linktype::LINUX_SLL2, &sll2).unwrap().payload,
-            b"USER a\r\n"
-        );
+        assert_eq!(decode_tcp(linktype::LINUX_SLL2, &sll2).unwrap().payload, b"USER a\r\n");
     }
 
     #[test]
@@ -325,10 +298,7 @@ mod tests {
 
     #[test]
     fn garbage_is_skipped() {
-        assert_eq!(
-            decode_tcp(999, b"abc").unwrap_err(),
-            SkipReason::UnsupportedLinkType
-        );
+        assert_eq!(decode_tcp(999, b"abc").unwrap_err(), SkipReason::UnsupportedLinkType);
         assert!(decode_tcp(linktype::ETHERNET, b"abc").is_err());
         assert!(decode_tcp(linktype::LINUX_SLL, b"").is_err());
         assert!(decode_tcp(linktype::LINUX_SLL2, &[8, 0, 1]).is_err());

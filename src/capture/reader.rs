@@ -77,10 +77,7 @@ impl fmt::Display for CaptureProblem {
                 write!(f, "capture is truncated: last record cut at byte {offset}")
             }
             CaptureProblem::Corrupt { offset, what } => {
-                write!(
-                    f,
-                    "corrupt capture at byte {offset}: {what}; stopped reading there"
-                )
+                write!(f, "corrupt capture at byte {offset}: {what}; stopped reading there")
             }
             CaptureProblem::Io(e) => write!(f, "read error: {e}"),
         }
@@ -161,14 +158,9 @@ fn read_prefix(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
 
 fn header_error<I>(e: PcapError<I>) -> CaptureProblem {
     match e {
-        PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
-            CaptureProblem::TruncatedHeader
-        }
+        PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => CaptureProblem::TruncatedHeader,
         PcapError::ReadError => CaptureProblem::Io("read failed".into()),
-        _ => CaptureProblem::Corrupt {
-            offset: 0,
-            what: "bad file header".into(),
-        },
+        _ => CaptureProblem::Corrupt { offset: 0, what: "bad file header".into() },
     }
 }
 
@@ -176,8 +168,7 @@ impl CaptureReader {
     /// Detects the format from the magic number and prepares to stream.
     pub fn new(mut source: Box<dyn Read + Send>) -> Result<Self, CaptureProblem> {
         let mut prefix = vec![0u8; SNIFF_LEN];
-        let n =
-            read_prefix(&mut source, &mut prefix).map_err(|e| CaptureProblem::Io(e.to_string()))?;
+        let n = read_prefix(&mut source, &mut prefix).map_err(|e| CaptureProblem::Io(e.to_string()))?;
         prefix.truncate(n);
         if n == 0 {
             return Err(CaptureProblem::Empty);
@@ -197,25 +188,14 @@ impl CaptureReader {
                 {
                     return Err(CaptureProblem::TruncatedHeader);
                 }
-                return Err(CaptureProblem::NotACapture {
-                    first_bytes: prefix.iter().take(4).copied().collect(),
-                });
+                return Err(CaptureProblem::NotACapture { first_bytes: prefix.iter().take(4).copied().collect() });
             }
         };
         let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(prefix).chain(source));
-        let default_iface = Interface {
-            linktype: 1,
-            units_per_sec: 1_000_000,
-            digits: 6,
-            offset_secs: 0,
-        };
+        let default_iface = Interface { linktype: 1, units_per_sec: 1_000_000, digits: 6, offset_secs: 0 };
         let inner = match format {
-            Format::Pcap => {
-                Inner::Legacy(LegacyPcapReader::new(BUFFER_SIZE, chained).map_err(header_error)?)
-            }
-            Format::PcapNg => {
-                Inner::Ng(PcapNGReader::new(BUFFER_SIZE, chained).map_err(header_error)?)
-            }
+            Format::Pcap => Inner::Legacy(LegacyPcapReader::new(BUFFER_SIZE, chained).map_err(header_error)?),
+            Format::PcapNg => Inner::Ng(PcapNGReader::new(BUFFER_SIZE, chained).map_err(header_error)?),
         };
         Ok(CaptureReader {
             inner,
@@ -256,15 +236,10 @@ impl CaptureReader {
                 let d = r.data();
                 if d.len() >= 16 && r.consumed() > 0 {
                     let raw = [d[8], d[9], d[10], d[11]];
-                    let caplen = if self.legacy_be {
-                        u32::from_be_bytes(raw)
-                    } else {
-                        u32::from_le_bytes(raw)
-                    } as usize;
+                    let caplen =
+                        if self.legacy_be { u32::from_be_bytes(raw) } else { u32::from_le_bytes(raw) } as usize;
                     if caplen > MAX_RECORD {
-                        return Err(format!(
-                            "record claims {caplen} captured bytes (limit {MAX_RECORD})"
-                        ));
+                        return Err(format!("record claims {caplen} captured bytes (limit {MAX_RECORD})"));
                     }
                 }
             }
@@ -283,15 +258,9 @@ impl CaptureReader {
                     } else {
                         self.ng_big_endian
                     };
-                    let len = if big_endian {
-                        u32::from_be_bytes(raw)
-                    } else {
-                        u32::from_le_bytes(raw)
-                    } as usize;
+                    let len = if big_endian { u32::from_be_bytes(raw) } else { u32::from_le_bytes(raw) } as usize;
                     if len < 12 || !len.is_multiple_of(4) {
-                        return Err(format!(
-                            "block length {len} is not a multiple of 4 of at least 12"
-                        ));
+                        return Err(format!("block length {len} is not a multiple of 4 of at least 12"));
                     }
                     if len > MAX_RECORD {
                         return Err(format!("block claims {len} bytes (limit {MAX_RECORD})"));
@@ -305,28 +274,18 @@ impl CaptureReader {
     /// Calls `on_frame` for every packet, in file order. Returns `Ok(())` at a
     /// clean end, or the problem that stopped reading (frames before it were
     /// all delivered).
-    pub fn for_each_frame(
-        &mut self,
-        mut on_frame: impl FnMut(&Frame),
-    ) -> Result<(), CaptureProblem> {
+    pub fn for_each_frame(&mut self, mut on_frame: impl FnMut(&Frame)) -> Result<(), CaptureProblem> {
         let mut stalled_refills = 0u32;
         loop {
             if let Err(what) = self.guard_next() {
-                return Err(CaptureProblem::Corrupt {
-                    offset: self.position(),
-                    what,
-                });
+                return Err(CaptureProblem::Corrupt { offset: self.position(), what });
             }
             let offset_before = self.position();
             let step = match &mut self.inner {
                 Inner::Legacy(r) => match r.next() {
                     Ok((consumed, block)) => {
-                        let frame = handle_legacy(
-                            &mut self.legacy,
-                            &mut self.legacy_be,
-                            &mut self.frame_number,
-                            &block,
-                        );
+                        let frame =
+                            handle_legacy(&mut self.legacy, &mut self.legacy_be, &mut self.frame_number, &block);
                         if let Some(frame) = frame {
                             on_frame(&frame);
                         }
@@ -361,9 +320,7 @@ impl CaptureReader {
                 Step::NeedMore => {
                     stalled_refills += 1;
                     if stalled_refills > 3 {
-                        return Err(CaptureProblem::Truncated {
-                            offset: offset_before,
-                        });
+                        return Err(CaptureProblem::Truncated { offset: offset_before });
                     }
                     let res = match &mut self.inner {
                         Inner::Legacy(r) => r.refill().map_err(|_| ()),
@@ -400,17 +357,8 @@ impl CaptureReader {
                         return Err(CaptureProblem::Io("read failed".into()));
                     }
                 }
-                Step::Truncated => {
-                    return Err(CaptureProblem::Truncated {
-                        offset: offset_before,
-                    })
-                }
-                Step::Corrupt(what) => {
-                    return Err(CaptureProblem::Corrupt {
-                        offset: offset_before,
-                        what,
-                    })
-                }
+                Step::Truncated => return Err(CaptureProblem::Truncated { offset: offset_before }),
+                Step::Corrupt(what) => return Err(CaptureProblem::Corrupt { offset: offset_before, what }),
             }
         }
     }
@@ -487,25 +435,14 @@ fn handle_ng<'a>(
         }
         Block::InterfaceDescription(idb) => {
             let (units_per_sec, digits) = decode_tsresol(idb.if_tsresol).unwrap_or_else(|| {
-                warnings.push(ReadWarning::BadTimeResolution {
-                    if_tsresol: idb.if_tsresol,
-                });
+                warnings.push(ReadWarning::BadTimeResolution { if_tsresol: idb.if_tsresol });
                 (1_000_000, 6)
             });
             // pcap-parser reads if_tsoffset little-endian even in big-endian
             // sections; swap it back there.
-            let offset_secs = if *big_endian {
-                idb.if_tsoffset.swap_bytes()
-            } else {
-                idb.if_tsoffset
-            };
+            let offset_secs = if *big_endian { idb.if_tsoffset.swap_bytes() } else { idb.if_tsoffset };
             if interfaces.len() < MAX_INTERFACES {
-                interfaces.push(Interface {
-                    linktype: idb.linktype.0,
-                    units_per_sec,
-                    digits,
-                    offset_secs,
-                });
+                interfaces.push(Interface { linktype: idb.linktype.0, units_per_sec, digits, offset_secs });
             }
             None
         }
@@ -513,10 +450,7 @@ fn handle_ng<'a>(
             *frame_number += 1;
             let Some(iface) = interfaces.get(epb.if_id as usize).copied() else {
                 if warnings.len() < 1000 {
-                    warnings.push(ReadWarning::UnknownInterface {
-                        frame: *frame_number,
-                        if_id: epb.if_id,
-                    });
+                    warnings.push(ReadWarning::UnknownInterface { frame: *frame_number, if_id: epb.if_id });
                 }
                 return None;
             };
@@ -524,12 +458,7 @@ fn handle_ng<'a>(
             let caplen = (epb.caplen as usize).min(epb.data.len());
             Some(Frame {
                 number: *frame_number,
-                ts: Timestamp::from_units(
-                    units,
-                    iface.units_per_sec,
-                    iface.digits,
-                    iface.offset_secs,
-                ),
+                ts: Timestamp::from_units(units, iface.units_per_sec, iface.digits, iface.offset_secs),
                 linktype: iface.linktype,
                 data: &epb.data[..caplen],
                 orig_len: epb.origlen,
@@ -542,11 +471,7 @@ fn handle_ng<'a>(
             Some(Frame {
                 number: *frame_number,
                 // A simple packet block has no timestamp.
-                ts: Timestamp {
-                    secs: 0,
-                    nanos: 0,
-                    digits: iface.digits,
-                },
+                ts: Timestamp { secs: 0, nanos: 0, digits: iface.digits },
                 linktype: iface.linktype,
                 data: &spb.data[..caplen],
                 orig_len: spb.origlen,
@@ -573,9 +498,7 @@ mod tests {
             Ok(r) => r,
             Err(e) => return (frames, Err(e)),
         };
-        let res = reader.for_each_frame(|f| {
-            frames.push((f.number, f.linktype, f.data.to_vec(), f.ts.to_string()))
-        });
+        let res = reader.for_each_frame(|f| frames.push((f.number, f.linktype, f.data.to_vec(), f.ts.to_string())));
         (frames, res)
     }
 
@@ -620,18 +543,9 @@ mod tests {
     #[test]
     fn empty_and_foreign_files() {
         assert_eq!(read_all(vec![]).1, Err(CaptureProblem::Empty));
-        assert!(matches!(
-            read_all(b"<html>".to_vec()).1,
-            Err(CaptureProblem::NotACapture { .. })
-        ));
-        assert_eq!(
-            read_all(vec![0xd4, 0xc3]).1,
-            Err(CaptureProblem::TruncatedHeader)
-        );
-        assert_eq!(
-            read_all(vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0]).1,
-            Err(CaptureProblem::TruncatedHeader)
-        );
+        assert!(matches!(read_all(b"<html>".to_vec()).1, Err(CaptureProblem::NotACapture { .. })));
+        assert_eq!(read_all(vec![0xd4, 0xc3]).1, Err(CaptureProblem::TruncatedHeader));
+        assert_eq!(read_all(vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0]).1, Err(CaptureProblem::TruncatedHeader));
     }
 
     #[test]
@@ -643,10 +557,7 @@ mod tests {
         f.extend(last);
         let (frames, res) = read_all(f);
         assert_eq!(frames.len(), 1);
-        assert!(
-            matches!(res, Err(CaptureProblem::Truncated { .. })),
-            "{res:?}"
-        );
+        assert!(matches!(res, Err(CaptureProblem::Truncated { .. })), "{res:?}");
     }
 
     #[test]
@@ -658,27 +569,19 @@ mod tests {
         f.extend(bad);
         let (frames, res) = read_all(f);
         assert_eq!(frames.len(), 1);
-        assert!(
-            matches!(res, Err(CaptureProblem::Corrupt { .. })),
-            "{res:?}"
-        );
+        assert!(matches!(res, Err(CaptureProblem::Corrupt { .. })), "{res:?}");
     }
 
     #[test]
     fn short_pcapng_block_is_corrupt_not_panic() {
         // DEPS-NOTES: SHB + a process information block of length 8.
         let mut f = Vec::new();
-        f.extend_from_slice(&[
-            0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0,
-        ]);
+        f.extend_from_slice(&[0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0]);
         f.extend_from_slice(&(-1i64).to_le_bytes());
         f.extend_from_slice(&28u32.to_le_bytes());
         f.extend_from_slice(&[0x01, 0x00, 0x00, 0x80, 0x08, 0, 0, 0, 0x08, 0, 0, 0]);
         let (_, res) = read_all(f);
-        assert!(
-            matches!(res, Err(CaptureProblem::Corrupt { .. })),
-            "{res:?}"
-        );
+        assert!(matches!(res, Err(CaptureProblem::Corrupt { .. })), "{res:?}");
     }
 
     #[test]

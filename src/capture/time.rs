@@ -20,11 +20,7 @@ impl Timestamp {
         let secs = i64::try_from(units / per_sec).unwrap_or(i64::MAX);
         let frac = units % per_sec;
         let nanos = ((frac as u128 * 1_000_000_000u128) / per_sec as u128) as u32;
-        Timestamp {
-            secs: secs.saturating_add(offset_secs),
-            nanos: nanos.min(999_999_999),
-            digits: digits.min(9),
-        }
+        Timestamp { secs: secs.saturating_add(offset_secs), nanos: nanos.min(999_999_999), digits: digits.min(9) }
     }
 
     /// Total nanoseconds, saturating; used for idle-time arithmetic.
@@ -73,16 +69,7 @@ impl fmt::Display for Timestamp {
         let days = secs.div_euclid(86_400);
         let rem = secs.rem_euclid(86_400);
         let (y, mo, d) = civil_from_days(days);
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            y,
-            mo,
-            d,
-            rem / 3600,
-            (rem % 3600) / 60,
-            rem % 60
-        )?;
+        write!(f, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", y, mo, d, rem / 3600, (rem % 3600) / 60, rem % 60)?;
         if self.digits > 0 {
             let digits = self.digits.min(9) as u32;
             let frac = self.nanos / 10u32.pow(9 - digits);
@@ -98,45 +85,21 @@ mod tests {
 
     #[test]
     fn formats_epoch_and_precision() {
-        let t = Timestamp {
-            secs: 0,
-            nanos: 0,
-            digits: 0,
-        };
+        let t = Timestamp { secs: 0, nanos: 0, digits: 0 };
         assert_eq!(t.to_string(), "1970-01-01T00:00:00Z");
-        let t = Timestamp {
-            secs: 1_772_366_400,
-            nanos: 123_456_789,
-            digits: 6,
-        };
+        let t = Timestamp { secs: 1_772_366_400, nanos: 123_456_789, digits: 6 };
         assert_eq!(t.to_string(), "2026-03-01T12:00:00.123456Z");
-        let t = Timestamp {
-            secs: 1_772_366_400,
-            nanos: 123_456_789,
-            digits: 9,
-        };
+        let t = Timestamp { secs: 1_772_366_400, nanos: 123_456_789, digits: 9 };
         assert_eq!(t.to_string(), "2026-03-01T12:00:00.123456789Z");
     }
 
     #[test]
     fn leap_day_and_negative() {
-        let t = Timestamp {
-            secs: 951_782_400,
-            nanos: 0,
-            digits: 0,
-        };
+        let t = Timestamp { secs: 951_782_400, nanos: 0, digits: 0 };
         assert_eq!(t.to_string(), "2000-02-29T00:00:00Z");
-        let t = Timestamp {
-            secs: -1,
-            nanos: 0,
-            digits: 0,
-        };
+        let t = Timestamp { secs: -1, nanos: 0, digits: 0 };
         assert_eq!(t.to_string(), "1969-12-31T23:59:59Z");
-        let t = Timestamp {
-            secs: i64::MAX,
-            nanos: 0,
-            digits: 0,
-        };
+        let t = Timestamp { secs: i64::MAX, nanos: 0, digits: 0 };
         assert_eq!(t.to_string(), "9999-12-31T23:59:59Z");
     }
 

@@ -3,6 +3,4 @@
 
 pub mod reassembly;
 
-pub use reassembly::{
-    Origin, OverlapPolicy, Reassembler, ReassemblyLimits, ReassemblyStats, StreamEvent,
-};
+pub use reassembly::{Origin, OverlapPolicy, Reassembler, ReassemblyLimits, ReassemblyStats, StreamEvent};

@@ -47,12 +47,7 @@ pub enum StreamEvent<'a> {
     /// `len` bytes were never captured; data resumes after them.
     Gap { len: u64, origin: Origin },
     /// Bytes sent twice disagreed; `kept` says which copy survived.
-    Conflict {
-        first_frame: u64,
-        later_frame: u64,
-        len: u64,
-        kept: OverlapPolicy,
-    },
+    Conflict { first_frame: u64, later_frame: u64, len: u64, kept: OverlapPolicy },
 }
 
 #[derive(Debug)]
@@ -71,11 +66,7 @@ pub struct ReassemblyLimits {
 
 impl Default for ReassemblyLimits {
     fn default() -> Self {
-        ReassemblyLimits {
-            max_buffered: 256 * 1024,
-            max_segments: 2048,
-            policy: OverlapPolicy::First,
-        }
+        ReassemblyLimits { max_buffered: 256 * 1024, max_segments: 2048, policy: OverlapPolicy::First }
     }
 }
 
@@ -294,17 +285,13 @@ impl Reassembler {
         }
         self.next += data.len() as u64;
         self.stats.delivered += data.len() as u64;
-        self.recent
-            .extend_from_slice(&data[data.len().saturating_sub(RECENT)..]);
+        self.recent.extend_from_slice(&data[data.len().saturating_sub(RECENT)..]);
         if self.recent.len() > 2 * RECENT {
             let cut = self.recent.len() - RECENT;
             self.recent.drain(..cut);
         }
         self.recent_frame = origin.frame;
-        sink(StreamEvent::Data {
-            bytes: data,
-            origin,
-        });
+        sink(StreamEvent::Data { bytes: data, origin });
     }
 
     /// Declares `len` bytes at `next` lost.
@@ -331,13 +318,7 @@ impl Reassembler {
                 let keep = (self.next - key) as usize;
                 let rest = p.data[keep..].to_vec();
                 self.buffered += rest.len();
-                self.pending.insert(
-                    self.next,
-                    Pending {
-                        data: rest,
-                        origin: p.origin,
-                    },
-                );
+                self.pending.insert(self.next, Pending { data: rest, origin: p.origin });
             }
         }
         self.release_in_order(sink);
@@ -379,9 +360,7 @@ impl Reassembler {
     }
 
     fn enforce_caps(&mut self, sink: &mut dyn FnMut(StreamEvent<'_>)) {
-        while self.buffered > self.limits.max_buffered
-            || self.pending.len() > self.limits.max_segments
-        {
+        while self.buffered > self.limits.max_buffered || self.pending.len() > self.limits.max_segments {
             self.stats.cap_hits += 1;
             if !self.skip_first_hole(sink) {
                 break;
@@ -392,13 +371,7 @@ impl Reassembler {
 
     /// Stores `data` at `start` (> next or with pending data ahead), resolving
     /// overlaps with buffered segments by the policy.
-    fn insert(
-        &mut self,
-        start: u64,
-        data: &[u8],
-        origin: Origin,
-        sink: &mut dyn FnMut(StreamEvent<'_>),
-    ) {
+    fn insert(&mut self, start: u64, data: &[u8], origin: Origin, sink: &mut dyn FnMut(StreamEvent<'_>)) {
         let end = start + data.len() as u64;
         // Collect overlapping buffered segments (they start before `end`).
         let overlapping: Vec<u64> = self
@@ -425,8 +398,7 @@ impl Reassembler {
             let ov_end = ex_end.min(end);
             if ov_end > ov_start {
                 let new_part = &data[(ov_start - start) as usize..(ov_end - start) as usize];
-                let old_part = &mut existing.data
-                    [(ov_start - ex_start) as usize..(ov_end - ex_start) as usize];
+                let old_part = &mut existing.data[(ov_start - ex_start) as usize..(ov_end - ex_start) as usize];
                 if new_part != old_part {
                     self.stats.conflicts += 1;
                     if self.limits.policy == OverlapPolicy::Last {
@@ -452,24 +424,12 @@ impl Reassembler {
                 continue;
             }
             self.buffered += bytes.len();
-            self.pending.insert(
-                at,
-                Pending {
-                    data: bytes.to_vec(),
-                    origin,
-                },
-            );
+            self.pending.insert(at, Pending { data: bytes.to_vec(), origin });
         }
     }
 
     /// Compares retransmitted bytes at `start` (< next) with what was delivered.
-    fn compare_with_recent(
-        &mut self,
-        start: u64,
-        data: &[u8],
-        origin: Origin,
-        sink: &mut dyn FnMut(StreamEvent<'_>),
-    ) {
+    fn compare_with_recent(&mut self, start: u64, data: &[u8], origin: Origin, sink: &mut dyn FnMut(StreamEvent<'_>)) {
         let recent_start = self.next - self.recent.len() as u64;
         let from = start.max(recent_start);
         let to = (start + data.len() as u64).min(self.next);
@@ -502,30 +462,20 @@ mod tests {
         Conflict(u64, u64),
     }
 
-    fn collect(
-        r: &mut Reassembler,
-        f: impl FnOnce(&mut Reassembler, &mut dyn FnMut(StreamEvent<'_>)),
-    ) -> Vec<Ev> {
+    fn collect(r: &mut Reassembler, f: impl FnOnce(&mut Reassembler, &mut dyn FnMut(StreamEvent<'_>))) -> Vec<Ev> {
         let mut out = Vec::new();
         f(r, &mut |e| {
             out.push(match e {
                 StreamEvent::Data { bytes, origin } => Ev::Data(bytes.to_vec(), origin.frame),
                 StreamEvent::Gap { len, .. } => Ev::Gap(len),
-                StreamEvent::Conflict {
-                    first_frame,
-                    later_frame,
-                    ..
-                } => Ev::Conflict(first_frame, later_frame),
+                StreamEvent::Conflict { first_frame, later_frame, .. } => Ev::Conflict(first_frame, later_frame),
             })
         });
         out
     }
 
     fn o(frame: u64) -> Origin {
-        Origin {
-            frame,
-            ts: Timestamp::default(),
-        }
+        Origin { frame, ts: Timestamp::default() }
     }
 
     fn push(r: &mut Reassembler, seq: u32, data: &[u8], frame: u64) -> Vec<Ev> {
@@ -536,14 +486,8 @@ mod tests {
     fn in_order_after_syn() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         r.syn(999);
-        assert_eq!(
-            push(&mut r, 1000, b"ab", 1),
-            vec![Ev::Data(b"ab".to_vec(), 1)]
-        );
-        assert_eq!(
-            push(&mut r, 1002, b"cd", 2),
-            vec![Ev::Data(b"cd".to_vec(), 2)]
-        );
+        assert_eq!(push(&mut r, 1000, b"ab", 1), vec![Ev::Data(b"ab".to_vec(), 1)]);
+        assert_eq!(push(&mut r, 1002, b"cd", 2), vec![Ev::Data(b"cd".to_vec(), 2)]);
     }
 
     #[test]
@@ -552,10 +496,7 @@ mod tests {
         r.syn(0);
         assert_eq!(push(&mut r, 3, b"cd", 1), vec![]);
         assert_eq!(r.buffered(), 2);
-        assert_eq!(
-            push(&mut r, 1, b"ab", 2),
-            vec![Ev::Data(b"ab".to_vec(), 2), Ev::Data(b"cd".to_vec(), 1)]
-        );
+        assert_eq!(push(&mut r, 1, b"ab", 2), vec![Ev::Data(b"ab".to_vec(), 2), Ev::Data(b"cd".to_vec(), 1)]);
         assert_eq!(r.buffered(), 0);
     }
 
@@ -567,22 +508,13 @@ mod tests {
         assert_eq!(push(&mut r, 1, b"503 Bad", 2), vec![]);
         assert_eq!(push(&mut r, 1, b"200 Bad", 3), vec![Ev::Conflict(1, 3)]);
         // Partial overlap that extends: only the new tail is delivered.
-        assert_eq!(
-            push(&mut r, 5, b"Bad seq", 4),
-            vec![Ev::Data(b" seq".to_vec(), 4)]
-        );
+        assert_eq!(push(&mut r, 5, b"Bad seq", 4), vec![Ev::Data(b" seq".to_vec(), 4)]);
     }
 
     #[test]
     fn conflicting_buffered_bytes_follow_policy() {
-        for (policy, expect) in [
-            (OverlapPolicy::First, b"xAB"),
-            (OverlapPolicy::Last, b"xCD"),
-        ] {
-            let mut r = Reassembler::new(ReassemblyLimits {
-                policy,
-                ..Default::default()
-            });
+        for (policy, expect) in [(OverlapPolicy::First, b"xAB"), (OverlapPolicy::Last, b"xCD")] {
+            let mut r = Reassembler::new(ReassemblyLimits { policy, ..Default::default() });
             r.syn(0);
             push(&mut r, 2, b"AB", 1);
             assert_eq!(push(&mut r, 2, b"CD", 2), vec![Ev::Conflict(1, 2)]);
@@ -633,19 +565,12 @@ mod tests {
         r.syn(0);
         push(&mut r, 1, b"ab", 1);
         collect(&mut r, |r, s| r.peer_ack(5, s));
-        assert_eq!(
-            push(&mut r, 5, b"ef", 3),
-            vec![Ev::Gap(2), Ev::Data(b"ef".to_vec(), 3)]
-        );
+        assert_eq!(push(&mut r, 5, b"ef", 3), vec![Ev::Gap(2), Ev::Data(b"ef".to_vec(), 3)]);
     }
 
     #[test]
     fn cap_forces_gap() {
-        let mut r = Reassembler::new(ReassemblyLimits {
-            max_buffered: 4,
-            max_segments: 10,
-            ..Default::default()
-        });
+        let mut r = Reassembler::new(ReassemblyLimits { max_buffered: 4, max_segments: 10, ..Default::default() });
         r.syn(0);
         push(&mut r, 10, b"abc", 1);
         let ev = push(&mut r, 20, b"def", 2);
@@ -668,10 +593,7 @@ mod tests {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         r.syn(0);
         r.fin(3, 0);
-        assert_eq!(
-            push(&mut r, 1, b"abcd", 1),
-            vec![Ev::Data(b"ab".to_vec(), 1)]
-        );
+        assert_eq!(push(&mut r, 1, b"abcd", 1), vec![Ev::Data(b"ab".to_vec(), 1)]);
         assert!(r.is_finished());
     }
 
@@ -682,15 +604,7 @@ mod tests {
         push(&mut r, 4, b"d", 1);
         push(&mut r, 2, b"b", 2);
         let ev = collect(&mut r, |r, s| r.finish(s));
-        assert_eq!(
-            ev,
-            vec![
-                Ev::Gap(1),
-                Ev::Data(b"b".to_vec(), 2),
-                Ev::Gap(1),
-                Ev::Data(b"d".to_vec(), 1)
-            ]
-        );
+        assert_eq!(ev, vec![Ev::Gap(1), Ev::Data(b"b".to_vec(), 2), Ev::Gap(1), Ev::Data(b"d".to_vec(), 1)]);
     }
 
     proptest! {

@@ -27,24 +27,15 @@ impl Command {
         if line.bytes.is_empty() {
             return None;
         }
-        let verb_len = line
-            .bytes
-            .iter()
-            .take_while(|b| b.is_ascii_alphabetic())
-            .count();
+        let verb_len = line.bytes.iter().take_while(|b| b.is_ascii_alphabetic()).count();
         let rest = &line.bytes[verb_len..];
-        let well_formed =
-            verb_len > 0 && verb_len <= MAX_VERB && (rest.is_empty() || rest[0] == b' ');
+        let well_formed = verb_len > 0 && verb_len <= MAX_VERB && (rest.is_empty() || rest[0] == b' ');
         let verb = if well_formed {
             String::from_utf8_lossy(&line.bytes[..verb_len]).to_ascii_uppercase()
         } else {
             String::new()
         };
-        let arg_start = if well_formed {
-            (verb_len + 1).min(line.bytes.len())
-        } else {
-            0
-        };
+        let arg_start = if well_formed { (verb_len + 1).min(line.bytes.len()) } else { 0 };
         Some(Command {
             verb,
             raw: line.bytes.to_vec(),

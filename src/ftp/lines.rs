@@ -195,13 +195,8 @@ mod tests {
         let mut f = LineFramer::new(64);
         let mut out = Vec::new();
         for (i, c) in chunks.iter().enumerate() {
-            let origin = Origin {
-                frame: i as u64 + 1,
-                ..Default::default()
-            };
-            f.feed(c, origin, &mut |l| {
-                out.push((l.bytes.to_vec(), l.origin.frame, l.truncated))
-            });
+            let origin = Origin { frame: i as u64 + 1, ..Default::default() };
+            f.feed(c, origin, &mut |l| out.push((l.bytes.to_vec(), l.origin.frame, l.truncated)));
         }
         f.finish(&mut |l| out.push((l.bytes.to_vec(), l.origin.frame, l.truncated)));
         out
@@ -212,21 +207,13 @@ mod tests {
         let got = lines(&[b"USER a\r\nPA", b"SS b\nNOOP\r", b"\n"]);
         assert_eq!(
             got,
-            vec![
-                (b"USER a".to_vec(), 1, false),
-                (b"PASS b".to_vec(), 1, false),
-                (b"NOOP".to_vec(), 2, false)
-            ]
+            vec![(b"USER a".to_vec(), 1, false), (b"PASS b".to_vec(), 1, false), (b"NOOP".to_vec(), 2, false)]
         );
     }
 
     #[test]
     fn telnet_sequences_are_stripped() {
-        let got = lines(&[
-            b"\xff\xf4\xff\xf2ABOR\r\n",
-            b"RETR a\xff\xffb\r\n",
-            b"\xff\xfb\x01NOOP\r\n",
-        ]);
+        let got = lines(&[b"\xff\xf4\xff\xf2ABOR\r\n", b"RETR a\xff\xffb\r\n", b"\xff\xfb\x01NOOP\r\n"]);
         assert_eq!(got[0].0, b"ABOR");
         assert_eq!(got[1].0, b"RETR a\xffb");
         assert_eq!(got[2].0, b"NOOP");
@@ -253,17 +240,10 @@ mod tests {
     fn gap_drops_partial_and_marks_next() {
         let mut f = LineFramer::new(64);
         let mut out = Vec::new();
-        f.feed(b"503 Bad se", Origin::default(), &mut |l| {
-            out.push((l.bytes.to_vec(), l.after_gap))
-        });
+        f.feed(b"503 Bad se", Origin::default(), &mut |l| out.push((l.bytes.to_vec(), l.after_gap)));
         f.gap();
-        f.feed(b"quence.\r\n214 ok\r\n", Origin::default(), &mut |l| {
-            out.push((l.bytes.to_vec(), l.after_gap))
-        });
-        assert_eq!(
-            out,
-            vec![(b"quence.".to_vec(), true), (b"214 ok".to_vec(), false)]
-        );
+        f.feed(b"quence.\r\n214 ok\r\n", Origin::default(), &mut |l| out.push((l.bytes.to_vec(), l.after_gap)));
+        assert_eq!(out, vec![(b"quence.".to_vec(), true), (b"214 ok".to_vec(), false)]);
         assert_eq!(f.lost_partial_lines, 1);
     }
 

@@ -75,11 +75,7 @@ pub struct ReplyAssembler {
 
 impl ReplyAssembler {
     pub fn new(max_lines: usize) -> Self {
-        ReplyAssembler {
-            open: None,
-            max_lines: max_lines.max(2),
-            dropped_lines: 0,
-        }
+        ReplyAssembler { open: None, max_lines: max_lines.max(2), dropped_lines: 0 }
     }
 
     /// True while a multi-line reply is open.
@@ -115,20 +111,13 @@ impl ReplyAssembler {
             if line.bytes.is_empty() && !line.after_gap {
                 return None;
             }
-            return Some(ReplyEvent::Garbage {
-                origin: line.origin,
-                after_gap: line.after_gap,
-            });
+            return Some(ReplyEvent::Garbage { origin: line.origin, after_gap: line.after_gap });
         };
         let reply = Reply {
             code,
             lines: vec![line.bytes.to_vec()],
             origin: line.origin,
-            flags: ReplyFlags {
-                truncated: line.truncated,
-                incomplete: line.after_gap,
-                ..Default::default()
-            },
+            flags: ReplyFlags { truncated: line.truncated, incomplete: line.after_gap, ..Default::default() },
         };
         if sep == b'-' {
             self.open = Some(reply);
@@ -179,10 +168,7 @@ mod tests {
         for (i, l) in lines.iter().enumerate() {
             let line = Line {
                 bytes: l,
-                origin: Origin {
-                    frame: i as u64 + 1,
-                    ..Default::default()
-                },
+                origin: Origin { frame: i as u64 + 1, ..Default::default() },
                 truncated: false,
                 after_gap: false,
                 unterminated: false,
@@ -214,13 +200,7 @@ mod tests {
 
     #[test]
     fn multiline_with_digit_lines_inside() {
-        let ev = feed(&[
-            b"214-The following",
-            b" USER PASS",
-            b"214-not the end",
-            b"211 still text?",
-            b"214 Help OK.",
-        ]);
+        let ev = feed(&[b"214-The following", b" USER PASS", b"214-not the end", b"211 still text?", b"214 Help OK."]);
         // RFC 959: the reply ends at the first `NNN ` line; a different code is
         // tolerated as the end and flagged.
         let r = reply(&ev[0]);

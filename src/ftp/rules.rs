@@ -103,12 +103,7 @@ impl Rule {
     /// The report's one-sentence diagnosis.
     pub fn diagnosis(&self, verb: &str) -> String {
         let verb = if verb.is_empty() { "the command" } else { verb };
-        format!(
-            "{verb} {} ({}); missing step: {}.",
-            self.what,
-            self.source.label(),
-            self.missing
-        )
+        format!("{verb} {} ({}); missing step: {}.", self.what, self.source.label(), self.missing)
     }
 }
 
@@ -236,9 +231,7 @@ pub fn rule(id: &str) -> Option<&'static Rule> {
 
 /// The first rule the command breaks in this state, if any.
 pub fn judge(state: &SequenceState, cmd: &Judged<'_>) -> Option<&'static Rule> {
-    RULES
-        .iter()
-        .find(|r| r.applies_to(cmd.verb) && (r.broken)(state, cmd))
+    RULES.iter().find(|r| r.applies_to(cmd.verb) && (r.broken)(state, cmd))
 }
 
 impl SequenceState {
@@ -317,10 +310,7 @@ impl SequenceState {
             "PBSZ" if ok => self.pbsz_done = true,
             "REIN" if ok => {
                 let quit_sent = self.quit_sent;
-                *self = SequenceState {
-                    quit_sent,
-                    ..Default::default()
-                };
+                *self = SequenceState { quit_sent, ..Default::default() };
             }
             v if TRANSFER_VERBS.contains(&v) => self.data_ready = false,
             _ => {}
@@ -333,12 +323,7 @@ mod tests {
     use super::*;
 
     fn j(verb: &str) -> Judged<'_> {
-        Judged {
-            verb,
-            arg_word: "",
-            sent_while_pending: false,
-            sent_after_quit: false,
-        }
+        Judged { verb, arg_word: "", sent_while_pending: false, sent_after_quit: false }
     }
 
     fn id(s: &SequenceState, verb: &str) -> Option<&'static str> {

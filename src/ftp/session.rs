@@ -21,11 +21,7 @@ pub struct SessionLimits {
 
 impl Default for SessionLimits {
     fn default() -> Self {
-        SessionLimits {
-            max_line: 4096,
-            max_reply_lines: 1000,
-            max_pending: 64,
-        }
+        SessionLimits { max_line: 4096, max_reply_lines: 1000, max_pending: 64 }
     }
 }
 
@@ -55,6 +51,10 @@ pub struct Exchange<'a> {
     pub user: Option<&'a [u8]>,
     /// The reply is the server's greeting (it answers no command).
     pub greeting: bool,
+    /// This is the first reply to its command: the verdict was made now.
+    pub first_reply: bool,
+    /// The session's greeting banner, once seen.
+    pub banner: Option<&'a [u8]>,
 }
 
 /// Why a session stopped being parsed before its end.
@@ -101,6 +101,12 @@ pub struct Session {
     limits: SessionLimits,
     pub stopped: Option<StopReason>,
     pub banner: Option<Vec<u8>>,
+    /// The reply to SYST, if any.
+    pub syst: Option<Vec<u8>>,
+    /// Commands listed by the server's plain HELP reply, if one was seen.
+    pub help_list: Option<Vec<String>>,
+    /// Every verb the client used.
+    pub verbs_used: std::collections::BTreeSet<String>,
     pub commands: u64,
     pub replies_seen: u64,
     pub warnings: SessionWarnings,
@@ -121,6 +127,9 @@ impl Session {
             limits,
             stopped: None,
             banner: None,
+            syst: None,
+            help_list: None,
+            verbs_used: Default::default(),
             commands: 0,
             replies_seen: 0,
             warnings: SessionWarnings::default(),
@@ -149,12 +158,7 @@ impl Session {
     }
 
     /// In-order bytes from the server.
-    pub fn server_data(
-        &mut self,
-        data: &[u8],
-        origin: crate::flow::Origin,
-        out: &mut dyn FnMut(Exchange<'_>),
-    ) {
+    pub fn server_data(&mut self, data: &[u8], origin: crate::flow::Origin, out: &mut dyn FnMut(Exchange<'_>)) {
         if self.stopped.is_some() {
             return;
         }
@@ -210,6 +214,9 @@ impl Session {
             return;
         };
         self.commands += 1;
+        if !command.verb.is_empty() && self.verbs_used.len() < 256 {
+            self.verbs_used.insert(command.verb.clone());
+        }
         if command.is("USER") {
             self.user = Some(command.arg().to_vec());
         }
@@ -248,9 +255,7 @@ impl Session {
         }
         match self.replies.line(line) {
             Some(ReplyEvent::Reply(reply)) => self.reply(reply, out),
-            Some(ReplyEvent::Garbage {
-                after_gap: true, ..
-            }) => {
+            Some(ReplyEvent::Garbage { after_gap: true, .. }) => {
                 // The tail of a reply whose start is lost: it answered the
                 // oldest waiting command, so that command must not take the
                 // next reply.
@@ -281,6 +286,7 @@ impl Session {
         if reply.is_preliminary() {
             // 1xx: the command stays waiting for its final reply.
             if let Some(mut sent) = self.pending.pop_front() {
+                let first_reply = sent.verdict.is_none();
                 let violation = self.verdict(&mut sent);
                 out(Exchange {
                     reply: &reply,
@@ -288,9 +294,10 @@ impl Session {
                     violation,
                     user: user.as_deref(),
                     greeting: false,
+                    first_reply,
+                    banner: self.banner.as_deref(),
                 });
-                self.state
-                    .on_reply(&sent.command.verb, &arg_word(&sent.command), reply.code);
+                self.state.on_reply(&sent.command.verb, &arg_word(&sent.command), reply.code);
                 self.pending.push_front(sent);
             } else {
                 out(Exchange {
@@ -299,27 +306,42 @@ impl Session {
                     violation: None,
                     user: user.as_deref(),
                     greeting,
+                    first_reply: false,
+                    banner: self.banner.as_deref(),
                 });
             }
             return;
         }
         // The greeting and an unsolicited 421 answer nothing.
-        let sent = if greeting || (reply.code == 421 && self.pending.is_empty()) {
-            None
-        } else {
-            self.pending.pop_front()
-        };
+        let sent =
+            if greeting || (reply.code == 421 && self.pending.is_empty()) { None } else { self.pending.pop_front() };
         if sent.is_none() && !greeting && reply.code != 421 {
             self.warnings.unpaired_replies += 1;
         }
         let mut sent = sent;
+        let first_reply = sent.as_ref().is_some_and(|s| s.verdict.is_none());
         let violation = sent.as_mut().and_then(|s| self.verdict(s));
+        if let Some(s) = &sent {
+            if s.command.is("SYST") && reply.code == 215 && self.syst.is_none() {
+                self.syst = Some(reply.text());
+            }
+            // pure-ftpd answers HELP with its SITE list: not the command list.
+            let site_list = reply.lines.first().is_some_and(|l| l.windows(4).any(|w| w == b"SITE"));
+            if s.command.is("HELP") && s.command.arg().is_empty() && reply.code == 214 && !site_list {
+                let list = super::identify::help_commands(&reply.lines);
+                if !list.is_empty() {
+                    self.help_list = Some(list);
+                }
+            }
+        }
         out(Exchange {
             reply: &reply,
             sent: sent.as_ref(),
             violation,
             user: user.as_deref(),
             greeting,
+            first_reply,
+            banner: self.banner.as_deref(),
         });
         if let Some(sent) = &sent {
             let word = arg_word(&sent.command);
@@ -370,27 +392,16 @@ mod tests {
             if e.reply.is_preliminary() {
                 return;
             }
-            let c = e
-                .sent
-                .map(|s| String::from_utf8_lossy(&s.command.raw).into_owned())
-                .unwrap_or_default();
+            let c = e.sent.map(|s| String::from_utf8_lossy(&s.command.raw).into_owned()).unwrap_or_default();
             let p = e
                 .sent
                 .and_then(|s| s.previous.as_ref())
                 .map(|c| String::from_utf8_lossy(&c.raw).into_owned())
                 .unwrap_or_default();
-            rows.push((
-                e.reply.code,
-                c,
-                p,
-                e.violation.map(|r| r.id.to_string()).unwrap_or_default(),
-            ));
+            rows.push((e.reply.code, c, p, e.violation.map(|r| r.id.to_string()).unwrap_or_default()));
         };
         for (i, (client, bytes)) in script.iter().enumerate() {
-            let origin = Origin {
-                frame: i as u64 + 1,
-                ..Default::default()
-            };
+            let origin = Origin { frame: i as u64 + 1, ..Default::default() };
             if *client {
                 s.client_data(bytes, origin);
             } else {
@@ -407,39 +418,12 @@ mod tests {
         let rows = run(&[
             (false, b"220 hi\r\n"),
             (true, b"PASS x\r\nUSER a\r\nRNTO z\r\n"),
-            (
-                false,
-                b"503 Login with USER first.\r\n331 ok\r\n503 RNFR required first.\r\n",
-            ),
+            (false, b"503 Login with USER first.\r\n331 ok\r\n503 RNFR required first.\r\n"),
         ]);
         assert_eq!(rows[0], (220, String::new(), String::new(), String::new()));
-        assert_eq!(
-            rows[1],
-            (
-                503,
-                "PASS x".into(),
-                String::new(),
-                "pass-without-user".into()
-            )
-        );
-        assert_eq!(
-            rows[2],
-            (
-                331,
-                "USER a".into(),
-                "PASS x".into(),
-                "pipelined-command".into()
-            )
-        );
-        assert_eq!(
-            rows[3],
-            (
-                503,
-                "RNTO z".into(),
-                "USER a".into(),
-                "rnto-without-rnfr".into()
-            )
-        );
+        assert_eq!(rows[1], (503, "PASS x".into(), String::new(), "pass-without-user".into()));
+        assert_eq!(rows[2], (331, "USER a".into(), "PASS x".into(), "pipelined-command".into()));
+        assert_eq!(rows[3], (503, "RNTO z".into(), "USER a".into(), "rnto-without-rnfr".into()));
     }
 
     #[test]
@@ -466,11 +450,7 @@ mod tests {
         let mut sink = |_e: Exchange<'_>| n += 1;
         s.server_data(b"220 hi\r\n", Origin::default(), &mut sink);
         s.client_data(b"AUTH TLS\r\n", Origin::default());
-        s.server_data(
-            b"234 go\r\n\x16\x03\x01garbage\r\n503 x\r\n",
-            Origin::default(),
-            &mut sink,
-        );
+        s.server_data(b"234 go\r\n\x16\x03\x01garbage\r\n503 x\r\n", Origin::default(), &mut sink);
         assert_eq!(s.stopped, Some(StopReason::Encrypted));
         assert_eq!(n, 2);
     }

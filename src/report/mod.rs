@@ -29,9 +29,50 @@ pub struct IncidentRow {
     pub previous_frame: Option<u64>,
     pub rule: String,
     pub diagnosis: String,
+    /// For a 214: the commands it lists, space-separated, upper case.
+    pub help_commands: String,
+    /// The server software named in the session's greeting banner.
+    pub server_software: String,
+    /// `--violations` only: refused, accepted, other or server-policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
 }
 
-/// The column names, in order.
+impl IncidentRow {
+    /// The CSV record: the columns of [`INCIDENT_COLUMNS`], then `verdict`
+    /// when `with_verdict`.
+    pub fn record(&self, with_verdict: bool) -> Vec<String> {
+        let opt = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
+        let mut r = vec![
+            self.capture.clone(),
+            self.frame.to_string(),
+            self.time.clone(),
+            self.session.to_string(),
+            self.client_ip.clone(),
+            self.client_port.to_string(),
+            self.server_ip.clone(),
+            self.server_port.to_string(),
+            self.user.clone(),
+            self.code.to_string(),
+            self.reply.clone(),
+            self.command.clone(),
+            opt(self.command_frame),
+            self.previous_command.clone(),
+            opt(self.previous_frame),
+            self.rule.clone(),
+            self.diagnosis.clone(),
+            self.help_commands.clone(),
+            self.server_software.clone(),
+        ];
+        if with_verdict {
+            r.push(self.verdict.clone().unwrap_or_default());
+        }
+        r
+    }
+}
+
+/// The column names, in order (issue #2's seventeen first, then the
+/// columns added since; `verdict` follows with `--violations`).
 pub const INCIDENT_COLUMNS: &[&str] = &[
     "capture",
     "frame",
@@ -50,6 +91,8 @@ pub const INCIDENT_COLUMNS: &[&str] = &[
     "previous_frame",
     "rule",
     "diagnosis",
+    "help_commands",
+    "server_software",
 ];
 
 /// Escapes bytes into an inert, lossless string: UTF-8 text stays as is;
@@ -100,25 +143,25 @@ pub fn multiline_cell(bytes: &[u8]) -> String {
 /// Writes rows as CSV with one header line.
 pub struct CsvReport<W: Write> {
     writer: csv::Writer<W>,
+    with_verdict: bool,
 }
 
 impl<W: Write> CsvReport<W> {
-    pub fn new(out: W) -> Self {
-        CsvReport {
-            writer: csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(out),
-        }
+    pub fn new(out: W, with_verdict: bool) -> Self {
+        CsvReport { writer: csv::WriterBuilder::new().has_headers(false).from_writer(out), with_verdict }
     }
 
     /// Writes the header even when there are no rows.
     pub fn header(&mut self) -> csv::Result<()> {
-        self.writer.write_record(INCIDENT_COLUMNS)
+        let mut cols: Vec<&str> = INCIDENT_COLUMNS.to_vec();
+        if self.with_verdict {
+            cols.push("verdict");
+        }
+        self.writer.write_record(cols)
     }
 
     pub fn row(&mut self, row: &IncidentRow) -> csv::Result<()> {
-        // The header is written explicitly; serialize would add its own.
-        self.writer.serialize(row)
+        self.writer.write_record(row.record(self.with_verdict))
     }
 
     pub fn flush(&mut self) -> std::io::Result<()> {
@@ -136,10 +179,7 @@ mod tests {
         assert_eq!(escape_bytes(b"\x1b[31mred", false), "\\x1b[31mred");
         assert_eq!(escape_bytes(b"a\\x41", false), "a\\\\x41");
         assert_eq!(escape_bytes(b"l1\nl2\r", true), "l1\nl2\\x0d");
-        assert_eq!(
-            escape_bytes("caf\u{e9} \u{9b}".as_bytes(), false),
-            "caf\u{e9} \\u{9b}"
-        );
+        assert_eq!(escape_bytes("caf\u{e9} \u{9b}".as_bytes(), false), "caf\u{e9} \\u{9b}");
     }
 
     #[test]
@@ -172,9 +212,7 @@ mod tests {
             rule: "x".into(),
             diagnosis: "d".into(),
         };
-        let mut w = csv::WriterBuilder::new()
-            .has_headers(true)
-            .from_writer(Vec::new());
+        let mut w = csv::WriterBuilder::new().has_headers(true).from_writer(Vec::new());
         w.serialize(&row).unwrap();
         let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
         assert_eq!(out.lines().next().unwrap(), INCIDENT_COLUMNS.join(","));
