@@ -10,11 +10,14 @@ use crate::capture::{
 use crate::flow::{Origin, OverlapPolicy, Reassembler, ReassemblyLimits, StreamEvent};
 use crate::ftp::identify;
 use crate::ftp::rules::{Source, RFC_503_VERBS};
+use crate::ftp::session::TranscriptEntry;
 use crate::ftp::{Exchange, Session, SessionLimits, StopReason};
-use crate::report::{cell, multiline_cell, IncidentRow};
+use crate::report::transcript::Transcript;
+use crate::report::{cell, multiline_cell, IncidentRow, SessionRow};
+use crate::transfer::{DataLimits, DataTracker, TransferRow};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// Everything that shapes an analysis, validated by the CLI.
 #[derive(Debug, Clone)]
@@ -37,6 +40,28 @@ pub struct Config {
     pub max_total_buffered: usize,
     /// Flows idle this long (capture clock) are closed.
     pub idle_timeout_secs: f64,
+    pub data: DataLimits,
+    /// Record sessions for `ftpcap transcript`.
+    pub transcript: Option<TranscriptSelect>,
+}
+
+/// Which sessions `ftpcap transcript` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TranscriptSelect {
+    Session(u64),
+    /// Either end of the control connection; any port when None.
+    Endpoint(IpAddr, Option<u16>),
+}
+
+impl TranscriptSelect {
+    fn matches(&self, session: u64, client: Endpoint, server: Endpoint) -> bool {
+        match *self {
+            TranscriptSelect::Session(id) => id == session,
+            TranscriptSelect::Endpoint(ip, port) => {
+                [client, server].iter().any(|e| e.ip == ip && port.is_none_or(|p| p == e.port))
+            }
+        }
+    }
 }
 
 impl Default for Config {
@@ -52,6 +77,8 @@ impl Default for Config {
             max_flows: 65_536,
             max_total_buffered: 64 << 20,
             idle_timeout_secs: 3600.0,
+            data: DataLimits::default(),
+            transcript: None,
         }
     }
 }
@@ -124,7 +151,10 @@ struct Conn {
     to_client: Reassembler,
     session: Session,
     meta: Option<Meta>,
+    /// Where the connection was first seen.
+    first: Origin,
     last_seen: Timestamp,
+    last_frame: u64,
     client_ended: bool,
     server_ended: bool,
     saw_data: bool,
@@ -137,6 +167,9 @@ struct Ctx<'a> {
     summary: &'a mut Summary,
     messages: &'a mut Vec<String>,
     rows: Vec<IncidentRow>,
+    sessions: Vec<SessionRow>,
+    transcripts: Vec<Transcript>,
+    data: DataTracker,
     next_session: &'a mut u64,
     total_buffered: usize,
 }
@@ -152,6 +185,10 @@ impl Ctx<'_> {
     }
 
     fn exchange(&mut self, meta: &Meta, ex: Exchange<'_>) {
+        let user = ex.user.map(cell).unwrap_or_default();
+        let client = SocketAddr::new(meta.client.ip, meta.client.port);
+        let server = SocketAddr::new(meta.server.ip, meta.server.port);
+        self.data.exchange(meta.session_id, client, server, &ex, &user);
         let code = ex.reply.code;
         *self.summary.replies_by_code.entry(code).or_insert(0) += 1;
         let verdict = verdict(code, ex.violation, ex.sent.is_some());
@@ -174,7 +211,7 @@ impl Ctx<'_> {
             client_port: meta.client.port,
             server_ip: meta.server.ip.to_string(),
             server_port: meta.server.port,
-            user: ex.user.map(cell).unwrap_or_default(),
+            user,
             code,
             reply: multiline_cell(&ex.reply.text()),
             command,
@@ -269,6 +306,9 @@ fn escape_word(s: &str) -> String {
 #[derive(Debug)]
 pub struct CaptureOutcome {
     pub rows: Vec<IncidentRow>,
+    pub transfers: Vec<TransferRow>,
+    pub sessions: Vec<SessionRow>,
+    pub transcripts: Vec<Transcript>,
     /// The problem that stopped reading early (rows before it are kept).
     pub problem: Option<CaptureProblem>,
     pub frames: u64,
@@ -305,6 +345,9 @@ impl Analyzer {
             summary: &mut self.summary,
             messages: &mut self.messages,
             rows: Vec::new(),
+            sessions: Vec::new(),
+            transcripts: Vec::new(),
+            data: DataTracker::new(config.data),
             next_session: &mut self.next_session,
             total_buffered: 0,
         };
@@ -322,10 +365,42 @@ impl Analyzer {
         table.finish_all(&mut ctx);
         ctx.summary.frames += reader.frames();
         ctx.summary.bytes += reader.position();
+        if ctx.data.expired > 0 {
+            let n = ctx.data.expired;
+            *ctx.summary.warnings.entry("data connection never seen").or_insert(0) += n;
+        }
+        if ctx.data.cap_hits > 0 {
+            let n = ctx.data.cap_hits;
+            ctx.warn("data tracking cap hit", || format!("{n} announced data connections not tracked (cap)"));
+        }
         let mut rows = std::mem::take(&mut ctx.rows);
         // Replies complete in stream order; capture order is by first byte.
         rows.sort_by_key(|r| (r.frame, r.session));
-        Ok(CaptureOutcome { rows, problem: result.err(), frames: reader.frames() })
+        let transfers = ctx.data.rows(name);
+        let mut sessions = std::mem::take(&mut ctx.sessions);
+        sessions.sort_by_key(|s| s.session);
+        for t in &transfers {
+            if let Ok(i) = sessions.binary_search_by_key(&t.session, |s| s.session) {
+                let s = &mut sessions[i];
+                match t.outcome.as_str() {
+                    "complete" => s.transfers_ok += 1,
+                    "failed" | "aborted" => s.transfers_failed += 1,
+                    _ => {}
+                }
+                let bytes = t.bytes.unwrap_or(0);
+                if matches!(t.command.as_str(), "STOR" | "STOU" | "APPE") {
+                    s.bytes_up += bytes;
+                } else {
+                    s.bytes_down += bytes;
+                }
+            }
+        }
+        let mut transcripts = std::mem::take(&mut ctx.transcripts);
+        transcripts.sort_by_key(|t| t.session);
+        for t in &mut transcripts {
+            t.transfers = transfers.iter().filter(|r| r.session == t.session).cloned().collect();
+        }
+        Ok(CaptureOutcome { rows, transfers, sessions, transcripts, problem: result.err(), frames: reader.frames() })
     }
 }
 
@@ -366,6 +441,11 @@ impl Table {
             match peek_tcp_ports(frame.linktype, frame.data) {
                 Ok(Some((s, d))) if !self.ports.contains(&s) && !self.ports.contains(&d) => {
                     ctx.summary.tcp_segments += 1;
+                    if ctx.data.wants_ports(s, d) {
+                        if let Ok(seg) = decode_tcp(frame.linktype, frame.data) {
+                            ctx.data.segment(&seg, Origin { frame: frame.number, ts: frame.ts });
+                        }
+                    }
                     return;
                 }
                 Err(reason) => {
@@ -389,12 +469,17 @@ impl Table {
         if self.now.as_nanos() - self.last_sweep.as_nanos() > 60_000_000_000 {
             self.last_sweep = self.now;
             self.sweep_idle(ctx);
+            ctx.data.expire(self.now);
         }
         let port_match = self.ports.contains(&seg.dst_port) || self.ports.contains(&seg.src_port);
+        let origin = Origin { frame: frame.number, ts: frame.ts };
+        if !port_match && ctx.data.wants_ports(seg.src_port, seg.dst_port) {
+            ctx.data.segment(&seg, origin);
+            return;
+        }
         if !port_match && !self.detect {
             return;
         }
-        let origin = Origin { frame: frame.number, ts: frame.ts };
         let (key, from_lo) = FlowKey::of(&seg);
         let starts_flow = seg.flags.syn || !seg.payload.is_empty() || seg.missing_tail > 0;
 
@@ -405,7 +490,7 @@ impl Table {
                 let old_isn = if client_side { conn.to_server.isn() } else { conn.to_client.isn() };
                 if old_isn.is_some_and(|isn| isn != seg.seq.wrapping_add(1)) {
                     if let Some(conn) = self.conns.remove(&key) {
-                        finish_conn(conn, ctx);
+                        finish_conn(conn, ctx, "new connection on the same 4-tuple");
                     }
                 }
             }
@@ -440,7 +525,9 @@ impl Table {
                     to_client: Reassembler::new(self.reassembly),
                     session: Session::new(self.session),
                     meta: None,
+                    first: origin,
                     last_seen: frame.ts,
+                    last_frame: frame.number,
                     client_ended: false,
                     server_ended: false,
                     saw_data: false,
@@ -451,6 +538,7 @@ impl Table {
             return;
         };
         conn.last_seen = frame.ts;
+        conn.last_frame = frame.number;
         if conn.kind == Kind::NotFtp {
             return;
         }
@@ -495,11 +583,13 @@ impl Table {
             *ctx.next_session += 1;
             ctx.summary.sessions += 1;
             conn.meta = Some(Meta { session_id, client, server });
+            if ctx.config.transcript.is_some_and(|sel| sel.matches(session_id, client, server)) {
+                conn.session.transcript = Some(Vec::new());
+            }
         }
-        let closed = segment(conn, &seg, from_client, origin, ctx);
-        if closed {
+        if let Some(end) = segment(conn, &seg, from_client, origin, ctx) {
             if let Some(conn) = self.conns.remove(&key) {
-                finish_conn(conn, ctx);
+                finish_conn(conn, ctx, end);
             }
         }
     }
@@ -519,7 +609,7 @@ impl Table {
             self.conns.iter().filter(|(_, c)| !c.saw_data || c.kind == Kind::NotFtp).map(|(k, _)| *k).collect();
         for key in idle {
             if let Some(conn) = self.conns.remove(&key) {
-                finish_conn(conn, ctx);
+                finish_conn(conn, ctx, "evicted");
             }
         }
         self.conns.len() < self.max_flows
@@ -545,7 +635,7 @@ impl Table {
                         )
                     });
                 }
-                finish_conn(conn, ctx);
+                finish_conn(conn, ctx, "idle-timeout");
             }
         }
     }
@@ -556,7 +646,7 @@ impl Table {
         all.sort_by_key(|(id, _)| *id);
         for (_, key) in all {
             if let Some(conn) = self.conns.remove(&key) {
-                finish_conn(conn, ctx);
+                finish_conn(conn, ctx, "capture-end");
             }
         }
     }
@@ -574,6 +664,7 @@ fn stream_event(ev: StreamEvent<'_>, from_client: bool, session: &mut Session, m
         }
         StreamEvent::Gap { len, origin } => {
             let side = if from_client { "client" } else { "server" };
+            session.note(origin, || format!("{len} {side} bytes missing from the capture (gap)"));
             ctx.warn("gap in stream", || {
                 format!("session {}: {len} {side} bytes missing before frame {}", meta.session_id, origin.frame)
             });
@@ -598,8 +689,14 @@ fn stream_event(ev: StreamEvent<'_>, from_client: bool, session: &mut Session, m
     }
 }
 
-/// Feeds one segment to a connection; true when the connection is over.
-fn segment(conn: &mut Conn, seg: &TcpSegment<'_>, from_client: bool, origin: Origin, ctx: &mut Ctx<'_>) -> bool {
+/// Feeds one segment to a connection; says how it ended when it is over.
+fn segment(
+    conn: &mut Conn,
+    seg: &TcpSegment<'_>,
+    from_client: bool,
+    origin: Origin,
+    ctx: &mut Ctx<'_>,
+) -> Option<&'static str> {
     let Some(meta) = conn.meta else {
         // No payload yet: only the handshake and teardown matter.
         if seg.flags.syn {
@@ -609,7 +706,7 @@ fn segment(conn: &mut Conn, seg: &TcpSegment<'_>, from_client: bool, origin: Ori
                 conn.to_client.syn(seg.seq);
             }
         }
-        return seg.flags.rst;
+        return seg.flags.rst.then_some("rst");
     };
     let Conn { to_server, to_client, session, saw_data, .. } = conn;
     let (own, peer) = if from_client { (to_server, to_client) } else { (to_client, to_server) };
@@ -654,13 +751,19 @@ fn segment(conn: &mut Conn, seg: &TcpSegment<'_>, from_client: bool, origin: Ori
     }
     if conn.session.stopped == Some(StopReason::Encrypted) {
         // Nothing more to parse; keep the entry so its packets are skipped.
-        return false;
+        return None;
     }
-    seg.flags.rst || (conn.client_ended && conn.server_ended)
+    if seg.flags.rst {
+        Some("rst")
+    } else if conn.client_ended && conn.server_ended {
+        Some("fin")
+    } else {
+        None
+    }
 }
 
 /// Flushes a connection that is over (FIN/RST, idle, evicted, capture end).
-fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>) {
+fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>, end: &'static str) {
     ctx.total_buffered = ctx.total_buffered.saturating_sub(conn.to_server.buffered() + conn.to_client.buffered());
     let Some(meta) = conn.meta else { return };
     let Conn { to_server, to_client, session, .. } = &mut conn;
@@ -669,6 +772,30 @@ fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>) {
     session.client_end();
     session.server_end(&mut |ex| ctx.exchange(&meta, ex));
     let id = meta.session_id;
+    ctx.data.session_end(id);
+    session_row(&conn, &meta, ctx, end);
+    if let Some(mut entries) = conn.session.transcript.take() {
+        if conn.session.stopped == Some(StopReason::Encrypted) {
+            let last = entries.last().map(|e| e.frame()).unwrap_or(0);
+            entries.push(TranscriptEntry::Note {
+                frame: last,
+                ts: conn.last_seen,
+                text: "AUTH was accepted: the rest of the control channel is TLS and was not parsed".into(),
+            });
+        }
+        let row = ctx.sessions.last();
+        ctx.transcripts.push(Transcript {
+            capture: ctx.capture.to_string(),
+            session: id,
+            client: SocketAddr::new(meta.client.ip, meta.client.port).to_string(),
+            server: SocketAddr::new(meta.server.ip, meta.server.port).to_string(),
+            server_software: row.map(|r| r.server_software.clone()).unwrap_or_default(),
+            user: row.map(|r| r.user.clone()).unwrap_or_default(),
+            entries,
+            transfers: Vec::new(),
+            ended: row.map(|r| r.ended.clone()).unwrap_or_default(),
+        });
+    }
     for (r, side) in [(&conn.to_server, "client"), (&conn.to_client, "server")] {
         if r.stats.cap_hits > 0 {
             ctx.warn("reassembly cap hit", || {
@@ -736,4 +863,62 @@ fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>) {
     if lost > 0 {
         ctx.warn("partial line lost in gap", || format!("session {id}: {lost} partial lines dropped at gaps"));
     }
+}
+
+/// The `--sessions` row of a finished connection (transfer counts are
+/// filled in when the capture ends).
+fn session_row(conn: &Conn, meta: &Meta, ctx: &mut Ctx<'_>, end: &'static str) {
+    let s = &conn.session;
+    let w = s.warnings;
+    let (truncated, lost) = s.line_warnings();
+    let cap_hits = conn.to_server.stats.cap_hits + conn.to_client.stats.cap_hits;
+    let notes: Vec<String> = [
+        ("gaps", s.gaps),
+        ("reassembly-cap", cap_hits),
+        ("garbage-lines", w.garbage_lines),
+        ("unpaired-replies", w.unpaired_replies),
+        ("replies-lost-in-gap", w.replies_lost_in_gap),
+        ("pending-cap", w.pending_overflow),
+        ("code-mismatch", w.code_mismatch),
+        ("long-lines", truncated),
+        ("lost-partial-lines", lost),
+    ]
+    .iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(k, n)| format!("{k}={n}"))
+    .collect();
+    let ended = if s.quit_answered { "quit" } else { end };
+    let banner = s.banner.as_deref().unwrap_or(b"");
+    ctx.sessions.push(SessionRow {
+        capture: ctx.capture.to_string(),
+        session: meta.session_id,
+        client_ip: meta.client.ip.to_string(),
+        client_port: meta.client.port,
+        server_ip: meta.server.ip.to_string(),
+        server_port: meta.server.port,
+        start_time: conn.first.ts.to_string(),
+        start_frame: conn.first.frame,
+        end_time: conn.last_seen.to_string(),
+        end_frame: conn.last_frame,
+        duration_s: format!("{:.6}", conn.last_seen.secs_since(&conn.first.ts).max(0.0)),
+        user: s.user().map(cell).unwrap_or_default(),
+        server_software: identify::server_software(banner).map(|v| cell(v.as_bytes())).unwrap_or_default(),
+        banner: multiline_cell(banner),
+        syst: s.syst.as_deref().map(multiline_cell).unwrap_or_default(),
+        login: s.login.to_string(),
+        commands: s.commands,
+        replies_214: s.replies_214,
+        replies_503: s.replies_503,
+        transfers_ok: 0,
+        transfers_failed: 0,
+        bytes_up: 0,
+        bytes_down: 0,
+        tls: s.auth_sent,
+        ended: if s.stopped == Some(StopReason::Encrypted) && ended != "quit" {
+            format!("{ended} (encrypted after AUTH)")
+        } else {
+            ended.to_string()
+        },
+        warnings: notes.join(";"),
+    });
 }

@@ -1,17 +1,19 @@
 //! Command-line flags, turned into a validated [`Config`] before any work
-//! starts, and the run itself (captures in, report out, summary, exit code).
+//! starts, and the run itself (captures in, reports out, summary, exit code).
 
-use crate::analysis::{Analyzer, Config};
+use crate::analysis::{Analyzer, Config, TranscriptSelect};
 use crate::flow::{OverlapPolicy, ReassemblyLimits};
 use crate::ftp::SessionLimits;
-use crate::report::CsvReport;
+use crate::report::{incident_columns, transcript, Format, ReportWriter, SESSION_COLUMNS};
+use crate::transfer::{DataLimits, TRANSFER_COLUMNS};
 use anyhow::{bail, Context, Result};
-use clap::{Parser, ValueEnum};
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 
 /// Exit codes (documented in the README).
 pub mod exit {
@@ -20,7 +22,7 @@ pub mod exit {
     /// At least one capture was missing, unreadable, truncated or corrupt;
     /// the others (and the readable part of that one) were still analysed.
     pub const CAPTURE_PROBLEM: i32 = 1;
-    /// Bad usage, or the report could not be written.
+    /// Bad usage, or a report could not be written.
     pub const FATAL: i32 = 2;
 }
 
@@ -32,26 +34,49 @@ pub enum Overlap {
     Last,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    /// CSV with one header line (RFC 4180).
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
 /// Offline forensics on FTP control traffic: every 214 and 503 reply, with
 /// the command that drew it and what the sequence checker makes of it.
 #[derive(Debug, Parser)]
-#[command(name = "ftpcap", version, about, long_about = None)]
+#[command(
+    name = "ftpcap",
+    version,
+    about,
+    long_about = None,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Args {
-    /// Capture files (pcap or pcapng); `-` reads standard input.
-    #[arg(required = true, value_name = "CAPTURE")]
-    pub captures: Vec<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
 
-    /// Write the CSV report here instead of standard output.
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print one session as an annotated transcript: commands and replies
+    /// with frames and times, the checker's verdicts and transfer outcomes.
+    Transcript(TranscriptArgs),
+}
+
+/// Options of the default command (the incident report).
+#[derive(Debug, ClapArgs)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Write the incident report here instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-
-    /// More FTP control server ports besides 21 (repeatable, or comma-separated).
-    #[arg(long, value_name = "PORT", value_delimiter = ',')]
-    pub port: Vec<u16>,
-
-    /// Also recognise control connections on any port by a `220` greeting.
-    #[arg(long)]
-    pub detect: bool,
 
     /// Reply codes to report: codes and classes, e.g. `214,503,425` or `4xx,5xx`.
     #[arg(long, value_name = "LIST", default_value = "214,503")]
@@ -62,7 +87,55 @@ pub struct Args {
     #[arg(long)]
     pub violations: bool,
 
-    /// Show PASS arguments in the report instead of `****`.
+    /// Write one row per data command (RETR, STOR, LIST, …) with its data
+    /// connection, outcome and cause to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub transfers: Option<PathBuf>,
+
+    /// Write one row per control session to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub sessions: Option<PathBuf>,
+
+    /// Format of every report.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: OutputFormat,
+}
+
+/// Options of `ftpcap transcript`.
+#[derive(Debug, ClapArgs)]
+pub struct TranscriptArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// The session number (the `session` column of the reports).
+    #[arg(long, value_name = "N", conflicts_with = "endpoint", required_unless_present = "endpoint")]
+    pub session: Option<u64>,
+
+    /// Either end of the control connection: `IP` or `IP:PORT` (`[v6]:port`).
+    #[arg(long, value_name = "ADDR")]
+    pub endpoint: Option<String>,
+
+    /// Write the transcript here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Options shared by every command.
+#[derive(Debug, ClapArgs)]
+pub struct CommonArgs {
+    /// Capture files (pcap or pcapng); `-` reads standard input.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+
+    /// More FTP control server ports besides 21 (repeatable, or comma-separated).
+    #[arg(long, value_name = "PORT", value_delimiter = ',')]
+    pub port: Vec<u16>,
+
+    /// Also recognise control connections on any port by a `220` greeting.
+    #[arg(long)]
+    pub detect: bool,
+
+    /// Show PASS arguments instead of `****`.
     #[arg(long)]
     pub show_passwords: bool,
 
@@ -98,6 +171,10 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_pending: usize,
 
+    /// Most announced data connections waiting to be seen per capture.
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub max_expected: usize,
+
     /// Seconds of capture time after which an idle flow is closed.
     #[arg(long, value_name = "SECS", default_value_t = 3600.0)]
     pub idle_timeout: f64,
@@ -129,7 +206,18 @@ pub fn parse_codes(spec: &str) -> Result<BTreeSet<u16>> {
     Ok(codes)
 }
 
-impl Args {
+/// Parses `IP`, `IP:PORT` or `[IPv6]:PORT`.
+pub fn parse_endpoint(s: &str) -> Result<TranscriptSelect> {
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(TranscriptSelect::Endpoint(addr.ip(), Some(addr.port())));
+    }
+    if let Ok(ip) = s.trim_matches(['[', ']']).parse::<IpAddr>() {
+        return Ok(TranscriptSelect::Endpoint(ip, None));
+    }
+    bail!("--endpoint: `{s}` is not IP, IP:PORT or [IPv6]:PORT")
+}
+
+impl CommonArgs {
     /// The validated configuration.
     pub fn config(&self) -> Result<Config> {
         let mut ports = vec![21u16];
@@ -148,8 +236,6 @@ impl Args {
             ports,
             detect: self.detect,
             show_passwords: self.show_passwords,
-            violations: self.violations,
-            codes: parse_codes(&self.codes)?,
             reassembly: ReassemblyLimits {
                 max_buffered: self.max_buffer,
                 max_segments: (self.max_buffer / 64).clamp(16, 65_536),
@@ -166,11 +252,13 @@ impl Args {
             max_flows: self.max_flows.max(1),
             max_total_buffered: self.max_total_buffer,
             idle_timeout_secs: self.idle_timeout,
+            data: DataLimits { max_expected: self.max_expected.max(1), ..DataLimits::default() },
+            ..Config::default()
         })
     }
 }
 
-fn open_capture(path: &PathBuf) -> io::Result<(Box<dyn Read + Send>, Option<u64>)> {
+fn open_capture(path: &Path) -> io::Result<(Box<dyn Read + Send>, Option<u64>)> {
     if path.as_os_str() == "-" {
         return Ok((Box::new(io::stdin()), None));
     }
@@ -179,7 +267,16 @@ fn open_capture(path: &PathBuf) -> io::Result<(Box<dyn Read + Send>, Option<u64>
     if meta.is_dir() {
         return Err(io::Error::other("is a directory"));
     }
-    Ok((Box::new(io::BufReader::with_capacity(1 << 16, file)), Some(meta.len())))
+    Ok((Box::new(file), Some(meta.len())))
+}
+
+fn create(path: &Option<PathBuf>) -> Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(p) if p.as_os_str() != "-" => {
+            Box::new(io::BufWriter::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?))
+        }
+        _ => Box::new(io::BufWriter::new(io::stdout().lock())),
+    })
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -192,7 +289,11 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// Runs the whole command; returns the exit code.
 pub fn run(args: Args) -> i32 {
-    match run_inner(&args) {
+    let result = match &args.command {
+        Some(Command::Transcript(t)) => run_transcript(t),
+        None => run_report(&args.report),
+    };
+    match result {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => exit::OK,
         Err(e) => {
@@ -202,18 +303,14 @@ pub fn run(args: Args) -> i32 {
     }
 }
 
-fn run_inner(args: &Args) -> Result<i32> {
-    let config = args.config()?;
-    let out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(io::BufWriter::new(
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(io::BufWriter::new(io::stdout().lock())),
-    };
-    let mut report = CsvReport::new(out, args.violations);
-    report.header().context("writing the report")?;
-
-    let show_progress = !args.quiet && io::stderr().is_terminal();
+/// Reads every capture in turn through one analyzer; `each` gets each
+/// capture's outcome. Returns the exit status so far.
+fn analyze_all(
+    common: &CommonArgs,
+    analyzer: &mut Analyzer,
+    mut each: impl FnMut(crate::analysis::CaptureOutcome) -> Result<()>,
+) -> Result<i32> {
+    let show_progress = !common.quiet && io::stderr().is_terminal();
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     if show_progress {
         if let Ok(style) =
@@ -224,10 +321,8 @@ fn run_inner(args: &Args) -> Result<i32> {
     } else {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
-
-    let mut analyzer = Analyzer::new(config);
     let mut status = exit::OK;
-    for path in &args.captures {
+    for path in &common.captures {
         let name = path.display().to_string();
         let (source, len) = match open_capture(path) {
             Ok(s) => s,
@@ -257,16 +352,90 @@ fn run_inner(args: &Args) -> Result<i32> {
                     });
                     status = exit::CAPTURE_PROBLEM;
                 }
-                for row in &outcome.rows {
-                    report.row(row).context("writing the report")?;
-                }
+                each(outcome)?;
             }
         }
     }
     bar.finish_and_clear();
-    report.flush().context("writing the report")?;
-    if !args.quiet {
-        eprint!("{}", summary_text(&analyzer));
+    if !common.quiet {
+        eprint!("{}", summary_text(analyzer));
+    }
+    Ok(status)
+}
+
+fn run_report(args: &ReportArgs) -> Result<i32> {
+    let mut config = args.common.config()?;
+    config.codes = parse_codes(&args.codes)?;
+    config.violations = args.violations;
+    let format = match args.format {
+        OutputFormat::Csv => Format::Csv,
+        OutputFormat::Jsonl => Format::Jsonl,
+    };
+    let mut incidents = ReportWriter::new(create(&args.output)?, format, &incident_columns(args.violations))
+        .context("writing the report")?;
+    let mut transfers = match &args.transfers {
+        Some(p) => Some(
+            ReportWriter::new(create(&Some(p.clone()))?, format, TRANSFER_COLUMNS)
+                .context("writing the transfers report")?,
+        ),
+        None => None,
+    };
+    let mut sessions = match &args.sessions {
+        Some(p) => Some(
+            ReportWriter::new(create(&Some(p.clone()))?, format, SESSION_COLUMNS)
+                .context("writing the sessions report")?,
+        ),
+        None => None,
+    };
+    let mut analyzer = Analyzer::new(config);
+    let status = analyze_all(&args.common, &mut analyzer, |outcome| {
+        for row in &outcome.rows {
+            incidents.incident(row, args.violations).context("writing the report")?;
+        }
+        if let Some(w) = &mut transfers {
+            for row in &outcome.transfers {
+                w.row(row).context("writing the transfers report")?;
+            }
+        }
+        if let Some(w) = &mut sessions {
+            for row in &outcome.sessions {
+                w.row(row).context("writing the sessions report")?;
+            }
+        }
+        Ok(())
+    })?;
+    incidents.flush().context("writing the report")?;
+    for w in [&mut transfers, &mut sessions].into_iter().flatten() {
+        w.flush().context("writing a report")?;
+    }
+    Ok(status)
+}
+
+fn run_transcript(args: &TranscriptArgs) -> Result<i32> {
+    let mut config = args.common.config()?;
+    config.transcript = Some(match (&args.endpoint, args.session) {
+        (Some(e), _) => parse_endpoint(e)?,
+        (None, Some(n)) => TranscriptSelect::Session(n),
+        (None, None) => bail!("give --session N or --endpoint ADDR"),
+    });
+    let mut out = create(&args.output)?;
+    let mut analyzer = Analyzer::new(config);
+    let mut printed = 0;
+    let show = args.common.show_passwords;
+    let status = analyze_all(&args.common, &mut analyzer, |outcome| {
+        for t in &outcome.transcripts {
+            if printed > 0 {
+                writeln!(out)?;
+            }
+            out.write_all(transcript::render(t, show).as_bytes())?;
+            printed += 1;
+        }
+        Ok(())
+    })?;
+    out.flush()?;
+    if printed == 0 {
+        eprintln!("ftpcap: no session matched");
+        return Ok(status.max(exit::CAPTURE_PROBLEM));
     }
     Ok(status)
 }
@@ -312,6 +481,18 @@ mod tests {
     #[test]
     fn ports_repeat_and_commas() {
         let args = Args::try_parse_from(["ftpcap", "--port", "2121,2122", "--port", "21", "x.pcap"]).unwrap();
-        assert_eq!(args.config().unwrap().ports, vec![21, 2121, 2122]);
+        assert_eq!(args.report.common.config().unwrap().ports, vec![21, 2121, 2122]);
+    }
+
+    #[test]
+    fn transcript_subcommand_and_endpoints() {
+        let args = Args::try_parse_from(["ftpcap", "transcript", "--session", "3", "x.pcap"]).unwrap();
+        assert!(matches!(args.command, Some(Command::Transcript(ref t)) if t.session == Some(3)));
+        assert_eq!(
+            parse_endpoint("10.0.0.1:21").unwrap(),
+            TranscriptSelect::Endpoint("10.0.0.1".parse().unwrap(), Some(21))
+        );
+        assert_eq!(parse_endpoint("::1").unwrap(), TranscriptSelect::Endpoint("::1".parse().unwrap(), None));
+        assert!(parse_endpoint("nope").is_err());
     }
 }

@@ -14,7 +14,7 @@ use crate::flow::{Origin, OverlapPolicy, Reassembler, ReassemblyLimits, StreamEv
 use crate::ftp::lines::{Line, LineFramer};
 use crate::ftp::reply::{reply_code, ReplyAssembler, ReplyEvent};
 use crate::ftp::{Command, Exchange, Session, SessionLimits, StopReason};
-use crate::report::{CsvReport, IncidentRow, INCIDENT_COLUMNS};
+use crate::report::{incident_columns, Format, IncidentRow, ReportWriter, INCIDENT_COLUMNS};
 use std::io::Cursor;
 
 /// Little cursor over the fuzzer bytes: every read succeeds (zeros once the
@@ -595,17 +595,20 @@ fn check_row(row: &IncidentRow) {
         ("previous_command", &row.previous_command, false),
         ("rule", &row.rule, false),
         ("diagnosis", &row.diagnosis, false),
+        ("help_commands", &row.help_commands, false),
+        ("server_software", &row.server_software, false),
+        ("verdict", row.verdict.as_ref().unwrap_or(&String::new()), false),
     ] {
         check_cell(name, value, newlines);
     }
 }
 
-/// Runs the whole pipeline (default config, then with `detect`) over the
-/// input as a capture and writes every row as CSV, which must read back as
-/// one record of the right width per row.
+/// Runs the whole pipeline over the input as a capture, twice (default
+/// config; then with `detect` and `violations`), and writes every row as
+/// CSV, which must read back as one record of the right width per row.
 pub fn pipeline(data: &[u8]) {
-    for detect in [false, true] {
-        let mut analyzer = Analyzer::new(Config { detect, ..Config::default() });
+    for extra in [false, true] {
+        let mut analyzer = Analyzer::new(Config { detect: extra, violations: extra, ..Config::default() });
         let outcome = match analyzer.analyze("fuzz", Box::new(Cursor::new(data.to_vec()))) {
             Ok(o) => o,
             Err(problem) => {
@@ -624,22 +627,26 @@ pub fn pipeline(data: &[u8]) {
             check_row(row);
         }
         assert_eq!(analyzer.summary.rows, outcome.rows.len() as u64);
+        let with_verdict = extra;
+        let width = INCIDENT_COLUMNS.len() + usize::from(with_verdict);
         let mut out = Vec::new();
         {
-            let mut csv = CsvReport::new(&mut out, true);
-            csv.header().expect("writing to memory");
+            let mut csv =
+                ReportWriter::new(&mut out, Format::Csv, &incident_columns(with_verdict)).expect("writing to memory");
             for row in &outcome.rows {
-                csv.row(row).expect("writing to memory");
+                csv.incident(row, with_verdict).expect("writing to memory");
             }
             csv.flush().expect("writing to memory");
         }
         let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(out.as_slice());
+        assert_eq!(reader.headers().expect("the header reads back").len(), width);
         let mut records = 0;
         for rec in reader.records() {
             let rec = rec.expect("the CSV we wrote reads back");
-            assert_eq!(rec.len(), INCIDENT_COLUMNS.len());
+            assert_eq!(rec.len(), width);
             let row = &outcome.rows[records];
-            assert_eq!(&rec[10], row.reply.as_str(), "reply cell did not survive CSV");
+            let want = row.record(with_verdict);
+            assert_eq!(rec.iter().collect::<Vec<_>>(), want, "a row did not survive CSV");
             records += 1;
         }
         assert_eq!(records, outcome.rows.len());

@@ -17,3 +17,4 @@ pub mod ftp;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod report;
+pub mod transfer;

@@ -58,24 +58,43 @@ fn exact_rows_for_every_sample() {
     assert!(samples.len() >= 20, "samples missing: {samples:?}");
     let bless = std::env::var_os("FTPCAP_BLESS").is_some();
     let mut failures = Vec::new();
+    let tmp = std::env::temp_dir().join(format!("ftpcap-exact-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
     for sample in &samples {
-        let out = ftpcap(&["--quiet", sample]);
-        let expected_path = root().join("tests/expected").join(format!("{sample}.csv"));
-        if bless {
-            std::fs::create_dir_all(expected_path.parent().unwrap()).unwrap();
-            std::fs::write(&expected_path, &out.stdout).unwrap();
-            continue;
-        }
-        let expected = std::fs::read(&expected_path).unwrap_or_default();
-        if expected != out.stdout {
-            failures.push(format!(
-                "{sample}\n--- expected ({})\n{}\n--- actual\n{}",
-                expected_path.display(),
-                String::from_utf8_lossy(&expected),
-                String::from_utf8_lossy(&out.stdout)
-            ));
+        let transfers = tmp.join("transfers.csv");
+        let sessions = tmp.join("sessions.csv");
+        let out = ftpcap(&[
+            "--quiet",
+            sample,
+            "--transfers",
+            transfers.to_str().unwrap(),
+            "--sessions",
+            sessions.to_str().unwrap(),
+        ]);
+        let outputs = [
+            ("csv", out.stdout.clone()),
+            ("transfers.csv", std::fs::read(&transfers).unwrap_or_default()),
+            ("sessions.csv", std::fs::read(&sessions).unwrap_or_default()),
+        ];
+        for (suffix, actual) in outputs {
+            let expected_path = root().join("tests/expected").join(format!("{sample}.{suffix}"));
+            if bless {
+                std::fs::create_dir_all(expected_path.parent().unwrap()).unwrap();
+                std::fs::write(&expected_path, &actual).unwrap();
+                continue;
+            }
+            let expected = std::fs::read(&expected_path).unwrap_or_default();
+            if expected != actual {
+                failures.push(format!(
+                    "{sample} ({suffix})\n--- expected ({})\n{}\n--- actual\n{}",
+                    expected_path.display(),
+                    String::from_utf8_lossy(&expected),
+                    String::from_utf8_lossy(&actual)
+                ));
+            }
         }
     }
+    std::fs::remove_dir_all(&tmp).ok();
     assert!(failures.is_empty(), "{} samples differ:\n{}", failures.len(), failures.join("\n"));
 }
 
@@ -85,7 +104,7 @@ fn header_is_the_contract() {
     assert_eq!(
         header(&out.stdout).join(","),
         "capture,frame,time,session,client_ip,client_port,server_ip,server_port,user,code,reply,command,\
-         command_frame,previous_command,previous_frame,rule,diagnosis"
+         command_frame,previous_command,previous_frame,rule,diagnosis,help_commands,server_software"
     );
 }
 

@@ -107,8 +107,8 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=21)
-    ap.add_argument("--timeout", type=float, default=5.0,
-                    help="seconds to wait for each reply (default 5)")
+    ap.add_argument("--timeout", type=float, default=15.0,
+                    help="seconds to wait for each reply (default 15)")
     ap.add_argument("--sep", default="||", help="pipelined command separator")
     ap.add_argument("--active-ports", default="41000-41100",
                     help="port range for PORT * / EPRT * listeners")

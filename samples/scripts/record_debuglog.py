@@ -9,6 +9,7 @@ i.e. one line per control command with the code(s) of the reply/replies that
 answered it, as seen by the client.  Usage: record_debuglog.py lftp|curl
 """
 import argparse
+import os
 import re
 import sys
 
@@ -21,71 +22,9 @@ ap.add_argument("--pcap", help="append commands that the client sent after its "
 a = ap.parse_args()
 
 
-def control_streams(path, port=21):
-    """Return (client_bytes, server_bytes) of the first control connection."""
-    import struct
-    data = open(path, "rb").read()
-    magic = struct.unpack("<I", data[:4])[0]
-    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
-    linktype = struct.unpack(endian + "I", data[20:24])[0]
-    off = 24
-    segs = {}          # (direction, client_port) -> {seq: payload}
-    first = None
-    while off + 16 <= len(data):
-        _, _, incl, _ = struct.unpack(endian + "IIII", data[off:off + 16])
-        pkt = data[off + 16:off + 16 + incl]
-        off += 16 + incl
-        if linktype == 1:
-            etype = struct.unpack(">H", pkt[12:14])[0]
-            ip = pkt[14:]
-        elif linktype == 113:     # Linux cooked
-            etype = struct.unpack(">H", pkt[14:16])[0]
-            ip = pkt[16:]
-        else:
-            raise SystemExit("unsupported linktype %d" % linktype)
-        if etype == 0x0800 and ip[9] == 6:
-            tcp = ip[(ip[0] & 15) * 4:]
-            total = struct.unpack(">H", ip[2:4])[0]
-            tcp = tcp[:total - (ip[0] & 15) * 4]
-        elif etype == 0x86DD and ip[6] == 6:
-            plen = struct.unpack(">H", ip[4:6])[0]
-            tcp = ip[40:40 + plen]
-        else:
-            continue
-        sport, dport, seq = struct.unpack(">HHI", tcp[:8])
-        payload = tcp[(tcp[12] >> 4) * 4:]
-        if dport == port:
-            key = ("c", sport)
-        elif sport == port:
-            key = ("s", dport)
-        else:
-            continue
-        if first is None:
-            first = key[1]
-        if payload:
-            segs.setdefault(key, {})[seq] = payload
-    def joined(key):
-        d = segs.get(key, {})
-        return b"".join(d[k] for k in sorted(d))   # no seq wrap on tiny captures
-    return joined(("c", first)), joined(("s", first))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from record_check import control_streams, split_replies  # noqa: E402
 
-
-def split_replies(raw):
-    codes, open_code = [], None
-    for ln in raw.decode("latin-1").split("\n"):
-        ln = ln.rstrip("\r")
-        if open_code is not None:
-            if ln.startswith(open_code + " ") or ln == open_code:
-                codes.append(open_code)
-                open_code = None
-            continue
-        m = re.match(r"^(\d{3})([ -]?)", ln)
-        if m:
-            if m.group(2) == "-":
-                open_code = m.group(1)
-            else:
-                codes.append(m.group(1))
-    return codes
 
 if a.tool == "lftp":
     cmd_re, rep_re = re.compile(r"^---> (.*)$"), re.compile(r"^<--- ?(.*)$")

@@ -32,6 +32,7 @@ WORK=""
 SERVER_PID=""
 TCPDUMP_PID=""
 CAPTURE_FILE=""
+CAPTURE_DROPPED=0
 CUR_SERVER=""
 
 log() { printf '[record] %s\n' "$*" >&2; }
@@ -243,6 +244,9 @@ DelayTable              $WORK/proftpd.delay
 SystemLog               $WORK/proftpd.log
 TransferLog             none
 WtmpLog                 off
+# mod_delay (compiled in) otherwise delays failed-login replies by seconds,
+# depending on earlier sessions; off keeps the captures small and deterministic
+DelayEngine             off
 UseReverseDNS           off
 AuthPAM                 off
 AuthOrder               mod_auth_unix.c
@@ -346,6 +350,8 @@ capture_stop() {
     kill -INT "$TCPDUMP_PID" 2>/dev/null || true
     wait "$TCPDUMP_PID" 2>/dev/null || true
     TCPDUMP_PID=""
+    CAPTURE_DROPPED=$(awk '/dropped by kernel/{print $1}' "$WORK/tcpdump.err")
+    [ "${CAPTURE_DROPPED:-0}" = 0 ] || log "tcpdump: $CAPTURE_DROPPED packets dropped by kernel"
     # tcpdump drops privileges and leaves the file owned by user tcpdump
     chown --reference="$REPO" "$CAPTURE_FILE" 2>/dev/null || true
 }
@@ -359,9 +365,40 @@ capture_stop_quiet() {
 }
 
 # ---------------------------------------------------------------- scenarios
+CHECK_FAILED=()
+
+# with_retry BASE CMD...: run CMD (records BASE.pcap + BASE.log) until
+# record_check.py is happy: capture complete (no lost segments) and the log
+# matches the commands/replies on the wire.  Up to 3 tries.
+with_retry() {
+    local base=$1; shift
+    local try
+    for try in 1 2 3; do
+        "$@"
+        if "$PY" "$SCRIPT_DIR/record_check.py" "$base.pcap" "$base.log" >"$WORK/check.out" 2>&1; then
+            [ "${CAPTURE_DROPPED:-0}" = 0 ] && return 0
+            echo "tcpdump dropped $CAPTURE_DROPPED packets" >"$WORK/check.out"
+        fi
+        log "check failed for $(basename "$base") (try $try): $(head -c 400 "$WORK/check.out")"
+    done
+    log "WARNING: $base.pcap still fails record_check.py"
+    CHECK_FAILED+=("$base")
+}
+rec_raw()      { with_retry "$1" _rec_raw "$@"; }
+rec_ftplib()   { with_retry "$1" _rec_ftplib "$@"; }
+rec_lftp()     { with_retry "$1" _rec_lftp "$@"; }
+rec_curl()     { with_retry "$1" _rec_curl "$@"; }
+rec_curl_tls() { with_retry "$1" _rec_curl_tls "$@"; }
+
+report_failures() {
+    if [ ${#CHECK_FAILED[@]} -gt 0 ]; then
+        log "captures failing record_check.py: ${CHECK_FAILED[*]}"
+        return 1
+    fi
+}
 # rec_raw OUTBASE [client options...] -- STEP...
 #   OUTBASE.pcap + OUTBASE.log; one STEP per send(), "A||B" = pipelined.
-rec_raw() {
+_rec_raw() {
     local base=$1; shift
     local opts=()
     while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
@@ -375,7 +412,7 @@ rec_raw() {
 }
 
 # ftplib: passive RETR hello.txt, active LIST, RETR missing file, QUIT
-rec_ftplib() {
+_rec_ftplib() {
     local base=$1
     reset_home
     capture_start "$base.pcap"
@@ -386,7 +423,7 @@ rec_ftplib() {
 }
 
 # lftp: get hello.txt, ls, bye   (ftp:ssl-allow off so the control channel stays clear text)
-rec_lftp() {
+_rec_lftp() {
     local base=$1
     reset_home
     rm -f "$WORK/lftp-hello.txt"
@@ -400,7 +437,7 @@ rec_lftp() {
 }
 
 # curl: download hello.txt then a missing file on the same (re-used) connection
-rec_curl() {
+_rec_curl() {
     local base=$1
     reset_home
     capture_start "$base.pcap"
@@ -414,7 +451,7 @@ rec_curl() {
 }
 
 # curl with explicit FTPS (AUTH TLS): the control channel is encrypted after 234
-rec_curl_tls() {
+_rec_curl_tls() {
     local base=$1
     reset_home
     capture_start "$base.pcap"

@@ -45,4 +45,5 @@ for srv in $SERVERS; do
     FTP_BIND=127.0.0.1
 done
 
+report_failures || true
 log "done: $(ls "$OUT"/*.pcap | wc -l) captures in $OUT ($(du -sh "$OUT" | cut -f1))"

@@ -52,4 +52,5 @@ done
 } >"$OUT/VERSIONS.txt"
 chown --reference="$REPO" "$OUT/VERSIONS.txt" 2>/dev/null || true
 
+report_failures || true
 log "done: $(find "$OUT" -name '*.pcap' | wc -l) captures in $OUT ($(du -sh "$OUT" | cut -f1))"

@@ -5,6 +5,7 @@
 //! command-sequence checker that judges every command.
 
 pub mod command;
+pub mod dataaddr;
 pub mod identify;
 pub mod lines;
 pub mod reply;

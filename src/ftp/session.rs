@@ -57,6 +57,33 @@ pub struct Exchange<'a> {
     pub banner: Option<&'a [u8]>,
 }
 
+/// One line of an annotated transcript (`ftpcap transcript`).
+#[derive(Debug, Clone)]
+pub enum TranscriptEntry {
+    Command(Command),
+    Reply {
+        reply: Reply,
+        /// The rule the answered command broke (judged at its first reply).
+        rule: Option<&'static str>,
+    },
+    /// A remark in stream order (gaps, encryption).
+    Note {
+        frame: u64,
+        ts: crate::capture::Timestamp,
+        text: String,
+    },
+}
+
+impl TranscriptEntry {
+    pub fn frame(&self) -> u64 {
+        match self {
+            TranscriptEntry::Command(c) => c.origin.frame,
+            TranscriptEntry::Reply { reply, .. } => reply.origin.frame,
+            TranscriptEntry::Note { frame, .. } => *frame,
+        }
+    }
+}
+
 /// Why a session stopped being parsed before its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
@@ -109,6 +136,18 @@ pub struct Session {
     pub verbs_used: std::collections::BTreeSet<String>,
     pub commands: u64,
     pub replies_seen: u64,
+    pub replies_214: u64,
+    pub replies_503: u64,
+    /// `ok` once a login succeeded, `failed` if one was refused, else `none`.
+    pub login: &'static str,
+    /// QUIT was answered 221.
+    pub quit_answered: bool,
+    /// The client sent AUTH (TLS or another mechanism).
+    pub auth_sent: bool,
+    /// Gaps in either direction.
+    pub gaps: u64,
+    /// Recorded only for sessions selected for `ftpcap transcript`.
+    pub transcript: Option<Vec<TranscriptEntry>>,
     pub warnings: SessionWarnings,
 }
 
@@ -132,6 +171,13 @@ impl Session {
             verbs_used: Default::default(),
             commands: 0,
             replies_seen: 0,
+            replies_214: 0,
+            replies_503: 0,
+            login: "none",
+            quit_answered: false,
+            auth_sent: false,
+            gaps: 0,
+            transcript: None,
             warnings: SessionWarnings::default(),
         }
     }
@@ -173,11 +219,20 @@ impl Session {
         self.server = framer;
     }
 
+    /// Adds a remark to the transcript, if one is being recorded.
+    pub fn note(&mut self, origin: crate::flow::Origin, text: impl FnOnce() -> String) {
+        if let Some(t) = &mut self.transcript {
+            t.push(TranscriptEntry::Note { frame: origin.frame, ts: origin.ts, text: text() });
+        }
+    }
+
     pub fn client_gap(&mut self) {
+        self.gaps += 1;
         self.client.gap();
     }
 
     pub fn server_gap(&mut self) {
+        self.gaps += 1;
         self.lost_reply = LostReply::None;
         self.server.gap();
         self.replies.gap();
@@ -217,6 +272,9 @@ impl Session {
         if !command.verb.is_empty() && self.verbs_used.len() < 256 {
             self.verbs_used.insert(command.verb.clone());
         }
+        if command.is("AUTH") {
+            self.auth_sent = true;
+        }
         if command.is("USER") {
             self.user = Some(command.arg().to_vec());
         }
@@ -234,6 +292,11 @@ impl Session {
             self.warnings.pending_overflow += 1;
         }
         self.pending.push_back(sent);
+        if let Some(t) = &mut self.transcript {
+            if let Some(c) = &self.last_command {
+                t.push(TranscriptEntry::Command(c.clone()));
+            }
+        }
     }
 
     fn server_line(&mut self, line: &Line<'_>, out: &mut dyn FnMut(Exchange<'_>)) {
@@ -270,7 +333,26 @@ impl Session {
     }
 
     fn reply(&mut self, reply: Reply, out: &mut dyn FnMut(Exchange<'_>)) {
+        let recording = self.transcript.is_some().then(|| reply.clone());
+        let mut judged: Option<&'static str> = None;
+        self.reply_inner(reply, &mut |ex| {
+            if ex.first_reply {
+                judged = ex.violation.map(|r| r.id);
+            }
+            out(ex)
+        });
+        if let (Some(reply), Some(t)) = (recording, &mut self.transcript) {
+            t.push(TranscriptEntry::Reply { reply, rule: judged });
+        }
+    }
+
+    fn reply_inner(&mut self, reply: Reply, out: &mut dyn FnMut(Exchange<'_>)) {
         self.replies_seen += 1;
+        match reply.code {
+            214 => self.replies_214 += 1,
+            503 => self.replies_503 += 1,
+            _ => {}
+        }
         if reply.flags.code_mismatch {
             self.warnings.code_mismatch += 1;
         }
@@ -322,6 +404,12 @@ impl Session {
         let first_reply = sent.as_ref().is_some_and(|s| s.verdict.is_none());
         let violation = sent.as_mut().and_then(|s| self.verdict(s));
         if let Some(s) = &sent {
+            match (s.command.verb.as_str(), reply.code) {
+                ("USER" | "PASS" | "ACCT", 230 | 202) => self.login = "ok",
+                ("USER" | "PASS" | "ACCT", 530) if self.login != "ok" => self.login = "failed",
+                ("QUIT", 221) => self.quit_answered = true,
+                _ => {}
+            }
             if s.command.is("SYST") && reply.code == 215 && self.syst.is_none() {
                 self.syst = Some(reply.text());
             }

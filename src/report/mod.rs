@@ -5,6 +5,8 @@
 //! is lost and no terminal escape sequence survives; a cell a spreadsheet
 //! would run as a formula gets a leading `'`.
 
+pub mod transcript;
+
 use serde::Serialize;
 use std::io::Write;
 
@@ -95,6 +97,66 @@ pub const INCIDENT_COLUMNS: &[&str] = &[
     "server_software",
 ];
 
+/// The `--sessions` report's row: one per control session.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SessionRow {
+    pub capture: String,
+    pub session: u64,
+    pub client_ip: String,
+    pub client_port: u16,
+    pub server_ip: String,
+    pub server_port: u16,
+    pub start_time: String,
+    pub start_frame: u64,
+    pub end_time: String,
+    pub end_frame: u64,
+    pub duration_s: String,
+    pub user: String,
+    pub server_software: String,
+    pub banner: String,
+    pub syst: String,
+    pub login: String,
+    pub commands: u64,
+    pub replies_214: u64,
+    pub replies_503: u64,
+    pub transfers_ok: u64,
+    pub transfers_failed: u64,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    pub tls: bool,
+    pub ended: String,
+    pub warnings: String,
+}
+
+pub const SESSION_COLUMNS: &[&str] = &[
+    "capture",
+    "session",
+    "client_ip",
+    "client_port",
+    "server_ip",
+    "server_port",
+    "start_time",
+    "start_frame",
+    "end_time",
+    "end_frame",
+    "duration_s",
+    "user",
+    "server_software",
+    "banner",
+    "syst",
+    "login",
+    "commands",
+    "replies_214",
+    "replies_503",
+    "transfers_ok",
+    "transfers_failed",
+    "bytes_up",
+    "bytes_down",
+    "tls",
+    "ended",
+    "warnings",
+];
+
 /// Escapes bytes into an inert, lossless string: UTF-8 text stays as is;
 /// invalid bytes, C0/C1 controls and DEL become `\xNN` (or `\u{NN}` for C1),
 /// a backslash becomes `\\`. `keep_newlines` keeps `\n` (multi-line replies).
@@ -140,33 +202,76 @@ pub fn multiline_cell(bytes: &[u8]) -> String {
     spreadsheet_safe(escape_bytes(bytes, true))
 }
 
-/// Writes rows as CSV with one header line.
-pub struct CsvReport<W: Write> {
-    writer: csv::Writer<W>,
-    with_verdict: bool,
+/// Output format of every report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// RFC 4180 CSV with one header line.
+    Csv,
+    /// One JSON object per line, same fields.
+    Jsonl,
 }
 
-impl<W: Write> CsvReport<W> {
-    pub fn new(out: W, with_verdict: bool) -> Self {
-        CsvReport { writer: csv::WriterBuilder::new().has_headers(false).from_writer(out), with_verdict }
+enum Out<W: Write> {
+    Csv(Box<csv::Writer<W>>),
+    Jsonl(W),
+}
+
+/// One report file (incidents, transfers or sessions) in either format.
+pub struct ReportWriter<W: Write> {
+    out: Out<W>,
+}
+
+impl<W: Write> ReportWriter<W> {
+    /// Starts a report; CSV gets its header at once, so an empty report
+    /// is still a valid CSV.
+    pub fn new(out: W, format: Format, columns: &[&str]) -> csv::Result<Self> {
+        let out = match format {
+            Format::Csv => {
+                let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(out);
+                w.write_record(columns)?;
+                Out::Csv(Box::new(w))
+            }
+            Format::Jsonl => Out::Jsonl(out),
+        };
+        Ok(ReportWriter { out })
     }
 
-    /// Writes the header even when there are no rows.
-    pub fn header(&mut self) -> csv::Result<()> {
-        let mut cols: Vec<&str> = INCIDENT_COLUMNS.to_vec();
-        if self.with_verdict {
-            cols.push("verdict");
+    /// Writes a row: serde fields in order for CSV, an object for JSONL.
+    pub fn row<T: Serialize>(&mut self, row: &T) -> anyhow::Result<()> {
+        match &mut self.out {
+            Out::Csv(w) => w.serialize(row)?,
+            Out::Jsonl(w) => {
+                serde_json::to_writer(&mut *w, row)?;
+                w.write_all(b"\n")?;
+            }
         }
-        self.writer.write_record(cols)
+        Ok(())
     }
 
-    pub fn row(&mut self, row: &IncidentRow) -> csv::Result<()> {
-        self.writer.write_record(row.record(self.with_verdict))
+    /// An incident row: in CSV the fixed columns (plus `verdict` when asked).
+    pub fn incident(&mut self, row: &IncidentRow, with_verdict: bool) -> anyhow::Result<()> {
+        match &mut self.out {
+            Out::Csv(w) => w.write_record(row.record(with_verdict))?,
+            Out::Jsonl(_) => self.row(row)?,
+        }
+        Ok(())
     }
 
     pub fn flush(&mut self) -> std::io::Result<()> {
-        self.writer.flush()
+        match &mut self.out {
+            Out::Csv(w) => w.flush(),
+            Out::Jsonl(w) => w.flush(),
+        }
     }
+}
+
+/// The incident report's columns for these options.
+pub fn incident_columns(with_verdict: bool) -> Vec<&'static str> {
+    let mut cols = INCIDENT_COLUMNS.to_vec();
+    if with_verdict {
+        cols.push("verdict");
+    }
+    cols
 }
 
 #[cfg(test)]
@@ -211,10 +316,15 @@ mod tests {
             previous_frame: None,
             rule: "x".into(),
             diagnosis: "d".into(),
+            help_commands: String::new(),
+            server_software: String::new(),
+            verdict: None,
         };
         let mut w = csv::WriterBuilder::new().has_headers(true).from_writer(Vec::new());
         w.serialize(&row).unwrap();
         let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
         assert_eq!(out.lines().next().unwrap(), INCIDENT_COLUMNS.join(","));
+        assert_eq!(row.record(false).len(), INCIDENT_COLUMNS.len());
+        assert_eq!(row.record(true).len(), INCIDENT_COLUMNS.len() + 1);
     }
 }

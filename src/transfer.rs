@@ -1,0 +1,697 @@
+//! Stage 4b: data connections and failed-transfer forensics.
+//!
+//! The control channel announces where a data connection will go (PORT,
+//! EPRT, PASV, EPSV); [`DataTracker`] expects it, matches it to the TCP
+//! connection that really appears in the capture (by headers only: its
+//! payload is counted, never buffered), and joins it with the transfer
+//! command's replies to say how the transfer ended and why.
+
+use crate::capture::{TcpSegment, Timestamp};
+use crate::flow::Origin;
+use crate::ftp::dataaddr::{self, is_private};
+use crate::ftp::rules::TRANSFER_VERBS;
+use crate::ftp::Exchange;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+/// How the data connection was set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataMode {
+    /// PORT: the server connects to the client.
+    Active,
+    /// PASV: the client connects to the server.
+    Passive,
+    /// EPRT: active, RFC 2428.
+    ExtendedActive,
+    /// EPSV: passive, RFC 2428.
+    ExtendedPassive,
+}
+
+impl DataMode {
+    pub fn label(self) -> &'static str {
+        match self {
+            DataMode::Active => "active",
+            DataMode::Passive => "passive",
+            DataMode::ExtendedActive => "extended-active",
+            DataMode::ExtendedPassive => "extended-passive",
+        }
+    }
+
+    fn client_connects(self) -> bool {
+        matches!(self, DataMode::Passive | DataMode::ExtendedPassive)
+    }
+}
+
+/// A data connection announced on the control channel.
+#[derive(Debug, Clone, Copy)]
+pub struct Announcement {
+    pub id: u64,
+    pub session: u64,
+    pub mode: DataMode,
+    /// The address announced (where the connection should go).
+    pub addr: SocketAddr,
+    pub origin: Origin,
+}
+
+/// One direction of a data connection, counted by sequence numbers so
+/// retransmissions are not counted twice.
+#[derive(Debug, Clone, Copy, Default)]
+struct SeqCounter {
+    base: Option<u32>,
+    high: u64,
+}
+
+impl SeqCounter {
+    fn syn(&mut self, seq: u32) {
+        if self.base.is_none() {
+            self.base = Some(seq.wrapping_add(1));
+        }
+    }
+
+    fn data(&mut self, seq: u32, len: u64) {
+        let base = *self.base.get_or_insert(seq);
+        // Offsets relative to the highest byte seen, so 4 GiB wraps are fine.
+        let high_seq = base.wrapping_add(self.high as u32);
+        let rel = seq.wrapping_sub(high_seq) as i32 as i64;
+        let end = self.high as i64 + rel + len as i64;
+        if end > self.high as i64 {
+            self.high = end as u64;
+        }
+    }
+}
+
+/// What the capture shows of one data connection.
+#[derive(Debug, Clone, Copy)]
+pub struct DataConn {
+    pub announcement: u64,
+    /// Who opened it (sent the SYN, or the first packet seen).
+    pub initiator: SocketAddr,
+    pub listener: SocketAddr,
+    pub syn: bool,
+    pub syn_ack: bool,
+    pub rst_by_listener: bool,
+    pub rst_by_initiator: bool,
+    pub fin_by_initiator: bool,
+    pub fin_by_listener: bool,
+    from_initiator: SeqCounter,
+    from_listener: SeqCounter,
+    pub first: Origin,
+    pub last: Origin,
+}
+
+impl DataConn {
+    pub fn bytes_from_initiator(&self) -> u64 {
+        self.from_initiator.high
+    }
+    pub fn bytes_from_listener(&self) -> u64 {
+        self.from_listener.high
+    }
+}
+
+/// A transfer command and what the control channel said about it.
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    pub session: u64,
+    pub user: String,
+    pub verb: String,
+    pub argument: Vec<u8>,
+    pub announcement: Option<Announcement>,
+    /// Reply codes in order, with the first line of the final one.
+    pub replies: Vec<u16>,
+    pub final_text: Vec<u8>,
+    pub announced_size: Option<u64>,
+    pub aborted: bool,
+    pub start: Origin,
+    pub end: Option<Origin>,
+    /// The control server address (to spot a PASV address that differs).
+    pub server_ip: IpAddr,
+}
+
+impl Transfer {
+    fn uploads(&self) -> bool {
+        matches!(self.verb.as_str(), "STOR" | "STOU" | "APPE")
+    }
+}
+
+/// Per-session state for transfers.
+#[derive(Debug, Default)]
+struct SessionData {
+    announcement: Option<Announcement>,
+    /// Transfers waiting for their final reply, oldest first.
+    open: Vec<Transfer>,
+    /// Sizes from `SIZE path` → 213.
+    sizes: Vec<(Vec<u8>, u64)>,
+}
+
+/// Limits for data tracking.
+#[derive(Debug, Clone, Copy)]
+pub struct DataLimits {
+    /// Announced data connections waiting to be seen.
+    pub max_expected: usize,
+    /// Seconds (capture clock) an announcement waits before it expires.
+    pub expect_secs: i64,
+    /// Data connections remembered until the capture ends.
+    pub max_data_conns: usize,
+}
+
+impl Default for DataLimits {
+    fn default() -> Self {
+        DataLimits { max_expected: 4096, expect_secs: 300, max_data_conns: 100_000 }
+    }
+}
+
+type FlowKey = (SocketAddr, SocketAddr);
+
+fn flow_key(a: SocketAddr, b: SocketAddr) -> FlowKey {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+/// All data tracking of one capture.
+#[derive(Debug)]
+pub struct DataTracker {
+    limits: DataLimits,
+    next_id: u64,
+    /// Listening endpoint → announcement.
+    expected: HashMap<SocketAddr, Announcement>,
+    /// How many expectations or live data connections use each port: a
+    /// frame whose ports are both zero here is skipped without decoding.
+    port_refs: Vec<u16>,
+    live: HashMap<FlowKey, usize>,
+    conns: Vec<DataConn>,
+    sessions: HashMap<u64, SessionData>,
+    pub finished: Vec<Transfer>,
+    pub expired: u64,
+    pub cap_hits: u64,
+}
+
+impl DataTracker {
+    pub fn new(limits: DataLimits) -> Self {
+        DataTracker {
+            limits,
+            next_id: 1,
+            expected: HashMap::new(),
+            port_refs: vec![0; 65_536],
+            live: HashMap::new(),
+            conns: Vec::new(),
+            sessions: HashMap::new(),
+            finished: Vec::new(),
+            expired: 0,
+            cap_hits: 0,
+        }
+    }
+
+    /// True when a frame with these ports may belong to a data connection.
+    #[inline]
+    pub fn wants_ports(&self, a: u16, b: u16) -> bool {
+        self.port_refs[a as usize] != 0 || self.port_refs[b as usize] != 0
+    }
+
+    fn port_ref(&mut self, port: u16, up: bool) {
+        let r = &mut self.port_refs[port as usize];
+        *r = if up { r.saturating_add(1) } else { r.saturating_sub(1) };
+    }
+
+    fn expect(&mut self, a: Announcement, also: Option<SocketAddr>) {
+        if self.expected.len() >= self.limits.max_expected {
+            self.cap_hits += 1;
+            return;
+        }
+        for addr in std::iter::once(a.addr).chain(also) {
+            if let Some(old) = self.expected.insert(addr, a) {
+                let _ = old;
+            } else {
+                self.port_ref(addr.port(), true);
+            }
+        }
+    }
+
+    /// Feeds every control exchange of a session.
+    pub fn exchange(&mut self, session: u64, client: SocketAddr, server: SocketAddr, ex: &Exchange<'_>, user: &str) {
+        let Some(sent) = ex.sent else { return };
+        let code = ex.reply.code;
+        let verb = sent.command.verb.as_str();
+        let text = ex.reply.lines.first().map(Vec::as_slice).unwrap_or(b"");
+        let mode_addr = match (verb, code) {
+            ("PORT", 200..=299) => dataaddr::parse_port(sent.command.arg()).map(|a| (DataMode::Active, a)),
+            ("EPRT", 200..=299) => dataaddr::parse_eprt(sent.command.arg()).map(|a| (DataMode::ExtendedActive, a)),
+            ("PASV", 227) => dataaddr::parse_pasv_reply(&ex.reply.text()).map(|a| (DataMode::Passive, a)),
+            ("EPSV", 229) => dataaddr::parse_epsv_reply(&ex.reply.text())
+                .map(|p| (DataMode::ExtendedPassive, SocketAddr::new(server.ip(), p))),
+            _ => None,
+        };
+        if let Some((mode, addr)) = mode_addr {
+            let a = Announcement { id: self.next_id, session, mode, addr, origin: ex.reply.origin };
+            self.next_id += 1;
+            // A passive address the client cannot use is often replaced by
+            // the control server's address (curl, lftp do this): expect both.
+            let also = (mode == DataMode::Passive && addr.ip() != server.ip())
+                .then(|| SocketAddr::new(server.ip(), addr.port()));
+            // Active: the client may announce an address it is not seen from.
+            let also = also.or_else(|| {
+                (!mode.client_connects() && addr.ip() != client.ip()).then(|| SocketAddr::new(client.ip(), addr.port()))
+            });
+            self.expect(a, also);
+            self.sessions.entry(session).or_default().announcement = Some(a);
+            return;
+        }
+        let state = self.sessions.entry(session).or_default();
+        if verb == "SIZE" && code == 213 {
+            if let Some(size) = first_number(text.get(4..).unwrap_or(b"")) {
+                if state.sizes.len() >= 64 {
+                    state.sizes.remove(0);
+                }
+                state.sizes.push((sent.command.arg().to_vec(), size));
+            }
+            return;
+        }
+        if verb == "ABOR" {
+            for t in &mut state.open {
+                t.aborted = true;
+            }
+            return;
+        }
+        if !TRANSFER_VERBS.contains(&verb) {
+            return;
+        }
+        if ex.first_reply {
+            let arg = sent.command.arg().to_vec();
+            let announced_size = state.sizes.iter().rev().find(|(p, _)| *p == arg).map(|(_, s)| *s);
+            // A transfer uses the data connection prepared for it.
+            let announcement = state.announcement.take();
+            state.open.push(Transfer {
+                session,
+                user: user.to_string(),
+                verb: verb.to_string(),
+                argument: arg,
+                announcement,
+                replies: Vec::new(),
+                final_text: Vec::new(),
+                announced_size,
+                aborted: false,
+                start: sent.command.origin,
+                end: None,
+                server_ip: server.ip(),
+            });
+        }
+        let Some(idx) = state.open.iter().position(|t| t.start == sent.command.origin) else { return };
+        let t = &mut state.open[idx];
+        if t.replies.len() < 16 {
+            t.replies.push(code);
+        }
+        if (100..200).contains(&code) {
+            if let Some(n) = size_in_150(text) {
+                t.announced_size = Some(n);
+            }
+            return;
+        }
+        t.final_text = text.to_vec();
+        t.end = Some(ex.reply.origin);
+        let done = state.open.remove(idx);
+        // A connection that has not come by the final reply never will.
+        if let Some(a) = done.announcement {
+            self.forget(a.id);
+        }
+        self.finished.push(done);
+    }
+
+    /// A TCP segment that is not on a control port.
+    pub fn segment(&mut self, seg: &TcpSegment<'_>, origin: Origin) {
+        let src = SocketAddr::new(seg.src, seg.src_port);
+        let dst = SocketAddr::new(seg.dst, seg.dst_port);
+        let key = flow_key(src, dst);
+        if let Some(&idx) = self.live.get(&key) {
+            let c = &mut self.conns[idx];
+            let from_initiator = src == c.initiator;
+            c.last = origin;
+            let len = seg.payload.len() as u64 + seg.missing_tail as u64;
+            let counter = if from_initiator { &mut c.from_initiator } else { &mut c.from_listener };
+            if seg.flags.syn {
+                counter.syn(seg.seq);
+                if !from_initiator && seg.flags.ack {
+                    c.syn_ack = true;
+                }
+            } else if len > 0 {
+                counter.data(seg.seq, len);
+            }
+            if seg.flags.rst {
+                if from_initiator {
+                    c.rst_by_initiator = true;
+                } else {
+                    c.rst_by_listener = true;
+                }
+            }
+            if seg.flags.fin {
+                if from_initiator {
+                    c.fin_by_initiator = true;
+                } else {
+                    c.fin_by_listener = true;
+                }
+            }
+            let closed = seg.flags.rst || (c.fin_by_initiator && c.fin_by_listener);
+            if closed {
+                self.live.remove(&key);
+                self.port_ref(key.0.port(), false);
+                self.port_ref(key.1.port(), false);
+            }
+            return;
+        }
+        // A new connection to an announced endpoint.
+        let (listener, initiator) = if self.expected.contains_key(&dst) {
+            (dst, src)
+        } else if self.expected.contains_key(&src) && !seg.flags.syn {
+            // Picked up after its SYN: the listener is the announced side.
+            (src, dst)
+        } else {
+            return;
+        };
+        let Some(a) = self.expected.get(&listener).copied() else { return };
+        self.forget(a.id);
+        if self.conns.len() >= self.limits.max_data_conns {
+            self.cap_hits += 1;
+            return;
+        }
+        let mut c = DataConn {
+            announcement: a.id,
+            initiator,
+            listener,
+            syn: seg.flags.syn && !seg.flags.ack,
+            syn_ack: false,
+            rst_by_listener: false,
+            rst_by_initiator: false,
+            fin_by_initiator: false,
+            fin_by_listener: false,
+            from_initiator: SeqCounter::default(),
+            from_listener: SeqCounter::default(),
+            first: origin,
+            last: origin,
+        };
+        let len = seg.payload.len() as u64 + seg.missing_tail as u64;
+        let from_initiator = src == initiator;
+        let counter = if from_initiator { &mut c.from_initiator } else { &mut c.from_listener };
+        if seg.flags.syn {
+            counter.syn(seg.seq);
+        } else if len > 0 {
+            counter.data(seg.seq, len);
+        }
+        if seg.flags.rst {
+            // Refused at once: nothing live to track.
+            c.rst_by_listener = !from_initiator;
+            c.rst_by_initiator = from_initiator;
+            self.conns.push(c);
+            return;
+        }
+        self.conns.push(c);
+        self.live.insert(key, self.conns.len() - 1);
+        self.port_ref(key.0.port(), true);
+        self.port_ref(key.1.port(), true);
+    }
+
+    /// Stops expecting every address of an announcement.
+    fn forget(&mut self, id: u64) {
+        let addrs: Vec<SocketAddr> = self.expected.iter().filter(|(_, v)| v.id == id).map(|(k, _)| *k).collect();
+        for addr in addrs {
+            self.expected.remove(&addr);
+            self.port_ref(addr.port(), false);
+        }
+    }
+
+    /// Expires announcements nobody connected to within the time limit.
+    pub fn expire(&mut self, now: Timestamp) {
+        let limit = self.limits.expect_secs;
+        let stale: Vec<SocketAddr> = self
+            .expected
+            .iter()
+            .filter(|(_, a)| now.secs.saturating_sub(a.origin.ts.secs) > limit)
+            .map(|(k, _)| *k)
+            .collect();
+        for addr in stale {
+            self.expected.remove(&addr);
+            self.port_ref(addr.port(), false);
+            self.expired += 1;
+        }
+    }
+
+    /// A control session ended: its open transfers end without a reply.
+    pub fn session_end(&mut self, session: u64) {
+        if let Some(state) = self.sessions.remove(&session) {
+            self.finished.extend(state.open);
+        }
+    }
+
+    /// The data connection seen for an announcement, if any.
+    pub fn conn_for(&self, announcement: u64) -> Option<&DataConn> {
+        self.conns.iter().find(|c| c.announcement == announcement)
+    }
+
+    /// Transfer rows for everything finished, in order of the command.
+    pub fn rows(&mut self, capture: &str) -> Vec<TransferRow> {
+        let mut done = std::mem::take(&mut self.finished);
+        done.sort_by_key(|t| (t.start.frame, t.session));
+        let by_announcement: HashMap<u64, &DataConn> = self.conns.iter().map(|c| (c.announcement, c)).collect();
+        done.iter()
+            .map(|t| transfer_row(capture, t, t.announcement.and_then(|a| by_announcement.get(&a.id).copied())))
+            .collect()
+    }
+}
+
+fn first_number(text: &[u8]) -> Option<u64> {
+    let s = String::from_utf8_lossy(text);
+    let digits: String = s.trim_start().chars().take_while(|c| c.is_ascii_digit()).collect();
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// `150 Opening BINARY mode data connection for f (2048 bytes).`
+fn size_in_150(text: &[u8]) -> Option<u64> {
+    let s = String::from_utf8_lossy(text);
+    let open = s.rfind('(')?;
+    let inner = &s[open + 1..];
+    let num: String = inner.chars().take_while(|c| c.is_ascii_digit()).collect();
+    if num.is_empty() || num.len() > 19 || !inner[num.len()..].trim_start().starts_with("bytes") {
+        return None;
+    }
+    num.parse().ok()
+}
+
+/// The `--transfers` report's row.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TransferRow {
+    pub capture: String,
+    pub session: u64,
+    pub user: String,
+    pub command: String,
+    pub argument: String,
+    pub mode: String,
+    pub data_ip: String,
+    pub data_port: Option<u16>,
+    /// `initiator->listener` of the data connection seen, or `none`.
+    pub data_connection: String,
+    pub bytes: Option<u64>,
+    pub announced_size: Option<u64>,
+    pub replies: String,
+    pub start_time: String,
+    pub start_frame: u64,
+    pub end_time: String,
+    pub end_frame: Option<u64>,
+    pub data_first_frame: Option<u64>,
+    pub data_last_frame: Option<u64>,
+    pub outcome: String,
+    pub cause: String,
+    pub cause_detail: String,
+}
+
+pub const TRANSFER_COLUMNS: &[&str] = &[
+    "capture",
+    "session",
+    "user",
+    "command",
+    "argument",
+    "mode",
+    "data_ip",
+    "data_port",
+    "data_connection",
+    "bytes",
+    "announced_size",
+    "replies",
+    "start_time",
+    "start_frame",
+    "end_time",
+    "end_frame",
+    "data_first_frame",
+    "data_last_frame",
+    "outcome",
+    "cause",
+    "cause_detail",
+];
+
+/// True when the client opened the data connection.
+fn client_initiated(t: &Transfer, c: &DataConn) -> bool {
+    t.announcement.map(|a| a.mode.client_connects()).unwrap_or(c.listener.ip() == t.server_ip)
+}
+
+/// Payload bytes of the transfer's direction: from the server for downloads
+/// and listings, from the client for uploads.
+fn transferred_bytes(t: &Transfer, c: &DataConn) -> u64 {
+    let from_client_side = client_initiated(t, c) == t.uploads();
+    if from_client_side {
+        c.bytes_from_initiator()
+    } else {
+        c.bytes_from_listener()
+    }
+}
+
+/// Outcome and cause of one transfer: the heart of the forensics.
+pub fn classify(t: &Transfer, conn: Option<&DataConn>) -> (&'static str, &'static str, String) {
+    let final_code = t.end.and(t.replies.last().copied());
+    let text = String::from_utf8_lossy(&t.final_text).to_ascii_lowercase();
+    let a = t.announcement;
+    let bytes = conn.map(|c| transferred_bytes(t, c));
+    let Some(code) = final_code else {
+        return ("incomplete-capture", "no-final-reply", "The capture ends before the server's final reply.".into());
+    };
+    let refused = conn.is_some_and(|c| {
+        c.rst_by_listener && !c.syn_ack && c.bytes_from_listener() == 0 && c.bytes_from_initiator() == 0
+    });
+    let reset = conn.is_some_and(|c| c.rst_by_listener || c.rst_by_initiator);
+    match code {
+        200..=299 => {
+            if conn.is_none() {
+                if a.is_none() {
+                    return (
+                        "incomplete-capture",
+                        "no-data-setup-seen",
+                        "The server reports success, but no data connection was announced on the captured control channel."
+                            .into(),
+                    );
+                }
+                return (
+                    "incomplete-capture",
+                    "data-connection-not-captured",
+                    "The server reports success, but the data connection is not in the capture (another sensor or a filter)."
+                        .into(),
+                );
+            }
+            if let (Some(size), Some(b)) = (t.announced_size, bytes) {
+                if b < size && !t.uploads() {
+                    return (
+                        "incomplete-capture",
+                        "short-capture",
+                        format!("The server reports success, but only {b} of {size} bytes are in the capture."),
+                    );
+                }
+            }
+            ("complete", "", String::new())
+        }
+        _ if t.aborted => {
+            ("aborted", "aborted-by-client", format!("The client sent ABOR; the transfer ended with {code}."))
+        }
+        425 => {
+            if refused {
+                return (
+                    "failed",
+                    "data-connection-refused",
+                    "The data connection was refused (RST in answer to its SYN).".into(),
+                );
+            }
+            if let Some(a) = a.filter(|a| a.mode.client_connects() && a.addr.ip() != t.server_ip && conn.is_none()) {
+                return (
+                    "failed",
+                    "pasv-private-address",
+                    format!(
+                        "PASV advertised {}{}, not the server's address {}, and no data connection followed (NAT or a masquerade address).",
+                        if is_private(&a.addr.ip()) { "the private address " } else { "" },
+                        a.addr.ip(),
+                        t.server_ip
+                    ),
+                );
+            }
+            if conn.is_none() {
+                return (
+                    "failed",
+                    "no-data-connection",
+                    "No data connection was attempted (firewall or wrong address).".into(),
+                );
+            }
+            ("failed", "data-connection-failed", format!("The server could not open the data connection ({code})."))
+        }
+        426 if reset => ("failed", "reset-mid-transfer", "The data connection was reset (RST) mid-transfer.".into()),
+        426 => ("failed", "short-transfer", "The data connection closed before the transfer completed.".into()),
+        450 | 550 | 553 if text.contains("permission") || text.contains("denied") || text.contains("not allowed") => {
+            ("failed", "permission-denied", format!("The server refused access ({code})."))
+        }
+        450 | 550
+            if ["no such", "not found", "can't open", "failed to open", "does not exist"]
+                .iter()
+                .any(|n| text.contains(n)) =>
+        {
+            ("failed", "file-not-found", format!("The file does not exist ({code})."))
+        }
+        553 => ("failed", "permission-denied", "The file name is not allowed (553).".into()),
+        452 | 552 => ("failed", "disk-full", format!("The server is out of storage ({code}).")),
+        530 | 532 => ("failed", "not-logged-in", format!("The transfer needs a login ({code}).")),
+        503 => ("failed", "bad-sequence", "The server refused the command as out of sequence (503).".into()),
+        500..=502 | 504 => ("failed", "command-rejected", format!("The server rejected the command ({code}).")),
+        550 => ("failed", "file-unavailable", "The file is unavailable (550).".into()),
+        _ => ("failed", "server-error", format!("The server answered {code}.")),
+    }
+}
+
+fn transfer_row(capture: &str, t: &Transfer, conn: Option<&DataConn>) -> TransferRow {
+    use crate::report::cell;
+    let (outcome, cause, detail) = classify(t, conn);
+    TransferRow {
+        capture: capture.to_string(),
+        session: t.session,
+        user: t.user.clone(),
+        command: t.verb.clone(),
+        argument: cell(&t.argument),
+        mode: t.announcement.map(|a| a.mode.label()).unwrap_or("none").to_string(),
+        data_ip: t.announcement.map(|a| a.addr.ip().to_string()).unwrap_or_default(),
+        data_port: t.announcement.map(|a| a.addr.port()),
+        data_connection: conn.map(|c| format!("{}->{}", c.initiator, c.listener)).unwrap_or_else(|| "none".into()),
+        bytes: conn.map(|c| transferred_bytes(t, c)),
+        announced_size: t.announced_size,
+        replies: t.replies.iter().map(u16::to_string).collect::<Vec<_>>().join(" "),
+        start_time: t.start.ts.to_string(),
+        start_frame: t.start.frame,
+        end_time: t.end.map(|e| e.ts.to_string()).unwrap_or_default(),
+        end_frame: t.end.map(|e| e.frame),
+        data_first_frame: conn.map(|c| c.first.frame),
+        data_last_frame: conn.map(|c| c.last.frame),
+        outcome: outcome.into(),
+        cause: cause.into(),
+        cause_detail: detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_from_replies() {
+        assert_eq!(size_in_150(b"150 Opening BINARY mode data connection for hello.txt (2048 bytes)."), Some(2048));
+        assert_eq!(size_in_150(b"150 Here comes the directory listing."), None);
+        assert_eq!(size_in_150(b"150 File status okay (a bytes)"), None);
+        assert_eq!(first_number(b"2048"), Some(2048));
+        assert_eq!(first_number(b"x"), None);
+    }
+
+    #[test]
+    fn seq_counter_ignores_retransmissions_and_wraps() {
+        let mut c = SeqCounter::default();
+        c.syn(u32::MAX - 10);
+        c.data(u32::MAX - 9, 100);
+        c.data(u32::MAX - 9, 100);
+        assert_eq!(c.high, 100);
+        c.data((u32::MAX - 9).wrapping_add(100), 50);
+        assert_eq!(c.high, 150);
+    }
+}
