@@ -43,6 +43,13 @@ pub struct Config {
     pub data: DataLimits,
     /// Record sessions for `ftpcap transcript`.
     pub transcript: Option<TranscriptSelect>,
+    /// Follow data connections and transfers (needed by the transfers and
+    /// sessions reports and by transcripts; costs time on bulk captures).
+    pub track_data: bool,
+    /// Produce transfer rows.
+    pub transfer_rows: bool,
+    /// Produce session rows.
+    pub session_rows: bool,
 }
 
 /// Which sessions `ftpcap transcript` prints.
@@ -79,6 +86,9 @@ impl Default for Config {
             idle_timeout_secs: 3600.0,
             data: DataLimits::default(),
             transcript: None,
+            track_data: false,
+            transfer_rows: false,
+            session_rows: false,
         }
     }
 }
@@ -97,6 +107,74 @@ pub struct Summary {
     pub warnings: BTreeMap<&'static str, u64>,
     /// Frames not analysed, by reason.
     pub skipped: BTreeMap<&'static str, u64>,
+}
+
+/// Everything a run produces, handed to the caller as soon as its order is
+/// settled, so memory does not grow with the number of rows.
+#[derive(Debug)]
+pub enum Output {
+    Incident(IncidentRow),
+    Transfer(TransferRow),
+    Session(SessionRow),
+    Transcript(Transcript),
+}
+
+/// Rows waiting until no earlier row can still appear: keyed by their sort
+/// key, released below a watermark. Past `hard_cap` the oldest go out
+/// anyway (and the run warns that order may be off).
+struct Ordered<T> {
+    buf: BTreeMap<(u64, u64, u64), T>,
+    seq: u64,
+    /// Size at which a flush is attempted; doubles when flushing frees little.
+    threshold: usize,
+}
+
+const ORDER_THRESHOLD: usize = 256;
+const ORDER_HARD_CAP: usize = 65_536;
+
+impl<T> Ordered<T> {
+    fn new() -> Self {
+        Ordered { buf: BTreeMap::new(), seq: 0, threshold: ORDER_THRESHOLD }
+    }
+
+    fn push(&mut self, key: (u64, u64), v: T) {
+        self.seq += 1;
+        self.buf.insert((key.0, key.1, self.seq), v);
+    }
+
+    fn due(&self) -> bool {
+        self.buf.len() >= self.threshold
+    }
+
+    /// Releases every row whose first key is below `low`; true if the hard
+    /// cap forced rows out of order.
+    fn release(&mut self, low: u64, out: &mut dyn FnMut(T)) -> bool {
+        while let Some(entry) = self.buf.first_entry() {
+            if entry.key().0 >= low {
+                break;
+            }
+            out(entry.remove());
+        }
+        let mut forced = false;
+        while self.buf.len() > ORDER_HARD_CAP {
+            if let Some((_, v)) = self.buf.pop_first() {
+                out(v);
+                forced = true;
+            }
+        }
+        self.threshold = if self.buf.len() * 2 > self.threshold {
+            (self.threshold * 2).min(ORDER_HARD_CAP)
+        } else {
+            ORDER_THRESHOLD.max(self.buf.len() * 2)
+        };
+        forced
+    }
+
+    fn release_all(&mut self, out: &mut dyn FnMut(T)) {
+        while let Some((_, v)) = self.buf.pop_first() {
+            out(v);
+        }
+    }
 }
 
 /// At most this many detailed warning lines per kind are kept for printing.
@@ -160,16 +238,29 @@ struct Conn {
     saw_data: bool,
 }
 
+impl Conn {
+    /// Frame of the first byte of a reply still being assembled (partial
+    /// line, open multi-line reply, or bytes held out of order).
+    fn pending_reply_frame(&self) -> Option<u64> {
+        [self.session.pending_reply_frame(), self.to_client.min_buffered_frame()].into_iter().flatten().min()
+    }
+}
+
 /// State shared by all connections of one capture.
 struct Ctx<'a> {
     config: &'a Config,
     capture: &'a str,
     summary: &'a mut Summary,
     messages: &'a mut Vec<String>,
-    rows: Vec<IncidentRow>,
-    sessions: Vec<SessionRow>,
+    rows: Ordered<IncidentRow>,
+    sessions: Ordered<SessionRow>,
+    transfers: Ordered<TransferRow>,
     transcripts: Vec<Transcript>,
+    /// Transfer rows of sessions being transcribed.
+    transcript_transfers: Vec<TransferRow>,
+    transcript_sessions: BTreeSet<u64>,
     data: DataTracker,
+    sink: &'a mut dyn FnMut(Output),
     next_session: &'a mut u64,
     total_buffered: usize,
 }
@@ -185,10 +276,12 @@ impl Ctx<'_> {
     }
 
     fn exchange(&mut self, meta: &Meta, ex: Exchange<'_>) {
-        let user = ex.user.map(cell).unwrap_or_default();
-        let client = SocketAddr::new(meta.client.ip, meta.client.port);
-        let server = SocketAddr::new(meta.server.ip, meta.server.port);
-        self.data.exchange(meta.session_id, client, server, &ex, &user);
+        if self.config.track_data {
+            let user = ex.user.map(cell).unwrap_or_default();
+            let client = SocketAddr::new(meta.client.ip, meta.client.port);
+            let server = SocketAddr::new(meta.server.ip, meta.server.port);
+            self.data.exchange(meta.session_id, client, server, &ex, &user);
+        }
         let code = ex.reply.code;
         *self.summary.replies_by_code.entry(code).or_insert(0) += 1;
         let verdict = verdict(code, ex.violation, ex.sent.is_some());
@@ -202,7 +295,8 @@ impl Ctx<'_> {
         let command = sent.map(|s| cell(&s.command.display_raw(self.config.show_passwords))).unwrap_or_default();
         let previous = sent.and_then(|s| s.previous.as_ref());
         self.summary.rows += 1;
-        self.rows.push(IncidentRow {
+        let key = (ex.reply.origin.frame, meta.session_id);
+        self.rows.push(key, IncidentRow {
             capture: self.capture.to_string(),
             frame: ex.reply.origin.frame,
             time: ex.reply.origin.ts.to_string(),
@@ -211,7 +305,7 @@ impl Ctx<'_> {
             client_port: meta.client.port,
             server_ip: meta.server.ip.to_string(),
             server_port: meta.server.port,
-            user,
+            user: ex.user.map(cell).unwrap_or_default(),
             code,
             reply: multiline_cell(&ex.reply.text()),
             command,
@@ -305,10 +399,6 @@ fn escape_word(s: &str) -> String {
 /// What one capture gave.
 #[derive(Debug)]
 pub struct CaptureOutcome {
-    pub rows: Vec<IncidentRow>,
-    pub transfers: Vec<TransferRow>,
-    pub sessions: Vec<SessionRow>,
-    pub transcripts: Vec<Transcript>,
     /// The problem that stopped reading early (rows before it are kept).
     pub problem: Option<CaptureProblem>,
     pub frames: u64,
@@ -332,9 +422,16 @@ impl Analyzer {
         &self.config
     }
 
-    /// Analyses one capture read from `source`. Rows come back in capture
-    /// order (by the frame of each reply's first byte).
-    pub fn analyze(&mut self, name: &str, source: Box<dyn Read + Send>) -> Result<CaptureOutcome, CaptureProblem> {
+    /// Analyses one capture read from `source`, handing every row to `sink`
+    /// as soon as its place is settled: incidents in capture order (by the
+    /// frame of the reply's first byte), transfers by the frame of their
+    /// command, sessions by number.
+    pub fn analyze(
+        &mut self,
+        name: &str,
+        source: Box<dyn Read + Send>,
+        sink: &mut dyn FnMut(Output),
+    ) -> Result<CaptureOutcome, CaptureProblem> {
         let mut reader = CaptureReader::new(source)?;
         self.summary.captures += 1;
         let config = self.config.clone();
@@ -344,14 +441,21 @@ impl Analyzer {
             capture: name,
             summary: &mut self.summary,
             messages: &mut self.messages,
-            rows: Vec::new(),
-            sessions: Vec::new(),
+            rows: Ordered::new(),
+            sessions: Ordered::new(),
+            transfers: Ordered::new(),
             transcripts: Vec::new(),
+            transcript_transfers: Vec::new(),
+            transcript_sessions: BTreeSet::new(),
             data: DataTracker::new(config.data),
+            sink,
             next_session: &mut self.next_session,
             total_buffered: 0,
         };
-        let result = reader.for_each_frame(|frame| table.frame(frame, &mut ctx));
+        let result = reader.for_each_frame(|frame| {
+            table.frame(frame, &mut ctx);
+            table.release_due(&mut ctx, frame.number);
+        });
         for w in &reader.warnings {
             match w {
                 ReadWarning::UnknownInterface { frame, if_id } => ctx.warn("packet on undeclared interface", || {
@@ -373,34 +477,72 @@ impl Analyzer {
             let n = ctx.data.cap_hits;
             ctx.warn("data tracking cap hit", || format!("{n} announced data connections not tracked (cap)"));
         }
-        let mut rows = std::mem::take(&mut ctx.rows);
-        // Replies complete in stream order; capture order is by first byte.
-        rows.sort_by_key(|r| (r.frame, r.session));
-        let transfers = ctx.data.rows(name);
-        let mut sessions = std::mem::take(&mut ctx.sessions);
-        sessions.sort_by_key(|s| s.session);
-        for t in &transfers {
-            if let Ok(i) = sessions.binary_search_by_key(&t.session, |s| s.session) {
-                let s = &mut sessions[i];
-                match t.outcome.as_str() {
-                    "complete" => s.transfers_ok += 1,
-                    "failed" | "aborted" => s.transfers_failed += 1,
-                    _ => {}
-                }
-                let bytes = t.bytes.unwrap_or(0);
-                if matches!(t.command.as_str(), "STOR" | "STOU" | "APPE") {
-                    s.bytes_up += bytes;
-                } else {
-                    s.bytes_down += bytes;
-                }
-            }
-        }
+        ctx.release_transfers(u64::MAX, true);
+        let Ctx { rows, sessions, sink, .. } = &mut ctx;
+        rows.release_all(&mut |r| sink(Output::Incident(r)));
+        sessions.release_all(&mut |r| sink(Output::Session(r)));
         let mut transcripts = std::mem::take(&mut ctx.transcripts);
         transcripts.sort_by_key(|t| t.session);
-        for t in &mut transcripts {
-            t.transfers = transfers.iter().filter(|r| r.session == t.session).cloned().collect();
+        for mut t in transcripts {
+            t.transfers = ctx.transcript_transfers.iter().filter(|r| r.session == t.session).cloned().collect();
+            (ctx.sink)(Output::Transcript(t));
         }
-        Ok(CaptureOutcome { rows, transfers, sessions, transcripts, problem: result.err(), frames: reader.frames() })
+        Ok(CaptureOutcome { problem: result.err(), frames: reader.frames() })
+    }
+
+    /// [`Analyzer::analyze`] with every output collected (tests, fuzzing).
+    pub fn analyze_collect(
+        &mut self,
+        name: &str,
+        source: Box<dyn Read + Send>,
+    ) -> Result<Collected, CaptureProblem> {
+        let mut c = Collected::default();
+        let outcome = self.analyze(name, source, &mut |o| match o {
+            Output::Incident(r) => c.rows.push(r),
+            Output::Transfer(r) => c.transfers.push(r),
+            Output::Session(r) => c.sessions.push(r),
+            Output::Transcript(t) => c.transcripts.push(t),
+        })?;
+        c.problem = outcome.problem;
+        c.frames = outcome.frames;
+        Ok(c)
+    }
+}
+
+/// Everything one capture produced, collected.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub rows: Vec<IncidentRow>,
+    pub transfers: Vec<TransferRow>,
+    pub sessions: Vec<SessionRow>,
+    pub transcripts: Vec<Transcript>,
+    pub problem: Option<CaptureProblem>,
+    pub frames: u64,
+}
+
+impl Ctx<'_> {
+    /// Moves finished transfers whose data connection is over into the
+    /// ordered buffer and releases those below `low`.
+    fn release_transfers(&mut self, low: u64, all: bool) {
+        for row in self.data.take_ready(self.capture, all) {
+            if self.summary_wants_transcript(row.session) {
+                self.transcript_transfers.push(row.clone());
+            }
+            if self.config.transfer_rows {
+                self.transfers.push((row.start_frame, row.session), row);
+            }
+        }
+        let low = low.min(self.data.lowest_open_frame().unwrap_or(u64::MAX));
+        let Ctx { transfers, sink, .. } = self;
+        if all {
+            transfers.release_all(&mut |r| sink(Output::Transfer(r)));
+        } else {
+            transfers.release(low, &mut |r| sink(Output::Transfer(r)));
+        }
+    }
+
+    fn summary_wants_transcript(&self, session: u64) -> bool {
+        self.transcript_sessions.contains(&session)
     }
 }
 
@@ -585,6 +727,7 @@ impl Table {
             conn.meta = Some(Meta { session_id, client, server });
             if ctx.config.transcript.is_some_and(|sel| sel.matches(session_id, client, server)) {
                 conn.session.transcript = Some(Vec::new());
+                ctx.transcript_sessions.insert(session_id);
             }
         }
         if let Some(end) = segment(conn, &seg, from_client, origin, ctx) {
@@ -637,6 +780,27 @@ impl Table {
                 }
                 finish_conn(conn, ctx, "idle-timeout");
             }
+        }
+    }
+
+    /// Releases buffered rows whose order is settled. Incidents: below the
+    /// first byte of any reply still being assembled; sessions: below the
+    /// lowest live session number.
+    fn release_due(&mut self, ctx: &mut Ctx<'_>, frame: u64) {
+        if ctx.rows.due() {
+            let low = self.conns.values().filter_map(Conn::pending_reply_frame).min().unwrap_or(u64::MAX).min(frame + 1);
+            let Ctx { rows, sink, .. } = &mut *ctx;
+            if rows.release(low, &mut |r| sink(Output::Incident(r))) {
+                ctx.warn("rows out of order", || "more rows waited for an unfinished reply than the reorder buffer holds; some were written early".into());
+            }
+        }
+        if ctx.sessions.due() {
+            let low = self.conns.values().filter_map(|c| c.meta.map(|m| m.session_id)).min().unwrap_or(u64::MAX).min(*ctx.next_session);
+            let Ctx { sessions, sink, .. } = &mut *ctx;
+            sessions.release(low, &mut |r| sink(Output::Session(r)));
+        }
+        if ctx.config.track_data && (ctx.data.ready_count() >= ORDER_THRESHOLD || ctx.transfers.due()) {
+            ctx.release_transfers(frame + 1, false);
         }
     }
 
@@ -773,7 +937,8 @@ fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>, end: &'static str) {
     session.server_end(&mut |ex| ctx.exchange(&meta, ex));
     let id = meta.session_id;
     ctx.data.session_end(id);
-    session_row(&conn, &meta, ctx, end);
+    let transcribed = conn.session.transcript.is_some();
+    let row = (ctx.config.session_rows || transcribed).then(|| session_row(&conn, &meta, ctx, end));
     if let Some(mut entries) = conn.session.transcript.take() {
         if conn.session.stopped == Some(StopReason::Encrypted) {
             let last = entries.last().map(|e| e.frame()).unwrap_or(0);
@@ -783,7 +948,7 @@ fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>, end: &'static str) {
                 text: "AUTH was accepted: the rest of the control channel is TLS and was not parsed".into(),
             });
         }
-        let row = ctx.sessions.last();
+        let row = row.as_ref();
         ctx.transcripts.push(Transcript {
             capture: ctx.capture.to_string(),
             session: id,
@@ -816,11 +981,10 @@ fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>, end: &'static str) {
             ctx.warn("command not in server's HELP list", || {
                 format!("session {id}: the client used {names}, which the server's HELP list does not contain")
             });
-            for row in ctx.rows.iter_mut().rev().filter(|r| r.session == id && r.rule == "help" && r.command == "HELP")
-            {
-                row.diagnosis.push_str(&format!(" The client used {names}, which this list does not contain."));
-            }
         }
+    }
+    if let Some(row) = row.filter(|_| ctx.config.session_rows) {
+        ctx.sessions.push((row.session, 0), row);
     }
     if s.stopped == Some(StopReason::Encrypted) {
         ctx.warn("session encrypted (AUTH TLS)", || {
@@ -866,8 +1030,8 @@ fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>, end: &'static str) {
 }
 
 /// The `--sessions` row of a finished connection (transfer counts are
-/// filled in when the capture ends).
-fn session_row(conn: &Conn, meta: &Meta, ctx: &mut Ctx<'_>, end: &'static str) {
+/// added as its transfers are reported).
+fn session_row(conn: &Conn, meta: &Meta, ctx: &mut Ctx<'_>, end: &'static str) -> SessionRow {
     let s = &conn.session;
     let w = s.warnings;
     let (truncated, lost) = s.line_warnings();
@@ -889,7 +1053,12 @@ fn session_row(conn: &Conn, meta: &Meta, ctx: &mut Ctx<'_>, end: &'static str) {
     .collect();
     let ended = if s.quit_answered { "quit" } else { end };
     let banner = s.banner.as_deref().unwrap_or(b"");
-    ctx.sessions.push(SessionRow {
+    let unlisted: Vec<&str> = match &s.help_list {
+        Some(list) => s.verbs_used.iter().filter(|v| !list.contains(v)).map(String::as_str).collect(),
+        None => Vec::new(),
+    };
+    let (ok, failed, up, down) = ctx.data.session_totals(meta.session_id);
+    SessionRow {
         capture: ctx.capture.to_string(),
         session: meta.session_id,
         client_ip: meta.client.ip.to_string(),
@@ -909,16 +1078,17 @@ fn session_row(conn: &Conn, meta: &Meta, ctx: &mut Ctx<'_>, end: &'static str) {
         commands: s.commands,
         replies_214: s.replies_214,
         replies_503: s.replies_503,
-        transfers_ok: 0,
-        transfers_failed: 0,
-        bytes_up: 0,
-        bytes_down: 0,
+        transfers_ok: ok,
+        transfers_failed: failed,
+        bytes_up: up,
+        bytes_down: down,
         tls: s.auth_sent,
         ended: if s.stopped == Some(StopReason::Encrypted) && ended != "quit" {
             format!("{ended} (encrypted after AUTH)")
         } else {
             ended.to_string()
         },
+        unlisted_commands: unlisted.join(" "),
         warnings: notes.join(";"),
-    });
+    }
 }

@@ -1,7 +1,7 @@
 //! Command-line flags, turned into a validated [`Config`] before any work
 //! starts, and the run itself (captures in, reports out, summary, exit code).
 
-use crate::analysis::{Analyzer, Config, TranscriptSelect};
+use crate::analysis::{Analyzer, Config, Output, TranscriptSelect};
 use crate::flow::{OverlapPolicy, ReassemblyLimits};
 use crate::ftp::SessionLimits;
 use crate::report::{incident_columns, transcript, Format, ReportWriter, SESSION_COLUMNS};
@@ -303,12 +303,12 @@ pub fn run(args: Args) -> i32 {
     }
 }
 
-/// Reads every capture in turn through one analyzer; `each` gets each
-/// capture's outcome. Returns the exit status so far.
+/// Reads every capture in turn through one analyzer; `each` gets every
+/// output as soon as it is settled. Returns the exit status.
 fn analyze_all(
     common: &CommonArgs,
     analyzer: &mut Analyzer,
-    mut each: impl FnMut(crate::analysis::CaptureOutcome) -> Result<()>,
+    mut each: impl FnMut(Output) -> Result<()>,
 ) -> Result<i32> {
     let show_progress = !common.quiet && io::stderr().is_terminal();
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -336,7 +336,17 @@ fn analyze_all(
         bar.set_length(len.unwrap_or(0));
         bar.set_message(name.clone());
         let source: Box<dyn Read + Send> = Box::new(bar.wrap_read(source));
-        let outcome = analyzer.analyze(&name, source);
+        let mut failure: Option<anyhow::Error> = None;
+        let outcome = analyzer.analyze(&name, source, &mut |o| {
+            if failure.is_none() {
+                if let Err(e) = each(o) {
+                    failure = Some(e);
+                }
+            }
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
         for m in analyzer.messages.drain(..) {
             bar.suspend(|| eprintln!("ftpcap: warning: {m}"));
         }
@@ -352,7 +362,6 @@ fn analyze_all(
                     });
                     status = exit::CAPTURE_PROBLEM;
                 }
-                each(outcome)?;
             }
         }
     }
@@ -367,6 +376,9 @@ fn run_report(args: &ReportArgs) -> Result<i32> {
     let mut config = args.common.config()?;
     config.codes = parse_codes(&args.codes)?;
     config.violations = args.violations;
+    config.transfer_rows = args.transfers.is_some();
+    config.session_rows = args.sessions.is_some();
+    config.track_data = config.transfer_rows || config.session_rows;
     let format = match args.format {
         OutputFormat::Csv => Format::Csv,
         OutputFormat::Jsonl => Format::Jsonl,
@@ -388,19 +400,20 @@ fn run_report(args: &ReportArgs) -> Result<i32> {
         None => None,
     };
     let mut analyzer = Analyzer::new(config);
-    let status = analyze_all(&args.common, &mut analyzer, |outcome| {
-        for row in &outcome.rows {
-            incidents.incident(row, args.violations).context("writing the report")?;
-        }
-        if let Some(w) = &mut transfers {
-            for row in &outcome.transfers {
-                w.row(row).context("writing the transfers report")?;
+    let status = analyze_all(&args.common, &mut analyzer, |output| {
+        match output {
+            Output::Incident(row) => incidents.incident(&row, args.violations).context("writing the report")?,
+            Output::Transfer(row) => {
+                if let Some(w) = &mut transfers {
+                    w.row(&row).context("writing the transfers report")?;
+                }
             }
-        }
-        if let Some(w) = &mut sessions {
-            for row in &outcome.sessions {
-                w.row(row).context("writing the sessions report")?;
+            Output::Session(row) => {
+                if let Some(w) = &mut sessions {
+                    w.row(&row).context("writing the sessions report")?;
+                }
             }
+            Output::Transcript(_) => {}
         }
         Ok(())
     })?;
@@ -418,16 +431,17 @@ fn run_transcript(args: &TranscriptArgs) -> Result<i32> {
         (None, Some(n)) => TranscriptSelect::Session(n),
         (None, None) => bail!("give --session N or --endpoint ADDR"),
     });
+    config.track_data = true;
     let mut out = create(&args.output)?;
     let mut analyzer = Analyzer::new(config);
     let mut printed = 0;
     let show = args.common.show_passwords;
-    let status = analyze_all(&args.common, &mut analyzer, |outcome| {
-        for t in &outcome.transcripts {
+    let status = analyze_all(&args.common, &mut analyzer, |output| {
+        if let Output::Transcript(t) = output {
             if printed > 0 {
                 writeln!(out)?;
             }
-            out.write_all(transcript::render(t, show).as_bytes())?;
+            out.write_all(transcript::render(&t, show).as_bytes())?;
             printed += 1;
         }
         Ok(())

@@ -609,7 +609,7 @@ fn check_row(row: &IncidentRow) {
 pub fn pipeline(data: &[u8]) {
     for extra in [false, true] {
         let mut analyzer = Analyzer::new(Config { detect: extra, violations: extra, ..Config::default() });
-        let outcome = match analyzer.analyze("fuzz", Box::new(Cursor::new(data.to_vec()))) {
+        let outcome = match analyzer.analyze_collect("fuzz", Box::new(Cursor::new(data.to_vec()))) {
             Ok(o) => o,
             Err(problem) => {
                 let _ = problem.to_string();

@@ -181,10 +181,16 @@ pub struct DataTracker {
     /// How many expectations or live data connections use each port: a
     /// frame whose ports are both zero here is skipped without decoding.
     port_refs: Vec<u16>,
-    live: HashMap<FlowKey, usize>,
-    conns: Vec<DataConn>,
+    /// Open data connections → their announcement.
+    live: HashMap<FlowKey, u64>,
+    /// Data connections by announcement, until their transfer is reported.
+    conns: HashMap<u64, DataConn>,
     sessions: HashMap<u64, SessionData>,
-    pub finished: Vec<Transfer>,
+    /// Transfers with their final reply (or whose session ended), not yet
+    /// reported; `counted` once their session's totals took them in.
+    finished: Vec<(Transfer, bool)>,
+    /// Per-session transfer totals of transfers already reported.
+    totals: HashMap<u64, SessionTotals>,
     pub expired: u64,
     pub cap_hits: u64,
 }
@@ -197,9 +203,10 @@ impl DataTracker {
             expected: HashMap::new(),
             port_refs: vec![0; 65_536],
             live: HashMap::new(),
-            conns: Vec::new(),
+            conns: HashMap::new(),
             sessions: HashMap::new(),
             finished: Vec::new(),
+            totals: HashMap::new(),
             expired: 0,
             cap_hits: 0,
         }
@@ -316,7 +323,7 @@ impl DataTracker {
         if let Some(a) = done.announcement {
             self.forget(a.id);
         }
-        self.finished.push(done);
+        self.finished.push((done, false));
     }
 
     /// A TCP segment that is not on a control port.
@@ -324,8 +331,11 @@ impl DataTracker {
         let src = SocketAddr::new(seg.src, seg.src_port);
         let dst = SocketAddr::new(seg.dst, seg.dst_port);
         let key = flow_key(src, dst);
-        if let Some(&idx) = self.live.get(&key) {
-            let c = &mut self.conns[idx];
+        if let Some(&id) = self.live.get(&key) {
+            let Some(c) = self.conns.get_mut(&id) else {
+                self.live.remove(&key);
+                return;
+            };
             let from_initiator = src == c.initiator;
             c.last = origin;
             let len = seg.payload.len() as u64 + seg.missing_tail as u64;
@@ -402,11 +412,11 @@ impl DataTracker {
             // Refused at once: nothing live to track.
             c.rst_by_listener = !from_initiator;
             c.rst_by_initiator = from_initiator;
-            self.conns.push(c);
+            self.conns.insert(a.id, c);
             return;
         }
-        self.conns.push(c);
-        self.live.insert(key, self.conns.len() - 1);
+        self.conns.insert(a.id, c);
+        self.live.insert(key, a.id);
         self.port_ref(key.0.port(), true);
         self.port_ref(key.1.port(), true);
     }
@@ -434,28 +444,85 @@ impl DataTracker {
             self.port_ref(addr.port(), false);
             self.expired += 1;
         }
+        // Closed connections no transfer claimed are forgotten after a while.
+        let open = self.sessions.values().flat_map(|s| s.open.iter());
+        let claimed: std::collections::HashSet<u64> = open
+            .chain(self.finished.iter().map(|(t, _)| t))
+            .filter_map(|t| t.announcement.map(|a| a.id))
+            .chain(self.sessions.values().filter_map(|s| s.announcement.map(|a| a.id)))
+            .collect();
+        let live: std::collections::HashSet<u64> = self.live.values().copied().collect();
+        self.conns.retain(|id, c| {
+            live.contains(id) || claimed.contains(id) || now.secs.saturating_sub(c.last.ts.secs) <= limit
+        });
     }
 
     /// A control session ended: its open transfers end without a reply.
     pub fn session_end(&mut self, session: u64) {
         if let Some(state) = self.sessions.remove(&session) {
-            self.finished.extend(state.open);
+            self.finished.extend(state.open.into_iter().map(|t| (t, false)));
         }
     }
 
-    /// The data connection seen for an announcement, if any.
-    pub fn conn_for(&self, announcement: u64) -> Option<&DataConn> {
-        self.conns.iter().find(|c| c.announcement == announcement)
+    fn conn_of(&self, t: &Transfer) -> Option<&DataConn> {
+        t.announcement.and_then(|a| self.conns.get(&a.id))
     }
 
-    /// Transfer rows for everything finished, in order of the command.
-    pub fn rows(&mut self, capture: &str) -> Vec<TransferRow> {
-        let mut done = std::mem::take(&mut self.finished);
-        done.sort_by_key(|t| (t.start.frame, t.session));
-        let by_announcement: HashMap<u64, &DataConn> = self.conns.iter().map(|c| (c.announcement, c)).collect();
-        done.iter()
-            .map(|t| transfer_row(capture, t, t.announcement.and_then(|a| by_announcement.get(&a.id).copied())))
-            .collect()
+    fn is_live(&self, t: &Transfer) -> bool {
+        t.announcement.is_some_and(|a| self.live.values().any(|id| *id == a.id))
+    }
+
+    /// Finished transfers not yet reported.
+    pub fn ready_count(&self) -> usize {
+        self.finished.len()
+    }
+
+    /// The lowest command frame of a transfer not yet reported.
+    pub fn lowest_open_frame(&self) -> Option<u64> {
+        let open = self.sessions.values().flat_map(|s| s.open.iter().map(|t| t.start.frame));
+        open.chain(self.finished.iter().map(|(t, _)| t.start.frame)).min()
+    }
+
+    /// Rows for finished transfers whose data connection is over (all of
+    /// them when `all`), removing what they used.
+    pub fn take_ready(&mut self, capture: &str, all: bool) -> Vec<TransferRow> {
+        let mut rows = Vec::new();
+        let mut keep = Vec::new();
+        for (t, counted) in std::mem::take(&mut self.finished) {
+            if !all && self.is_live(&t) {
+                keep.push((t, counted));
+                continue;
+            }
+            let row = transfer_row(capture, &t, self.conn_of(&t));
+            if !counted {
+                self.totals.entry(t.session).or_default().add(&row);
+            }
+            if let Some(a) = t.announcement {
+                if !self.is_live(&t) {
+                    self.conns.remove(&a.id);
+                }
+            }
+            rows.push(row);
+        }
+        self.finished = keep;
+        rows
+    }
+
+    /// Transfer totals of a session that just ended (its remaining
+    /// transfers are judged now, with the data connections as they are).
+    pub fn session_totals(&mut self, session: u64) -> (u64, u64, u64, u64) {
+        let mut totals = self.totals.remove(&session).unwrap_or_default();
+        let mut pending = Vec::new();
+        for (t, counted) in self.finished.iter_mut() {
+            if t.session == session && !*counted {
+                *counted = true;
+                pending.push(t.clone());
+            }
+        }
+        for t in &pending {
+            totals.add(&transfer_row("", t, self.conn_of(t)));
+        }
+        (totals.ok, totals.failed, totals.up, totals.down)
     }
 }
 
@@ -478,6 +545,31 @@ fn size_in_150(text: &[u8]) -> Option<u64> {
         return None;
     }
     num.parse().ok()
+}
+
+/// Transfer counts of one session.
+#[derive(Debug, Default, Clone, Copy)]
+struct SessionTotals {
+    ok: u64,
+    failed: u64,
+    up: u64,
+    down: u64,
+}
+
+impl SessionTotals {
+    fn add(&mut self, row: &TransferRow) {
+        match row.outcome.as_str() {
+            "complete" => self.ok += 1,
+            "failed" | "aborted" => self.failed += 1,
+            _ => {}
+        }
+        let bytes = row.bytes.unwrap_or(0);
+        if matches!(row.command.as_str(), "STOR" | "STOU" | "APPE") {
+            self.up += bytes;
+        } else {
+            self.down += bytes;
+        }
+    }
 }
 
 /// The `--transfers` report's row.

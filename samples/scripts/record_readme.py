@@ -45,6 +45,44 @@ MISSTEPS = [
 ]
 
 
+SERVER_NOTES = """## Notes (observed with the versions in VERSIONS.txt)
+
+- REST survives an intervening NOOP on all four servers (the RETR sends 1948 of 2048 bytes).
+- RNFR, PWD, RNTO: all four still rename (250). ProFTPD answers the PWD with `501 Bad sequence of
+  commands` (the pending RNFR) but then performs the RNTO anyway; the others answer PWD normally.
+- Second PASS after login: vsftpd `230 Already logged in.`, ProFTPD/pyftpdlib 503, Pure-FTPd 530.
+  PASS before USER: 503 everywhere except Pure-FTPd (530).
+- EPSV ALL: vsftpd (200) refuses PORT and PASV with `550 Permission denied.` but accepts EPRT (200);
+  ProFTPD (200) refuses all three with 500; pyftpdlib (220!) refuses all three with 501; Pure-FTPd
+  (220 "Active mode is disabled") refuses PORT/EPRT with 501 but still grants PASV (227).
+- PBSZ/PROT without AUTH: 503 (vsftpd, Pure-FTPd, pyftpdlib) but ProFTPD says `500 ... not
+  understood` although mod_tls is loaded (it only knows them once TLS is up).
+- HOST after login: ProFTPD (which implements HOST) 503; the others do not know HOST: 500.
+- HELP before login: vsftpd 530, the others 214. Pure-FTPd's HELP (with or without argument) is the
+  SITE command list, the same text as SITE HELP.
+- RETR without PASV/PORT: 425 from vsftpd, ProFTPD, Pure-FTPd; pyftpdlib sends `150 File status
+  okay. About to open data connection.` and then nothing (waits for a data connection); QUIT -> 221.
+- After `QUIT\\r\\nNOOP\\r\\n` in one segment all four reply 221 and close with FIN; NOOP never answered.
+- Pipelined commands are answered in order by all four.
+- TCP segmentation of replies differs: vsftpd and ProFTPD write each line of a multi-line reply as
+  its own segment, pyftpdlib writes first line / body / last line separately, Pure-FTPd writes the
+  whole reply at once (its 220 banner is a 5-line `220-` reply).
+"""
+
+REAL_NOTES = """## Notes
+
+- pyftpdlib opens transfers with `125` (data connection already open), the others with `150`.
+  pyftpdlib connects the active data connection as soon as PORT/EPRT is received
+  (`200 Active data connection established.`), the others on LIST/RETR.
+- lftp probes differently per server: FEAT first, then `OPTS UTF8 ON` / `OPTS MLST` (pyftpdlib 530
+  to `OPTS UTF8 ON` before login, Pure-FTPd 504); with ProFTPD it also sends `CLNT`, `LANG` and
+  `HOST 127.0.0.1` before USER (HOST -> 220); with Pure-FTPd it sends `PRET` before each PASV.
+- curl tries `AUTH SSL` first: vsftpd/ProFTPD/pyftpdlib accept (234), Pure-FTPd says 500 and curl
+  retries with `AUTH TLS` (234).
+- vsftpd sends files as-is even in TYPE A; the others convert LF to CRLF in ASCII mode.
+"""
+
+
 def read_log(path):
     out = []
     for ln in open(path):
@@ -108,6 +146,7 @@ def real(d):
             base = "%s-%s" % (s, scen)
             lines.append("- `%s.pcap`: %s" % (base, fmt(os.path.join(d, base + ".log"))))
         lines.append("")
+    lines.append(REAL_NOTES)
     return "\n".join(lines)
 
 
@@ -137,6 +176,7 @@ def servers(d):
             row.append(key_codes(p, spec) if os.path.exists(p) else "—")
         lines.append("| %s | %s |" % (name, " | ".join(row)))
     lines.append("")
+    lines.append(SERVER_NOTES)
     for s in present:
         lines.append("## %s" % s)
         lines.append("")

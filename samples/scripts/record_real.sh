@@ -19,6 +19,7 @@ mkdir -p "$OUT"
 SERVERS=${SERVERS:-"vsftpd pyftpdlib proftpd pure-ftpd"}
 
 for srv in $SERVERS; do
+    rm -f "$OUT/$srv"-*.pcap "$OUT/$srv"-*.log
     start_server "$srv"
     b="$OUT/$srv"
     rec_raw "$b-help" -- "${LOGIN[@]}" "HELP" "HELP USER" "SITE HELP" "QUIT"
@@ -45,5 +46,6 @@ for srv in $SERVERS; do
     FTP_BIND=127.0.0.1
 done
 
+"$PY" "$SCRIPT_DIR/record_readme.py" real "$OUT"
 report_failures || true
 log "done: $(ls "$OUT"/*.pcap | wc -l) captures in $OUT ($(du -sh "$OUT" | cut -f1))"

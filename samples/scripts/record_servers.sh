@@ -20,6 +20,7 @@ SERVERS=${SERVERS:-"vsftpd proftpd pure-ftpd pyftpdlib"}
 for srv in $SERVERS; do
     d="$OUT/$srv"
     mkdir -p "$d"
+    rm -f "$d"/*.pcap "$d"/*.log
     start_server "$srv"
     rec_raw "$d/pass-before-user"      -- "PASS xyz" "${LOGIN[@]}" "QUIT"
     rec_raw "$d/pass-twice"            -- "${LOGIN[@]}" "PASS $FTP_PASS" "QUIT"
@@ -52,5 +53,6 @@ done
 } >"$OUT/VERSIONS.txt"
 chown --reference="$REPO" "$OUT/VERSIONS.txt" 2>/dev/null || true
 
+"$PY" "$SCRIPT_DIR/record_readme.py" servers "$OUT"
 report_failures || true
 log "done: $(find "$OUT" -name '*.pcap' | wc -l) captures in $OUT ($(du -sh "$OUT" | cut -f1))"

@@ -127,6 +127,11 @@ impl Reassembler {
         self.buffered
     }
 
+    /// The earliest frame among bytes held out of order.
+    pub fn min_buffered_frame(&self) -> Option<u64> {
+        self.pending.values().map(|p| p.origin.frame).min()
+    }
+
     /// Stream offset of the next byte to deliver.
     pub fn next_offset(&self) -> u64 {
         self.next

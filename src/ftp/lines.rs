@@ -162,6 +162,11 @@ impl LineFramer {
         }
     }
 
+    /// Where the line being assembled began, if one is.
+    pub fn partial_origin(&self) -> Option<Origin> {
+        self.origin
+    }
+
     /// Bytes were lost at this point of the stream: a partial line is
     /// dropped (its end is missing) and the next line is marked.
     pub fn gap(&mut self) {

@@ -142,6 +142,11 @@ impl ReplyAssembler {
         }
     }
 
+    /// Where the open multi-line reply began, if one is open.
+    pub fn open_origin(&self) -> Option<Origin> {
+        self.open.as_ref().map(|r| r.origin)
+    }
+
     /// A gap in the server stream: an open reply is marked incomplete.
     pub fn gap(&mut self) {
         if let Some(open) = &mut self.open {

@@ -182,6 +182,13 @@ impl Session {
         }
     }
 
+    /// Frame of the first byte of a reply still being assembled.
+    pub fn pending_reply_frame(&self) -> Option<u64> {
+        let line = self.server.partial_origin().map(|o| o.frame);
+        let reply = self.replies.open_origin().map(|o| o.frame);
+        line.into_iter().chain(reply).min()
+    }
+
     pub fn user(&self) -> Option<&[u8]> {
         self.user.as_deref()
     }
@@ -395,8 +402,13 @@ impl Session {
             return;
         }
         // The greeting and an unsolicited 421 answer nothing.
-        let sent =
-            if greeting || (reply.code == 421 && self.pending.is_empty()) { None } else { self.pending.pop_front() };
+        let sent = if greeting || (reply.code == 421 && self.pending.is_empty()) {
+            None
+        } else if let Some(i) = self.out_of_band_target(reply.code) {
+            self.pending.remove(i)
+        } else {
+            self.pending.pop_front()
+        };
         if sent.is_none() && !greeting && reply.code != 421 {
             self.warnings.unpaired_replies += 1;
         }
@@ -438,6 +450,20 @@ impl Session {
                 self.stopped = Some(StopReason::Encrypted);
             }
         }
+    }
+
+    /// RFC 959 lets QUIT and STAT be answered while a transfer is still
+    /// running: when the oldest command already has its 1xx, a 221 belongs
+    /// to a waiting QUIT and a 211–213 to a waiting STAT, not to the transfer.
+    fn out_of_band_target(&self, code: u16) -> Option<usize> {
+        let front = self.pending.front()?;
+        front.verdict?;
+        let verb = match code {
+            221 => "QUIT",
+            211..=213 => "STAT",
+            _ => return None,
+        };
+        self.pending.iter().position(|s| s.command.is(verb)).filter(|&i| i > 0)
     }
 
     fn verdict(&self, sent: &mut SentCommand) -> Option<&'static Rule> {
@@ -541,6 +567,20 @@ mod tests {
         s.server_data(b"234 go\r\n\x16\x03\x01garbage\r\n503 x\r\n", Origin::default(), &mut sink);
         assert_eq!(s.stopped, Some(StopReason::Encrypted));
         assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn quit_during_transfer_gets_its_221() {
+        let rows = run(&[
+            (false, b"220 hi\r\n"),
+            (true, b"RETR f\r\n"),
+            (false, b"150 opening\r\n"),
+            (true, b"QUIT\r\n"),
+            (false, b"221 Goodbye.\r\n"),
+        ]);
+        assert_eq!(rows[1].0, 221);
+        assert_eq!(rows[1].1, "QUIT");
+        assert_eq!(rows[1].2, "RETR f");
     }
 
     #[test]

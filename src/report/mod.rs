@@ -125,6 +125,8 @@ pub struct SessionRow {
     pub bytes_down: u64,
     pub tls: bool,
     pub ended: String,
+    /// Verbs the client used that the server's own HELP list lacks.
+    pub unlisted_commands: String,
     pub warnings: String,
 }
 
@@ -154,6 +156,7 @@ pub const SESSION_COLUMNS: &[&str] = &[
     "bytes_down",
     "tls",
     "ended",
+    "unlisted_commands",
     "warnings",
 ];
 
