@@ -200,7 +200,7 @@ fn real_samples_match_client_logs() {
         if want.is_empty() {
             continue;
         }
-        let out = ftpcap(&["--quiet", "--codes", "2xx,3xx,4xx,5xx", &sample]);
+        let out = ftpcap(&["--quiet", "--codes", "1xx,2xx,3xx,4xx,5xx", &sample]);
         let got: Vec<(String, u16)> = rows(&out.stdout)
             .iter()
             .filter(|r| !r[11].is_empty())
