@@ -299,34 +299,43 @@ impl Reassembler {
         sink(StreamEvent::Data { bytes: data, origin });
     }
 
-    /// Declares `len` bytes at `next` lost.
+    /// Declares the `len` bytes at `next` lost — except those that are
+    /// buffered: only the holes among them become gaps, and buffered bytes
+    /// in the range are delivered, never dropped.
     fn skip(&mut self, len: u64, origin: Origin, sink: &mut dyn FnMut(StreamEvent<'_>)) {
-        if len == 0 {
-            return;
+        let target = self.next + len;
+        while self.next < target {
+            let hole_end = match self.pending.keys().next() {
+                Some(&k) if k == self.next => {
+                    self.release_in_order(sink);
+                    continue;
+                }
+                Some(&k) if k < self.next => {
+                    // Never happens (pending starts after `next`); trim so the
+                    // loop always advances.
+                    if let Some(p) = self.pending.remove(&k) {
+                        self.buffered -= p.data.len();
+                        let keep = (self.next - k) as usize;
+                        if keep < p.data.len() {
+                            let rest = p.data[keep..].to_vec();
+                            self.buffered += rest.len();
+                            self.pending.insert(self.next, Pending { data: rest, origin: p.origin });
+                        }
+                    }
+                    continue;
+                }
+                Some(&k) => k.min(target),
+                None => target,
+            };
+            let gap = hole_end - self.next;
+            self.next = hole_end;
+            self.stats.gaps += 1;
+            self.stats.gap_bytes += gap;
+            // What we remember no longer ends at `next`.
+            self.recent.clear();
+            sink(StreamEvent::Gap { len: gap, origin });
+            self.release_in_order(sink);
         }
-        self.next += len;
-        self.stats.gaps += 1;
-        self.stats.gap_bytes += len;
-        // What we remember no longer ends at `next`.
-        self.recent.clear();
-        sink(StreamEvent::Gap { len, origin });
-        // Buffered bytes now before `next` are dropped (they were behind the gap).
-        while let Some(entry) = self.pending.first_entry() {
-            let key = *entry.key();
-            if key >= self.next {
-                break;
-            }
-            let p = entry.remove();
-            self.buffered -= p.data.len();
-            let end = key + p.data.len() as u64;
-            if end > self.next {
-                let keep = (self.next - key) as usize;
-                let rest = p.data[keep..].to_vec();
-                self.buffered += rest.len();
-                self.pending.insert(self.next, Pending { data: rest, origin: p.origin });
-            }
-        }
-        self.release_in_order(sink);
     }
 
     /// Jumps the first hole; false when nothing is pending.
