@@ -637,30 +637,32 @@ impl Table {
                 }
             }
         }
-        if !self.conns.contains_key(&key) {
-            if !starts_flow {
-                return;
-            }
-            if self.conns.len() >= self.max_flows && !self.make_room(ctx) {
-                ctx.warn("flow table full", || {
-                    format!("frame {}: more than {} flows at once; new flow not tracked", frame.number, self.max_flows)
-                });
-                return;
-            }
-            self.inserts_since_sweep += 1;
-            let lo_is_client = if seg.flags.syn {
-                // The SYN's sender is the client; a SYN-ACK's sender the server.
-                Some(from_lo != seg.flags.ack)
-            } else if port_match {
-                let server_is_dst = self.ports.contains(&seg.dst_port);
-                Some(if server_is_dst { from_lo } else { !from_lo })
-            } else {
-                None
-            };
-            let kind = if port_match { Kind::Ftp } else { Kind::Unknown };
-            self.conns.insert(
-                key,
-                Conn {
+        // One hash lookup per packet on the common path.
+        if starts_flow && self.conns.len() >= self.max_flows && !self.conns.contains_key(&key) && !self.make_room(ctx)
+        {
+            ctx.warn("flow table full", || {
+                format!("frame {}: more than {} flows at once; new flow not tracked", frame.number, self.max_flows)
+            });
+            return;
+        }
+        let conn = match self.conns.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                if !starts_flow {
+                    return;
+                }
+                self.inserts_since_sweep += 1;
+                let lo_is_client = if seg.flags.syn {
+                    // The SYN's sender is the client; a SYN-ACK's sender the server.
+                    Some(from_lo != seg.flags.ack)
+                } else if port_match {
+                    let server_is_dst = self.ports.contains(&seg.dst_port);
+                    Some(if server_is_dst { from_lo } else { !from_lo })
+                } else {
+                    None
+                };
+                let kind = if port_match { Kind::Ftp } else { Kind::Unknown };
+                v.insert(Conn {
                     kind,
                     lo_is_client,
                     to_server: Reassembler::new(self.reassembly),
@@ -673,11 +675,8 @@ impl Table {
                     client_ended: false,
                     server_ended: false,
                     saw_data: false,
-                },
-            );
-        }
-        let Some(conn) = self.conns.get_mut(&key) else {
-            return;
+                })
+            }
         };
         conn.last_seen = frame.ts;
         conn.last_frame = frame.number;

@@ -10,6 +10,7 @@ use super::lines::{Line, LineFramer};
 use super::reply::{Reply, ReplyAssembler, ReplyEvent};
 use super::rules::{self, Judged, Rule, SequenceState};
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 /// Limits for one session.
 #[derive(Debug, Clone, Copy)]
@@ -28,9 +29,9 @@ impl Default for SessionLimits {
 /// A command with what was known when it was sent.
 #[derive(Debug, Clone)]
 pub struct SentCommand {
-    pub command: Command,
+    pub command: Rc<Command>,
     /// The command sent just before this one in the session.
-    pub previous: Option<Command>,
+    pub previous: Option<Rc<Command>>,
     pub sent_while_pending: bool,
     pub sent_after_quit: bool,
     /// The checker's verdict, fixed at the command's first reply (a 1xx
@@ -120,7 +121,7 @@ pub struct Session {
     server: LineFramer,
     replies: ReplyAssembler,
     pending: VecDeque<SentCommand>,
-    last_command: Option<Command>,
+    last_command: Option<Rc<Command>>,
     state: SequenceState,
     user: Option<Vec<u8>>,
     greeted: bool,
@@ -276,7 +277,7 @@ impl Session {
             return;
         };
         self.commands += 1;
-        if !command.verb.is_empty() && self.verbs_used.len() < 256 {
+        if !command.verb.is_empty() && self.verbs_used.len() < 256 && !self.verbs_used.contains(&command.verb) {
             self.verbs_used.insert(command.verb.clone());
         }
         if command.is("AUTH") {
@@ -285,15 +286,16 @@ impl Session {
         if command.is("USER") {
             self.user = Some(command.arg().to_vec());
         }
+        let sent_after_quit = self.state.quit_sent;
+        self.state.on_send(&command.verb);
+        let command = Rc::new(command);
         let sent = SentCommand {
-            previous: self.last_command.clone(),
+            previous: self.last_command.replace(Rc::clone(&command)),
             sent_while_pending: !self.pending.is_empty(),
-            sent_after_quit: self.state.quit_sent,
-            command: command.clone(),
+            sent_after_quit,
+            command,
             verdict: None,
         };
-        self.state.on_send(&command.verb);
-        self.last_command = Some(command);
         if self.pending.len() >= self.limits.max_pending {
             self.pending.pop_front();
             self.warnings.pending_overflow += 1;
@@ -301,7 +303,7 @@ impl Session {
         self.pending.push_back(sent);
         if let Some(t) = &mut self.transcript {
             if let Some(c) = &self.last_command {
-                t.push(TranscriptEntry::Command(c.clone()));
+                t.push(TranscriptEntry::Command(Command::clone(c)));
             }
         }
     }
@@ -371,7 +373,7 @@ impl Session {
             }
         }
         self.greeted = true;
-        let user = self.user.clone();
+
         if reply.is_preliminary() {
             // 1xx: the command stays waiting for its final reply.
             if let Some(mut sent) = self.pending.pop_front() {
@@ -381,7 +383,7 @@ impl Session {
                     reply: &reply,
                     sent: Some(&sent),
                     violation,
-                    user: user.as_deref(),
+                    user: self.user.as_deref(),
                     greeting: false,
                     first_reply,
                     banner: self.banner.as_deref(),
@@ -393,7 +395,7 @@ impl Session {
                     reply: &reply,
                     sent: None,
                     violation: None,
-                    user: user.as_deref(),
+                    user: self.user.as_deref(),
                     greeting,
                     first_reply: false,
                     banner: self.banner.as_deref(),
@@ -438,7 +440,7 @@ impl Session {
             reply: &reply,
             sent: sent.as_ref(),
             violation,
-            user: user.as_deref(),
+            user: self.user.as_deref(),
             greeting,
             first_reply,
             banner: self.banner.as_deref(),
