@@ -109,6 +109,45 @@ pub struct Summary {
     pub skipped: BTreeMap<&'static str, u64>,
 }
 
+impl Summary {
+    /// Adds another run's counts (parallel jobs).
+    pub fn merge(&mut self, o: &Summary) {
+        self.captures += o.captures;
+        self.frames += o.frames;
+        self.bytes += o.bytes;
+        self.tcp_segments += o.tcp_segments;
+        self.sessions += o.sessions;
+        self.rows += o.rows;
+        for (k, v) in &o.replies_by_code {
+            *self.replies_by_code.entry(*k).or_insert(0) += v;
+        }
+        for (k, v) in &o.warnings {
+            *self.warnings.entry(k).or_insert(0) += v;
+        }
+        for (k, v) in &o.skipped {
+            *self.skipped.entry(k).or_insert(0) += v;
+        }
+    }
+}
+
+impl Output {
+    /// Shifts session numbers (captures analysed in parallel are numbered
+    /// from 1 each, then placed after the captures before them).
+    pub fn offset_session(&mut self, by: u64) {
+        match self {
+            Output::Incident(r) => r.session += by,
+            Output::Transfer(r) => r.session += by,
+            Output::Session(r) => r.session += by,
+            Output::Transcript(t) => {
+                t.session += by;
+                for r in &mut t.transfers {
+                    r.session += by;
+                }
+            }
+        }
+    }
+}
+
 /// Everything a run produces, handed to the caller as soon as its order is
 /// settled, so memory does not grow with the number of rows.
 #[derive(Debug)]
@@ -252,6 +291,8 @@ struct Ctx<'a> {
     capture: &'a str,
     summary: &'a mut Summary,
     messages: &'a mut Vec<String>,
+    /// Detail lines printed so far per warning kind, in this capture.
+    details: BTreeMap<&'static str, u64>,
     rows: Ordered<IncidentRow>,
     sessions: Ordered<SessionRow>,
     transfers: Ordered<TransferRow>,
@@ -267,7 +308,8 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn warn(&mut self, kind: &'static str, detail: impl FnOnce() -> String) {
-        let n = self.summary.warnings.entry(kind).or_insert(0);
+        *self.summary.warnings.entry(kind).or_insert(0) += 1;
+        let n = self.details.entry(kind).or_insert(0);
         *n += 1;
         if *n <= DETAILS_PER_KIND {
             let line = format!("{}: {}", self.capture, detail());
@@ -296,32 +338,41 @@ impl Ctx<'_> {
         let previous = sent.and_then(|s| s.previous.as_ref());
         self.summary.rows += 1;
         let key = (ex.reply.origin.frame, meta.session_id);
-        self.rows.push(key, IncidentRow {
-            capture: self.capture.to_string(),
-            frame: ex.reply.origin.frame,
-            time: ex.reply.origin.ts.to_string(),
-            session: meta.session_id,
-            client_ip: meta.client.ip.to_string(),
-            client_port: meta.client.port,
-            server_ip: meta.server.ip.to_string(),
-            server_port: meta.server.port,
-            user: ex.user.map(cell).unwrap_or_default(),
-            code,
-            reply: multiline_cell(&ex.reply.text()),
-            command,
-            command_frame: sent.map(|s| s.command.origin.frame),
-            previous_command: previous.map(|c| cell(&c.display_raw(self.config.show_passwords))).unwrap_or_default(),
-            previous_frame: previous.map(|c| c.origin.frame),
-            rule,
-            diagnosis,
-            help_commands: if code == 214 { identify::help_commands(&ex.reply.lines).join(" ") } else { String::new() },
-            server_software: ex
-                .banner
-                .and_then(identify::server_software)
-                .map(|s| cell(s.as_bytes()))
-                .unwrap_or_default(),
-            verdict: self.config.violations.then(|| verdict.unwrap_or("").to_string()),
-        });
+        self.rows.push(
+            key,
+            IncidentRow {
+                capture: self.capture.to_string(),
+                frame: ex.reply.origin.frame,
+                time: ex.reply.origin.ts.to_string(),
+                session: meta.session_id,
+                client_ip: meta.client.ip.to_string(),
+                client_port: meta.client.port,
+                server_ip: meta.server.ip.to_string(),
+                server_port: meta.server.port,
+                user: ex.user.map(cell).unwrap_or_default(),
+                code,
+                reply: multiline_cell(&ex.reply.text()),
+                command,
+                command_frame: sent.map(|s| s.command.origin.frame),
+                previous_command: previous
+                    .map(|c| cell(&c.display_raw(self.config.show_passwords)))
+                    .unwrap_or_default(),
+                previous_frame: previous.map(|c| c.origin.frame),
+                rule,
+                diagnosis,
+                help_commands: if code == 214 {
+                    identify::help_commands(&ex.reply.lines).join(" ")
+                } else {
+                    String::new()
+                },
+                server_software: ex
+                    .banner
+                    .and_then(identify::server_software)
+                    .map(|s| cell(s.as_bytes()))
+                    .unwrap_or_default(),
+                verdict: self.config.violations.then(|| verdict.unwrap_or("").to_string()),
+            },
+        );
     }
 }
 
@@ -441,6 +492,7 @@ impl Analyzer {
             capture: name,
             summary: &mut self.summary,
             messages: &mut self.messages,
+            details: BTreeMap::new(),
             rows: Ordered::new(),
             sessions: Ordered::new(),
             transfers: Ordered::new(),
@@ -491,11 +543,7 @@ impl Analyzer {
     }
 
     /// [`Analyzer::analyze`] with every output collected (tests, fuzzing).
-    pub fn analyze_collect(
-        &mut self,
-        name: &str,
-        source: Box<dyn Read + Send>,
-    ) -> Result<Collected, CaptureProblem> {
+    pub fn analyze_collect(&mut self, name: &str, source: Box<dyn Read + Send>) -> Result<Collected, CaptureProblem> {
         let mut c = Collected::default();
         let outcome = self.analyze(name, source, &mut |o| match o {
             Output::Incident(r) => c.rows.push(r),
@@ -638,8 +686,7 @@ impl Table {
             }
         }
         // One hash lookup per packet on the common path.
-        if starts_flow && self.conns.len() >= self.max_flows && !self.conns.contains_key(&key) && !self.make_room(ctx)
-        {
+        if starts_flow && self.conns.len() >= self.max_flows && !self.conns.contains_key(&key) && !self.make_room(ctx) {
             ctx.warn("flow table full", || {
                 format!("frame {}: more than {} flows at once; new flow not tracked", frame.number, self.max_flows)
             });
@@ -787,14 +834,24 @@ impl Table {
     /// lowest live session number.
     fn release_due(&mut self, ctx: &mut Ctx<'_>, frame: u64) {
         if ctx.rows.due() {
-            let low = self.conns.values().filter_map(Conn::pending_reply_frame).min().unwrap_or(u64::MAX).min(frame + 1);
+            let low =
+                self.conns.values().filter_map(Conn::pending_reply_frame).min().unwrap_or(u64::MAX).min(frame + 1);
             let Ctx { rows, sink, .. } = &mut *ctx;
             if rows.release(low, &mut |r| sink(Output::Incident(r))) {
-                ctx.warn("rows out of order", || "more rows waited for an unfinished reply than the reorder buffer holds; some were written early".into());
+                ctx.warn("rows out of order", || {
+                    "more rows waited for an unfinished reply than the reorder buffer holds; some were written early"
+                        .into()
+                });
             }
         }
         if ctx.sessions.due() {
-            let low = self.conns.values().filter_map(|c| c.meta.map(|m| m.session_id)).min().unwrap_or(u64::MAX).min(*ctx.next_session);
+            let low = self
+                .conns
+                .values()
+                .filter_map(|c| c.meta.map(|m| m.session_id))
+                .min()
+                .unwrap_or(u64::MAX)
+                .min(*ctx.next_session);
             let Ctx { sessions, sink, .. } = &mut *ctx;
             sessions.release(low, &mut |r| sink(Output::Session(r)));
         }

@@ -123,7 +123,8 @@ pub struct TranscriptArgs {
 /// Options shared by every command.
 #[derive(Debug, ClapArgs)]
 pub struct CommonArgs {
-    /// Capture files (pcap or pcapng); `-` reads standard input.
+    /// Capture files (pcap or pcapng, optionally gzipped) or directories of
+    /// them; `-` reads standard input.
     #[arg(required = true, value_name = "CAPTURE")]
     pub captures: Vec<PathBuf>,
 
@@ -178,6 +179,11 @@ pub struct CommonArgs {
     /// Seconds of capture time after which an idle flow is closed.
     #[arg(long, value_name = "SECS", default_value_t = 3600.0)]
     pub idle_timeout: f64,
+
+    /// Captures analysed at once (0: one per core). Output is the same, row
+    /// for row, as with one job.
+    #[arg(short, long, value_name = "N", default_value_t = 0)]
+    pub jobs: usize,
 }
 
 /// Parses `214,503,4xx` into the set of codes.
@@ -303,13 +309,109 @@ pub fn run(args: Args) -> i32 {
     }
 }
 
-/// Reads every capture in turn through one analyzer; `each` gets every
-/// output as soon as it is settled. Returns the exit status.
-fn analyze_all(
-    common: &CommonArgs,
+/// What reading one capture said on stderr and how it ended.
+struct CaptureReport {
+    /// Lines for stderr, in order.
+    lines: Vec<String>,
+    failed: bool,
+}
+
+/// Analyses one capture with `analyzer`, handing outputs to `each`.
+fn analyze_one(
+    path: &Path,
     analyzer: &mut Analyzer,
-    mut each: impl FnMut(Output) -> Result<()>,
-) -> Result<i32> {
+    bar: &ProgressBar,
+    each: &mut dyn FnMut(Output) -> Result<()>,
+) -> Result<CaptureReport> {
+    let name = path.display().to_string();
+    let mut report = CaptureReport { lines: Vec::new(), failed: false };
+    let (source, _len) = match open_capture(path) {
+        Ok(s) => s,
+        Err(e) => {
+            report.lines.push(format!("ftpcap: {name}: {e}"));
+            report.failed = true;
+            return Ok(report);
+        }
+    };
+    let source: Box<dyn Read + Send> = Box::new(bar.wrap_read(source));
+    let mut failure: Option<anyhow::Error> = None;
+    let outcome = analyzer.analyze(&name, source, &mut |o| {
+        if failure.is_none() {
+            if let Err(e) = each(o) {
+                failure = Some(e);
+            }
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    report.lines.extend(analyzer.messages.drain(..).map(|m| format!("ftpcap: warning: {m}")));
+    match outcome {
+        Err(problem) => {
+            report.lines.push(format!("ftpcap: {name}: {problem}"));
+            report.failed = true;
+        }
+        Ok(outcome) => {
+            if let Some(problem) = &outcome.problem {
+                report
+                    .lines
+                    .push(format!("ftpcap: {name}: {problem} (analysed the {} frames before it)", outcome.frames));
+                report.failed = true;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Warning lines name sessions as `…: session N: …`; a capture analysed on
+/// its own numbers from 1, so shift N like its rows.
+fn offset_session_in_message(line: &str, offset: u64) -> String {
+    const MARK: &str = ": session ";
+    let Some(at) = line.find(MARK) else { return line.to_string() };
+    let rest = &line[at + MARK.len()..];
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    match rest[..digits].parse::<u64>() {
+        Ok(n) if digits > 0 => format!("{}{MARK}{}{}", &line[..at], n + offset, &rest[digits..]),
+        _ => line.to_string(),
+    }
+}
+
+/// Capture files named on the command line; a directory stands for the
+/// capture files in it (by extension, recursively, sorted).
+fn expand_captures(paths: &[PathBuf]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                let name = p.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+                let known = [".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz"];
+                if known.iter().any(|ext| name.ends_with(ext)) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() != "-" && p.is_dir() {
+            walk(p, &mut out);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+/// Reads every capture, in parallel when there are several and `--jobs`
+/// allows; `each` gets every output in the order of a one-job run (captures
+/// in command-line order, sessions numbered across them). Returns the exit
+/// status.
+fn analyze_all(common: &CommonArgs, config: &Config, mut each: impl FnMut(Output) -> Result<()>) -> Result<i32> {
+    let captures = expand_captures(&common.captures);
     let show_progress = !common.quiet && io::stderr().is_terminal();
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     if show_progress {
@@ -321,53 +423,83 @@ fn analyze_all(
     } else {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
+    let total: u64 = captures.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    bar.set_length(total);
+    let jobs = match common.jobs {
+        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        n => n,
+    };
     let mut status = exit::OK;
-    for path in &common.captures {
-        let name = path.display().to_string();
-        let (source, len) = match open_capture(path) {
-            Ok(s) => s,
-            Err(e) => {
-                bar.suspend(|| eprintln!("ftpcap: {name}: {e}"));
-                status = exit::CAPTURE_PROBLEM;
-                continue;
+    let mut summary = crate::analysis::Summary::default();
+    if jobs <= 1 || captures.len() <= 1 || config.transcript.is_some() {
+        // One analyzer, streaming: constant memory whatever the row count.
+        let mut analyzer = Analyzer::new(config.clone());
+        for path in &captures {
+            bar.set_message(path.display().to_string());
+            let report = analyze_one(path, &mut analyzer, &bar, &mut each)?;
+            for l in &report.lines {
+                bar.suspend(|| eprintln!("{l}"));
             }
-        };
-        bar.reset();
-        bar.set_length(len.unwrap_or(0));
-        bar.set_message(name.clone());
-        let source: Box<dyn Read + Send> = Box::new(bar.wrap_read(source));
-        let mut failure: Option<anyhow::Error> = None;
-        let outcome = analyzer.analyze(&name, source, &mut |o| {
-            if failure.is_none() {
-                if let Err(e) = each(o) {
-                    failure = Some(e);
-                }
-            }
-        });
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        for m in analyzer.messages.drain(..) {
-            bar.suspend(|| eprintln!("ftpcap: warning: {m}"));
-        }
-        match outcome {
-            Err(problem) => {
-                bar.suspend(|| eprintln!("ftpcap: {name}: {problem}"));
+            if report.failed {
                 status = exit::CAPTURE_PROBLEM;
             }
-            Ok(outcome) => {
-                if let Some(problem) = &outcome.problem {
-                    bar.suspend(|| {
-                        eprintln!("ftpcap: {name}: {problem} (analysed the {} frames before it)", outcome.frames)
-                    });
-                    status = exit::CAPTURE_PROBLEM;
+        }
+        summary = analyzer.summary.clone();
+    } else {
+        // Each capture on its own analyzer; results are put back in order,
+        // with session numbers shifted past the captures before them.
+        type Done = (usize, Result<(CaptureReport, Vec<Output>, crate::analysis::Summary)>);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (tx, rx) = std::sync::mpsc::channel::<Done>();
+        std::thread::scope(|scope| -> Result<()> {
+            for _ in 0..jobs.min(captures.len()) {
+                let tx = tx.clone();
+                let (next, captures, bar) = (&next, &captures, &bar);
+                scope.spawn(move || loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(path) = captures.get(i) else { break };
+                    let mut analyzer = Analyzer::new(config.clone());
+                    let mut outputs = Vec::new();
+                    let result = analyze_one(path, &mut analyzer, bar, &mut |o| {
+                        outputs.push(o);
+                        Ok(())
+                    })
+                    .map(|r| (r, outputs, analyzer.summary.clone()));
+                    if tx.send((i, result)).is_err() {
+                        break;
+                    }
+                });
+            }
+            drop(tx);
+            let mut waiting = std::collections::BTreeMap::new();
+            let mut emit_next = 0usize;
+            let mut offset = 0u64;
+            for (i, result) in rx {
+                waiting.insert(i, result);
+                while let Some(result) = waiting.remove(&emit_next) {
+                    let (report, outputs, part) = result?;
+                    for l in &report.lines {
+                        let l = offset_session_in_message(l, offset);
+                        bar.suspend(|| eprintln!("{l}"));
+                    }
+                    if report.failed {
+                        status = exit::CAPTURE_PROBLEM;
+                    }
+                    for mut o in outputs {
+                        o.offset_session(offset);
+                        each(o)?;
+                    }
+                    offset += part.sessions;
+                    summary.merge(&part);
+                    emit_next += 1;
                 }
             }
-        }
+            Ok(())
+        })?;
     }
     bar.finish_and_clear();
     if !common.quiet {
-        eprint!("{}", summary_text(analyzer));
+        eprint!("{}", summary_text(&summary));
     }
     Ok(status)
 }
@@ -399,8 +531,7 @@ fn run_report(args: &ReportArgs) -> Result<i32> {
         ),
         None => None,
     };
-    let mut analyzer = Analyzer::new(config);
-    let status = analyze_all(&args.common, &mut analyzer, |output| {
+    let status = analyze_all(&args.common, &config, |output| {
         match output {
             Output::Incident(row) => incidents.incident(&row, args.violations).context("writing the report")?,
             Output::Transfer(row) => {
@@ -433,10 +564,9 @@ fn run_transcript(args: &TranscriptArgs) -> Result<i32> {
     });
     config.track_data = true;
     let mut out = create(&args.output)?;
-    let mut analyzer = Analyzer::new(config);
     let mut printed = 0;
     let show = args.common.show_passwords;
-    let status = analyze_all(&args.common, &mut analyzer, |output| {
+    let status = analyze_all(&args.common, &config, |output| {
         if let Output::Transcript(t) = output {
             if printed > 0 {
                 writeln!(out)?;
@@ -455,8 +585,7 @@ fn run_transcript(args: &TranscriptArgs) -> Result<i32> {
 }
 
 /// The short end-of-run summary.
-pub fn summary_text(analyzer: &Analyzer) -> String {
-    let s = &analyzer.summary;
+pub fn summary_text(s: &crate::analysis::Summary) -> String {
     let code = |c: u16| s.replies_by_code.get(&c).copied().unwrap_or(0);
     let mut out = format!(
         "ftpcap: {} capture(s), {} frames, {} bytes, {} FTP session(s), {} × 214, {} × 503, {} row(s)\n",

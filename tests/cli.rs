@@ -287,3 +287,54 @@ fn usage_error_exits_2() {
     let out = ftpcap(&[]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn jobs_give_the_same_output_as_one_job() {
+    let run = |jobs: &str| {
+        let out = ftpcap(&["--jobs", jobs, "samples/generated", "samples/real"]);
+        (out.stdout, out.stderr, out.status.code())
+    };
+    let one = run("1");
+    let two = run("2");
+    assert!(one.0.len() > 1000);
+    assert_eq!(one, two);
+}
+
+#[test]
+fn gzip_input_is_recognised_by_magic_bytes() {
+    use std::io::Write;
+    let raw = std::fs::read(root().join("samples/generated/pipelined.pcap")).unwrap();
+    let path = std::env::temp_dir().join(format!("ftpcap-gz-{}.bin", std::process::id()));
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&raw).unwrap();
+    std::fs::write(&path, enc.finish().unwrap()).unwrap();
+    let gz = ftpcap(&["--quiet", path.to_str().unwrap()]);
+    let plain = ftpcap(&["--quiet", "samples/generated/pipelined.pcap"]);
+    std::fs::remove_file(&path).ok();
+    assert_eq!(gz.status.code(), Some(0));
+    assert_eq!(rows(&gz.stdout).len(), rows(&plain.stdout).len());
+    assert_eq!(rows(&gz.stdout)[0][1], rows(&plain.stdout)[0][1]);
+}
+
+#[test]
+fn transcript_prints_one_session() {
+    let out = ftpcap(&["transcript", "--session", "1", "--quiet", "samples/real/vsftpd-ftplib.pcap"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("C: RETR no-such-file.txt"), "{text}");
+    assert!(text.contains("file-not-found"), "{text}");
+    assert!(text.contains("C: PASS ****"), "{text}");
+    let none = ftpcap(&["transcript", "--session", "99", "--quiet", "samples/real/vsftpd-ftplib.pcap"]);
+    assert_eq!(none.status.code(), Some(1));
+}
+
+#[test]
+fn jsonl_has_the_same_fields() {
+    let out = ftpcap(&["--quiet", "--format", "jsonl", "samples/generated/pipelined.pcap"]);
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["code"], 503);
+    assert_eq!(lines[0]["command"], "PASS ****");
+    assert_eq!(lines[0]["rule"], "pass-without-user");
+}

@@ -199,7 +199,12 @@ fn decode_plain_tcp(linktype: i32, data: &[u8]) -> Option<TcpSegment<'_>> {
         dst_port: be16(tcp, 2)?,
         seq: u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]),
         ack: u32::from_be_bytes([tcp[8], tcp[9], tcp[10], tcp[11]]),
-        flags: TcpFlags { syn: flags & 0x02 != 0, ack: flags & 0x10 != 0, fin: flags & 0x01 != 0, rst: flags & 0x04 != 0 },
+        flags: TcpFlags {
+            syn: flags & 0x02 != 0,
+            ack: flags & 0x10 != 0,
+            fin: flags & 0x01 != 0,
+            rst: flags & 0x04 != 0,
+        },
         payload,
         missing_tail: (claimed_total - off - payload.len()) as u32,
     })

@@ -173,6 +173,28 @@ impl CaptureReader {
         if n == 0 {
             return Err(CaptureProblem::Empty);
         }
+        if prefix.starts_with(&[0x1f, 0x8b]) {
+            // gzip, recognised by its magic bytes whatever the file is called.
+            let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(prefix).chain(source));
+            return Self::new_plain(Box::new(flate2::read::MultiGzDecoder::new(chained)), true);
+        }
+        Self::from_prefix(prefix, source)
+    }
+
+    /// Like [`CaptureReader::new`] but for a stream already un-gzipped.
+    fn new_plain(mut source: Box<dyn Read + Send>, gzipped: bool) -> Result<Self, CaptureProblem> {
+        let mut prefix = vec![0u8; SNIFF_LEN];
+        let n = read_prefix(&mut source, &mut prefix)
+            .map_err(|e| CaptureProblem::Io(if gzipped { format!("gzip: {e}") } else { e.to_string() }))?;
+        prefix.truncate(n);
+        if n == 0 {
+            return Err(CaptureProblem::Empty);
+        }
+        Self::from_prefix(prefix, source)
+    }
+
+    fn from_prefix(prefix: Vec<u8>, source: Box<dyn Read + Send>) -> Result<Self, CaptureProblem> {
+        let n = prefix.len();
         let magic = prefix.get(..4).map(|m| [m[0], m[1], m[2], m[3]]);
         let format = match magic {
             Some([0xd4, 0xc3, 0xb2, 0xa1])
