@@ -62,6 +62,16 @@ pub fn help_commands(lines: &[Vec<u8>]) -> Vec<String> {
             if let Some((name, false)) = rest.split_whitespace().next().and_then(command_token) {
                 push(name);
             }
+        } else {
+            // `214 CHMOD UMASK HELP` (vsftpd's SITE HELP): a bare list.
+            let parsed: Vec<Option<(&str, bool)>> = body.split_whitespace().map(command_token).collect();
+            if !parsed.is_empty() && parsed.iter().all(Option::is_some) {
+                for (name, unimplemented) in parsed.into_iter().flatten() {
+                    if !unimplemented {
+                        push(name);
+                    }
+                }
+            }
         }
         return out;
     }
@@ -121,5 +131,6 @@ mod tests {
         assert_eq!(help_commands(&lines(site)), ["CPFR", "HELP"]);
         assert_eq!(help_commands(&lines("214 Syntax: USER <SP> user-name (set username).")), ["USER"]);
         assert!(help_commands(&lines("214 Help OK.")).is_empty());
+        assert_eq!(help_commands(&lines("214 CHMOD UMASK HELP")), ["CHMOD", "UMASK", "HELP"]);
     }
 }
