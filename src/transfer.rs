@@ -223,15 +223,15 @@ impl DataTracker {
         *r = if up { r.saturating_add(1) } else { r.saturating_sub(1) };
     }
 
-    fn expect(&mut self, a: Announcement, also: Option<SocketAddr>) {
+    /// Waits for a connection to the announced address (and `also`).
+    fn await_connection(&mut self, a: Announcement, also: Option<SocketAddr>) {
         if self.expected.len() >= self.limits.max_expected {
             self.cap_hits += 1;
             return;
         }
         for addr in std::iter::once(a.addr).chain(also) {
-            if let Some(old) = self.expected.insert(addr, a) {
-                let _ = old;
-            } else {
+            // A newer announcement of the same address replaces the old one.
+            if self.expected.insert(addr, a).is_none() {
                 self.port_ref(addr.port(), true);
             }
         }
@@ -262,7 +262,7 @@ impl DataTracker {
             let also = also.or_else(|| {
                 (!mode.client_connects() && addr.ip() != client.ip()).then(|| SocketAddr::new(client.ip(), addr.port()))
             });
-            self.expect(a, also);
+            self.await_connection(a, also);
             self.sessions.entry(session).or_default().announcement = Some(a);
             return;
         }
