@@ -608,7 +608,16 @@ fn check_row(row: &IncidentRow) {
 /// CSV, which must read back as one record of the right width per row.
 pub fn pipeline(data: &[u8]) {
     for extra in [false, true] {
-        let mut analyzer = Analyzer::new(Config { detect: extra, violations: extra, ..Config::default() });
+        // The second pass also follows data connections and builds transfer
+        // and session rows, so the data-channel code sees hostile input too.
+        let mut analyzer = Analyzer::new(Config {
+            detect: extra,
+            violations: extra,
+            track_data: extra,
+            transfer_rows: extra,
+            session_rows: extra,
+            ..Config::default()
+        });
         let outcome = match analyzer.analyze_collect("fuzz", Box::new(Cursor::new(data.to_vec()))) {
             Ok(o) => o,
             Err(problem) => {
@@ -651,5 +660,49 @@ pub fn pipeline(data: &[u8]) {
         }
         assert_eq!(records, outcome.rows.len());
         let _ = (&analyzer.messages, &analyzer.summary);
+    }
+}
+
+/// Input: `[selector, text…]`. The text goes through the PORT, EPRT, 227
+/// and 229 parsers (`selector` picks a prefix for the replies). Whatever a
+/// parser accepts must be in range and, written back in the canonical form,
+/// parse to the same address: the parsers are deterministic and lossless.
+pub fn data_address(data: &[u8]) {
+    use crate::ftp::dataaddr::{is_private, parse_eprt, parse_epsv_reply, parse_pasv_reply, parse_port};
+    use std::net::SocketAddr;
+
+    let selector = data.first().copied().unwrap_or(0);
+    let text = data.get(1..).unwrap_or(&[]);
+    let pasv_form = |a: &SocketAddr| match a {
+        SocketAddr::V4(v4) => {
+            let o = v4.ip().octets();
+            format!("{},{},{},{},{},{}", o[0], o[1], o[2], o[3], v4.port() >> 8, v4.port() & 0xff)
+        }
+        SocketAddr::V6(_) => panic!("a PORT/227 address is always IPv4: {a}"),
+    };
+    if let Some(a) = parse_port(text) {
+        assert_eq!(parse_port(pasv_form(&a).as_bytes()), Some(a), "PORT {a} does not round-trip");
+        let _ = is_private(&a.ip());
+    }
+    if let Some(a) = parse_eprt(text) {
+        assert_ne!(a.port(), 0, "EPRT accepted port 0");
+        let af = if a.is_ipv4() { 1 } else { 2 };
+        let canonical = format!("|{af}|{}|{}|", a.ip(), a.port());
+        assert_eq!(parse_eprt(canonical.as_bytes()), Some(a), "EPRT {a} does not round-trip");
+    }
+    let mut reply = match selector % 3 {
+        0 => b"227 ".to_vec(),
+        1 => b"229 ".to_vec(),
+        _ => Vec::new(),
+    };
+    reply.extend_from_slice(text);
+    if let Some(a) = parse_pasv_reply(&reply) {
+        let canonical = format!("227 Entering Passive Mode ({}).", pasv_form(&a));
+        assert_eq!(parse_pasv_reply(canonical.as_bytes()), Some(a), "227 {a} does not round-trip");
+    }
+    if let Some(port) = parse_epsv_reply(&reply) {
+        assert_ne!(port, 0, "229 accepted port 0");
+        let canonical = format!("229 Entering Extended Passive Mode (|||{port}|)");
+        assert_eq!(parse_epsv_reply(canonical.as_bytes()), Some(port), "229 {port} does not round-trip");
     }
 }

@@ -54,3 +54,8 @@ fn session_seeds() {
 fn pipeline_seeds() {
     run_seeds("pipeline", ftpcap::fuzzing::pipeline);
 }
+
+#[test]
+fn data_address_seeds() {
+    run_seeds("data_address", ftpcap::fuzzing::data_address);
+}
