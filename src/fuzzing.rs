@@ -422,7 +422,11 @@ pub fn reassembler(data: &[u8]) {
                             m.held_count += 1;
                         }
                     }
-                    max_pushed_end = max_pushed_end.max(keep_to.max(0) as u64);
+                    // Only bytes actually kept count (an empty push far
+                    // ahead receives nothing).
+                    if keep_to > off.max(next as i64) {
+                        max_pushed_end = max_pushed_end.max(keep_to as u64);
+                    }
                 }
                 let seq = start.wrapping_add(off as u32);
                 r.push(seq, &bytes, tail as u32, origin(frame), &mut |e| m.event(e));
@@ -550,9 +554,15 @@ impl ExchangeChecker {
         assert!(!r.lines.is_empty());
         let _ = r.text();
         if let Some(sent) = e.sent {
-            // Replies answer commands in the order they were sent.
-            assert!(sent.command.origin.frame >= self.last_cmd_frame, "a reply answered an older command");
-            self.last_cmd_frame = sent.command.origin.frame;
+            // Replies answer commands in the order they were sent, except
+            // the out-of-band answers RFC 959 allows while a transfer runs:
+            // 221 to a later QUIT, 211-213 to a later STAT.
+            let out_of_band = (r.code == 221 && sent.command.is("QUIT"))
+                || ((211..=213).contains(&r.code) && sent.command.is("STAT"));
+            if !out_of_band {
+                assert!(sent.command.origin.frame >= self.last_cmd_frame, "a reply answered an older command");
+                self.last_cmd_frame = sent.command.origin.frame;
+            }
             let _ = sent.command.display_raw(false);
             if let Some(p) = &sent.previous {
                 assert!(p.origin.frame <= sent.command.origin.frame);
