@@ -342,9 +342,12 @@ fn jsonl_has_the_same_fields() {
 /// Every capture in `samples/transfers/` (real servers, real clients) and
 /// what each of its transfers must be reported as: a regression in cause
 /// detection is named here by capture and command.
+/// (command, outcome, cause) of one transfer row.
+type Known = (&'static str, &'static str, &'static str);
+
 #[test]
 fn transfer_samples_have_the_known_causes() {
-    const KNOWN: &[(&str, &[(&str, &str, &str)])] = &[
+    const KNOWN: &[(&str, &[Known])] = &[
         ("vsftpd-pasv-retr-ok", &[("RETR", "complete", "")]),
         ("pyftpdlib-pasv-retr-ok", &[("RETR", "complete", "")]),
         ("vsftpd-active-retr-stor-ok", &[("RETR", "complete", ""), ("STOR", "complete", "")]),

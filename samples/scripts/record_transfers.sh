@@ -153,6 +153,12 @@ FTP_BIND=127.0.0.1 PASV_ADDRESS="" CAPTURE_IFACE=lo
     echo "python-ftplib: Python $("$PY" -c 'import platform;print(platform.python_version())') ftplib"
     echo "tcpdump: $(tcpdump --version 2>&1 | head -2 | tr '\n' ';' | sed 's/;$//; s/;/; /')"
 } >"$OUT/VERSIONS.txt"
+# README.md: what each capture shows and what ftpcap reports (needs a build)
+if [ -x "$REPO/target/release/ftpcap" ]; then
+    "$PY" "$SCRIPT_DIR/transfers_readme.py" "$REPO/target/release/ftpcap" "$OUT"
+else
+    log "no target/release/ftpcap: run cargo build --release, then samples/scripts/transfers_readme.py target/release/ftpcap $OUT"
+fi
 chown --reference="$REPO" "$OUT"/* 2>/dev/null || true
 report_failures || true
 log "done: $(ls "$OUT"/*.pcap | wc -l) captures in $OUT ($(du -sh "$OUT" | cut -f1))"
