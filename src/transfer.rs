@@ -101,6 +101,16 @@ pub struct DataConn {
 }
 
 impl DataConn {
+    /// Only SYNs, never answered (no SYN-ACK, no RST, no data).
+    pub fn unanswered(&self) -> bool {
+        self.syn
+            && !self.syn_ack
+            && !self.rst_by_listener
+            && !self.rst_by_initiator
+            && self.bytes_from_initiator() == 0
+            && self.bytes_from_listener() == 0
+    }
+
     pub fn bytes_from_initiator(&self) -> u64 {
         self.from_initiator.high
     }
@@ -122,10 +132,16 @@ pub struct Transfer {
     pub final_text: Vec<u8>,
     pub announced_size: Option<u64>,
     pub aborted: bool,
+    /// A later command of the session got its final reply while this one
+    /// still had none: the server will not send one.
+    pub passed_over: bool,
     pub start: Origin,
     pub end: Option<Origin>,
     /// The control server address (to spot a PASV address that differs).
     pub server_ip: IpAddr,
+    /// The last data setup command before this one failed: verb and code
+    /// (e.g. pyftpdlib connects at PORT time and answers 425).
+    pub setup_refused: Option<(&'static str, u16)>,
 }
 
 impl Transfer {
@@ -138,6 +154,8 @@ impl Transfer {
 #[derive(Debug, Default)]
 struct SessionData {
     announcement: Option<Announcement>,
+    /// A PORT/EPRT/PASV/EPSV refused since the last announcement.
+    setup_refused: Option<(&'static str, u16)>,
     /// Transfers waiting for their final reply, oldest first.
     open: Vec<Transfer>,
     /// Sizes from `SIZE path` → 213.
@@ -263,10 +281,24 @@ impl DataTracker {
                 (!mode.client_connects() && addr.ip() != client.ip()).then(|| SocketAddr::new(client.ip(), addr.port()))
             });
             self.await_connection(a, also);
-            self.sessions.entry(session).or_default().announcement = Some(a);
+            let state = self.sessions.entry(session).or_default();
+            state.announcement = Some(a);
+            state.setup_refused = None;
             return;
         }
         let state = self.sessions.entry(session).or_default();
+        if code >= 400 {
+            if let Some(v) = ["PORT", "EPRT", "PASV", "EPSV"].into_iter().find(|v| *v == verb) {
+                state.setup_refused = Some((v, code));
+            }
+        }
+        // Replies come in command order: a final reply to a later command
+        // means an open transfer before it was passed over.
+        if code >= 200 {
+            for t in state.open.iter_mut().filter(|t| t.start.frame < sent.command.origin.frame) {
+                t.passed_over = true;
+            }
+        }
         if verb == "SIZE" && code == 213 {
             if let Some(size) = first_number(text.get(4..).unwrap_or(b"")) {
                 if state.sizes.len() >= 64 {
@@ -290,6 +322,7 @@ impl DataTracker {
             let announced_size = state.sizes.iter().rev().find(|(p, _)| *p == arg).map(|(_, s)| *s);
             // A transfer uses the data connection prepared for it.
             let announcement = state.announcement.take();
+            let setup_refused = if announcement.is_none() { state.setup_refused.take() } else { None };
             state.open.push(Transfer {
                 session,
                 user: user.to_string(),
@@ -300,9 +333,11 @@ impl DataTracker {
                 final_text: Vec::new(),
                 announced_size,
                 aborted: false,
+                passed_over: false,
                 start: sent.command.origin,
                 end: None,
                 server_ip: server.ip(),
+                setup_refused,
             });
         }
         let Some(idx) = state.open.iter().position(|t| t.start == sent.command.origin) else { return };
@@ -318,6 +353,11 @@ impl DataTracker {
         }
         t.final_text = text.to_vec();
         t.end = Some(ex.reply.origin);
+        // The usual ABOR: 426 ends the transfer, then 226 answers ABOR, so
+        // the ABOR is still waiting when the transfer's final reply comes.
+        if ex.abort_pending {
+            t.aborted = true;
+        }
         let done = state.open.remove(idx);
         // A connection that has not come by the final reply never will.
         if let Some(a) = done.announcement {
@@ -639,19 +679,82 @@ fn transferred_bytes(t: &Transfer, c: &DataConn) -> u64 {
     }
 }
 
+/// Why a data connection never came up, when the capture shows it:
+/// refused, a passive address nobody answers at, or no attempt at all.
+fn data_setup_failure(t: &Transfer, conn: Option<&DataConn>, refused: bool) -> Option<(&'static str, String)> {
+    if refused {
+        return Some(("data-connection-refused", "The data connection was refused (RST in answer to its SYN).".into()));
+    }
+    let never_up = conn.is_none_or(DataConn::unanswered);
+    if let Some(a) = t.announcement.filter(|a| a.mode.client_connects() && a.addr.ip() != t.server_ip && never_up) {
+        return Some((
+            "pasv-private-address",
+            format!(
+                "PASV advertised {}{}, not the server's address {}, and {} (NAT or a masquerade address).",
+                if is_private(&a.addr.ip()) { "the private address " } else { "" },
+                a.addr.ip(),
+                t.server_ip,
+                if conn.is_some() { "the client's SYNs to it got no answer" } else { "no data connection followed" }
+            ),
+        ));
+    }
+    if conn.is_none() {
+        let detail = match (t.announcement, t.setup_refused) {
+            (None, Some((verb, code))) => {
+                format!("{verb} was answered {code}, so there was no data connection to use.")
+            }
+            (None, None) => {
+                "No data connection was set up before the command (no PORT, PASV, EPRT or EPSV accepted).".into()
+            }
+            _ => "No data connection was attempted (firewall or wrong address).".into(),
+        };
+        return Some(("no-data-connection", detail));
+    }
+    None
+}
+
 /// Outcome and cause of one transfer: the heart of the forensics.
 pub fn classify(t: &Transfer, conn: Option<&DataConn>) -> (&'static str, &'static str, String) {
     let final_code = t.end.and(t.replies.last().copied());
     let text = String::from_utf8_lossy(&t.final_text).to_ascii_lowercase();
     let a = t.announcement;
     let bytes = conn.map(|c| transferred_bytes(t, c));
-    let Some(code) = final_code else {
-        return ("incomplete-capture", "no-final-reply", "The capture ends before the server's final reply.".into());
-    };
     let refused = conn.is_some_and(|c| {
         c.rst_by_listener && !c.syn_ack && c.bytes_from_listener() == 0 && c.bytes_from_initiator() == 0
     });
     let reset = conn.is_some_and(|c| c.rst_by_listener || c.rst_by_initiator);
+    let Some(code) = final_code else {
+        if !t.passed_over {
+            return (
+                "incomplete-capture",
+                "no-final-reply",
+                "The capture ends before the server's final reply.".into(),
+            );
+        }
+        // The server answered later commands but never this one.
+        if t.aborted {
+            return (
+                "aborted",
+                "aborted-by-client",
+                "The client sent ABOR; the server sent no final reply to the transfer.".into(),
+            );
+        }
+        if let Some((cause, detail)) = data_setup_failure(t, conn, refused) {
+            return ("failed", cause, format!("{detail} The server never sent a final reply."));
+        }
+        if reset {
+            return (
+                "failed",
+                "reset-mid-transfer",
+                "The data connection was reset (RST); the server never sent a final reply.".into(),
+            );
+        }
+        return (
+            "failed",
+            "no-final-reply",
+            "The server never sent a final reply, though it answered later commands.".into(),
+        );
+    };
     match code {
         200..=299 => {
             if conn.is_none() {
@@ -685,37 +788,14 @@ pub fn classify(t: &Transfer, conn: Option<&DataConn>) -> (&'static str, &'stati
             ("aborted", "aborted-by-client", format!("The client sent ABOR; the transfer ended with {code}."))
         }
         425 => {
-            if refused {
-                return (
-                    "failed",
-                    "data-connection-refused",
-                    "The data connection was refused (RST in answer to its SYN).".into(),
-                );
-            }
-            if let Some(a) = a.filter(|a| a.mode.client_connects() && a.addr.ip() != t.server_ip && conn.is_none()) {
-                return (
-                    "failed",
-                    "pasv-private-address",
-                    format!(
-                        "PASV advertised {}{}, not the server's address {}, and no data connection followed (NAT or a masquerade address).",
-                        if is_private(&a.addr.ip()) { "the private address " } else { "" },
-                        a.addr.ip(),
-                        t.server_ip
-                    ),
-                );
-            }
-            if conn.is_none() {
-                return (
-                    "failed",
-                    "no-data-connection",
-                    "No data connection was attempted (firewall or wrong address).".into(),
-                );
+            if let Some((cause, detail)) = data_setup_failure(t, conn, refused) {
+                return ("failed", cause, detail);
             }
             ("failed", "data-connection-failed", format!("The server could not open the data connection ({code})."))
         }
         426 if reset => ("failed", "reset-mid-transfer", "The data connection was reset (RST) mid-transfer.".into()),
         426 => ("failed", "short-transfer", "The data connection closed before the transfer completed.".into()),
-        450 | 550 | 553 if text.contains("permission") || text.contains("denied") || text.contains("not allowed") => {
+        450 | 550 | 553 if ["permission", "denied", "not allowed", "privilege"].iter().any(|n| text.contains(n)) => {
             ("failed", "permission-denied", format!("The server refused access ({code})."))
         }
         450 | 550
@@ -774,6 +854,173 @@ mod tests {
         assert_eq!(size_in_150(b"150 File status okay (a bytes)"), None);
         assert_eq!(first_number(b"2048"), Some(2048));
         assert_eq!(first_number(b"x"), None);
+    }
+
+    fn origin(frame: u64) -> Origin {
+        Origin { frame, ts: Timestamp::default() }
+    }
+
+    fn passive_retr(pasv: &str, server: &str, replies: &[u16], final_text: &[u8]) -> Transfer {
+        let addr: SocketAddr = pasv.parse().unwrap();
+        Transfer {
+            session: 1,
+            user: "u".into(),
+            verb: "RETR".into(),
+            argument: b"f".to_vec(),
+            announcement: Some(Announcement { id: 1, session: 1, mode: DataMode::Passive, addr, origin: origin(5) }),
+            replies: replies.to_vec(),
+            final_text: final_text.to_vec(),
+            announced_size: None,
+            aborted: false,
+            passed_over: false,
+            start: origin(7),
+            end: (!replies.iter().all(|c| (100..200).contains(c))).then(|| origin(9)),
+            server_ip: server.parse().unwrap(),
+            setup_refused: None,
+        }
+    }
+
+    /// A data connection the client tried: `syn_ack`, `rst` from the listener.
+    fn attempt(to: &str, syn_ack: bool, rst: bool) -> DataConn {
+        DataConn {
+            announcement: 1,
+            initiator: "10.77.0.2:48980".parse().unwrap(),
+            listener: to.parse().unwrap(),
+            syn: true,
+            syn_ack,
+            rst_by_listener: rst,
+            rst_by_initiator: false,
+            fin_by_initiator: false,
+            fin_by_listener: false,
+            from_initiator: SeqCounter::default(),
+            from_listener: SeqCounter::default(),
+            first: origin(8),
+            last: origin(8),
+        }
+    }
+
+    #[test]
+    fn unanswered_syns_to_a_masquerade_address_are_pasv_private_address() {
+        let t = passive_retr("10.255.0.1:40010", "10.77.0.1", &[425], b"425 Failed to establish connection.");
+        // The client tried the advertised address: SYNs, no answer.
+        let c = attempt("10.255.0.1:40010", false, false);
+        assert!(c.unanswered());
+        let (outcome, cause, detail) = classify(&t, Some(&c));
+        assert_eq!((outcome, cause), ("failed", "pasv-private-address"), "{detail}");
+        assert!(detail.contains("SYNs"), "{detail}");
+        // Not tried at all: the same cause.
+        assert_eq!(classify(&t, None).1, "pasv-private-address");
+        // Answered with RST: refused, not an address problem.
+        assert_eq!(classify(&t, Some(&attempt("10.255.0.1:40010", false, true))).1, "data-connection-refused");
+        // Unanswered SYNs to the server's own address: not a PASV address problem.
+        let own = passive_retr("10.77.0.1:40010", "10.77.0.1", &[425], b"425 Failed to establish connection.");
+        assert_eq!(classify(&own, Some(&attempt("10.77.0.1:40010", false, false))).1, "data-connection-failed");
+    }
+
+    #[test]
+    fn a_refused_port_explains_the_missing_data_connection() {
+        let mut t = passive_retr("127.0.0.1:41000", "127.0.0.1", &[150], b"150 File status okay.");
+        t.announcement = None;
+        t.passed_over = true;
+        t.setup_refused = Some(("PORT", 425));
+        let (outcome, cause, detail) = classify(&t, None);
+        assert_eq!((outcome, cause), ("failed", "no-data-connection"));
+        assert!(detail.starts_with("PORT was answered 425"), "{detail}");
+    }
+
+    #[test]
+    fn not_enough_privileges_is_permission_denied() {
+        let mut t = passive_retr("127.0.0.1:40098", "127.0.0.1", &[550], b"550 Not enough privileges.");
+        t.verb = "STOR".into();
+        assert_eq!(classify(&t, None).1, "permission-denied");
+    }
+
+    #[test]
+    fn transfer_passed_over_without_final_reply_fails() {
+        // RETR got 150, the data connection never came up, and the server
+        // answered QUIT without ever ending the RETR.
+        let mut t = passive_retr("192.0.2.1:40051", "10.77.0.1", &[150], b"150 File status okay.");
+        let c = attempt("192.0.2.1:40051", false, false);
+        assert_eq!(classify(&t, Some(&c)).0, "incomplete-capture", "capture ends: nothing is known");
+        t.passed_over = true;
+        let (outcome, cause, detail) = classify(&t, Some(&c));
+        assert_eq!((outcome, cause), ("failed", "pasv-private-address"), "{detail}");
+        assert!(detail.contains("never sent a final reply"), "{detail}");
+        // An established connection and no final reply: failed, no-final-reply.
+        let mut up = attempt("192.0.2.1:40051", true, false);
+        up.from_listener.data(1, 100);
+        assert_eq!(classify(&t, Some(&up)).1, "no-final-reply");
+        assert_eq!(classify(&t, Some(&up)).0, "failed");
+        t.aborted = true;
+        assert_eq!(classify(&t, Some(&up)).0, "aborted");
+    }
+
+    /// Runs a control script (client?, bytes) through a real session into
+    /// a tracker and returns (command, replies, outcome, cause) per transfer.
+    fn track(script: &[(bool, &[u8])]) -> Vec<(String, String, String, String)> {
+        use crate::ftp::session::{Session, SessionLimits};
+        let client: SocketAddr = "127.0.0.1:50000".parse().unwrap();
+        let server: SocketAddr = "127.0.0.1:21".parse().unwrap();
+        let mut session = Session::new(SessionLimits::default());
+        let mut tracker = DataTracker::new(DataLimits::default());
+        for (i, (from_client, bytes)) in script.iter().enumerate() {
+            let origin = Origin { frame: i as u64 + 1, ..Default::default() };
+            if *from_client {
+                session.client_data(bytes, origin);
+            } else {
+                session.server_data(bytes, origin, &mut |ex| tracker.exchange(1, client, server, &ex, "u"));
+            }
+        }
+        tracker.session_end(1);
+        let rows = tracker.take_ready("x", true);
+        rows.into_iter().map(|r| (r.command, r.replies, r.outcome, r.cause)).collect()
+    }
+
+    fn row(cmd: &str, replies: &str, outcome: &str, cause: &str) -> (String, String, String, String) {
+        (cmd.into(), replies.into(), outcome.into(), cause.into())
+    }
+
+    #[test]
+    fn abor_before_the_426_marks_the_transfer_aborted() {
+        // vsftpd and pyftpdlib: 426 ends RETR, then 226 answers ABOR; the
+        // ABOR is on the wire before the 426.
+        let got = track(&[
+            (false, b"220 hi\r\n"),
+            (true, b"PASV\r\n"),
+            (false, b"227 Entering Passive Mode (127,0,0,1,156,64).\r\n"),
+            (true, b"RETR big.bin\r\n"),
+            (false, b"150 Opening BINARY mode data connection.\r\n"),
+            (true, b"\xff\xf4\xff\xf2ABOR\r\n"),
+            (false, b"426 Failure writing network stream.\r\n"),
+            (false, b"226 ABOR successful.\r\n"),
+        ]);
+        assert_eq!(got, vec![row("RETR", "150 426", "aborted", "aborted-by-client")]);
+        // Without ABOR the same 426 is a failure.
+        let got = track(&[
+            (false, b"220 hi\r\n"),
+            (true, b"RETR big.bin\r\n"),
+            (false, b"150 Opening BINARY mode data connection.\r\n"),
+            (false, b"426 Failure writing network stream.\r\n"),
+        ]);
+        assert_eq!(got[0].2, "failed");
+    }
+
+    #[test]
+    fn answered_quit_passes_over_a_transfer_without_final_reply() {
+        // pyftpdlib: PORT refused (425), RETR gets 150 and nothing more,
+        // QUIT is answered while RETR waits.
+        let script: &[(bool, &[u8])] = &[
+            (false, b"220 hi\r\n"),
+            (true, b"PORT 127,0,0,1,160,40\r\n"),
+            (false, b"425 Can't connect to specified address.\r\n"),
+            (true, b"RETR hello.txt\r\n"),
+            (false, b"150 File status okay. About to open data connection.\r\n"),
+            (true, b"QUIT\r\n"),
+            (false, b"221 Goodbye.\r\n"),
+        ];
+        assert_eq!(track(script), vec![row("RETR", "150", "failed", "no-data-connection")]);
+        // The capture ends while RETR waits: nothing is known.
+        assert_eq!(track(&script[..5]), vec![row("RETR", "150", "incomplete-capture", "no-final-reply")]);
     }
 
     #[test]

@@ -338,3 +338,60 @@ fn jsonl_has_the_same_fields() {
     assert_eq!(lines[0]["command"], "PASS ****");
     assert_eq!(lines[0]["rule"], "pass-without-user");
 }
+
+/// Every capture in `samples/transfers/` (real servers, real clients) and
+/// what each of its transfers must be reported as: a regression in cause
+/// detection is named here by capture and command.
+/// (command, outcome, cause) of one transfer row.
+type Known = (&'static str, &'static str, &'static str);
+
+#[test]
+fn transfer_samples_have_the_known_causes() {
+    const KNOWN: &[(&str, &[Known])] = &[
+        ("vsftpd-pasv-retr-ok", &[("RETR", "complete", "")]),
+        ("pyftpdlib-pasv-retr-ok", &[("RETR", "complete", "")]),
+        ("vsftpd-active-retr-stor-ok", &[("RETR", "complete", ""), ("STOR", "complete", "")]),
+        ("pyftpdlib-active-retr-stor-ok", &[("RETR", "complete", ""), ("STOR", "complete", "")]),
+        ("vsftpd-ipv6-epsv-eprt", &[("RETR", "complete", ""), ("LIST", "complete", ""), ("STOR", "complete", "")]),
+        ("pyftpdlib-ipv6-epsv-eprt", &[("RETR", "complete", ""), ("LIST", "complete", ""), ("STOR", "complete", "")]),
+        ("vsftpd-retr-missing", &[("RETR", "failed", "file-not-found")]),
+        ("pyftpdlib-retr-missing", &[("RETR", "failed", "file-not-found")]),
+        ("vsftpd-stor-denied", &[("STOR", "failed", "permission-denied")]),
+        ("pyftpdlib-stor-denied", &[("STOR", "failed", "permission-denied")]),
+        ("vsftpd-abor", &[("RETR", "aborted", "aborted-by-client")]),
+        ("pyftpdlib-abor", &[("RETR", "aborted", "aborted-by-client")]),
+        ("vsftpd-rst-mid-transfer", &[("RETR", "failed", "reset-mid-transfer")]),
+        ("pyftpdlib-rst-mid-transfer", &[("RETR", "failed", "reset-mid-transfer")]),
+        ("vsftpd-port-refused", &[("RETR", "failed", "data-connection-refused")]),
+        ("pyftpdlib-port-refused", &[("RETR", "failed", "no-data-connection")]),
+        ("vsftpd-pasv-refused", &[("RETR", "failed", "data-connection-refused")]),
+        ("vsftpd-pasv-unreachable", &[("RETR", "failed", "pasv-private-address")]),
+        ("pyftpdlib-pasv-unreachable", &[("RETR", "failed", "pasv-private-address")]),
+    ];
+    let on_disk: Vec<String> = all_samples().into_iter().filter(|s| s.starts_with("samples/transfers/")).collect();
+    let listed: Vec<String> = KNOWN.iter().map(|(n, _)| format!("samples/transfers/{n}.pcap")).collect();
+    let mut a = on_disk.clone();
+    let mut b = listed.clone();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "every capture in samples/transfers/ is listed here, and only those");
+    let dir = std::env::temp_dir().join(format!("ftpcap-known-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut wrong = Vec::new();
+    for (name, want) in KNOWN {
+        let path = format!("samples/transfers/{name}.pcap");
+        let out_path = dir.join("t.csv");
+        let out = ftpcap(&["--quiet", &path, "-o", "/dev/null", "--transfers", out_path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{path}");
+        let text = std::fs::read(&out_path).unwrap();
+        let got: Vec<(String, String, String)> =
+            rows(&text).iter().map(|r| (r[3].to_string(), r[18].to_string(), r[19].to_string())).collect();
+        let want: Vec<(String, String, String)> =
+            want.iter().map(|(c, o, k)| (c.to_string(), o.to_string(), k.to_string())).collect();
+        if got != want {
+            wrong.push(format!("{name}: want {want:?}, got {got:?}"));
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

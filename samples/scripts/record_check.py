@@ -72,6 +72,11 @@ def check_flows(path):
     fl = flows(path)
     for key, f in fl.items():
         name = "%d->%d" % (key[1], key[3])
+        rev = fl.get((key[2], key[3], key[0], key[1]), {})
+        if f["syn"] is None and f["rst"] and not f["segs"] and rev.get("syn") is not None:
+            continue                             # a refused connection: RST to a SYN
+        if f["syn"] is not None and not f["segs"] and not rev:
+            continue                             # SYNs nobody answered
         if f["syn"] is None:
             problems.append("%s: no SYN" % name)
             continue
@@ -81,7 +86,6 @@ def check_flows(path):
             if rel > pos:
                 problems.append("%s: %d bytes missing at offset %d" % (name, rel - pos, pos))
             pos = max(pos, rel + ln)
-        rev = fl.get((key[2], key[3], key[0], key[1]), {})
         if f["fin"] is None and not f["rst"] and not rev.get("rst"):
             problems.append("%s: neither FIN nor RST (capture cut short?)" % name)
         elif f["fin"] is not None and pos != ((f["fin"] - base) & 0xFFFFFFFF):
@@ -147,6 +151,8 @@ def check_log(pcap, log):
     problems = []
     entries = read_log(log)
     c, s = control_streams(pcap)
+    # Telnet IP / Synch before ABOR (IAC IP IAC DM) are not part of the command
+    c = re.sub(rb"\xff[\xf0-\xfe]", b"", c)
     wire_cmds = [x.rstrip("\r") for x in c.decode("latin-1").split("\n")][:-1]
     wire_codes = split_replies(s)
     log_cmds = [cmd for cmd, _, unsent in entries if cmd != "(connect)" and not unsent]

@@ -16,6 +16,9 @@ FTP_PASS=s3cret-pass
 FTP_HOME=/home/$FTP_USER
 FTP_PORT=21
 FTP_BIND=127.0.0.1   # start_server listens here; set to ::1 for IPv6 (vsftpd, pyftpdlib only)
+PASV_ADDRESS=""      # vsftpd pasv_address / pyftpdlib masquerade_address (default: FTP_BIND)
+VSFTPD_EXTRA=""      # extra vsftpd.conf lines
+CAPTURE_IFACE=lo     # interface tcpdump listens on
 PASV_LO=40000
 PASV_HI=40100
 ACTIVE_PORTS=41000-41100
@@ -194,8 +197,8 @@ listen_address6=::1"
     else
         listen="listen=YES
 listen_ipv6=NO
-listen_address=127.0.0.1
-pasv_address=127.0.0.1"
+listen_address=$FTP_BIND
+pasv_address=${PASV_ADDRESS:-$FTP_BIND}"
     fi
     cat >"$WORK/vsftpd.conf" <<EOF
 $listen
@@ -224,6 +227,7 @@ allow_anon_ssl=NO
 force_local_data_ssl=NO
 force_local_logins_ssl=NO
 require_ssl_reuse=NO
+$VSFTPD_EXTRA
 EOF
 }
 
@@ -294,7 +298,7 @@ start_server() {
                 </dev/null >"$WORK/pure-ftpd.out" 2>&1 &
             ;;
         pyftpdlib)
-            FTP_HOST=$FTP_BIND "$PY" "$SCRIPT_DIR/record_pyftpdlib_server.py" "$FTP_HOME" "$WORK/combined.pem" \
+            FTP_HOST=$FTP_BIND FTP_MASQ=$PASV_ADDRESS "$PY" "$SCRIPT_DIR/record_pyftpdlib_server.py" "$FTP_HOME" "$WORK/combined.pem" \
                 </dev/null >"$WORK/pyftpdlib.out" 2>&1 &
             ;;
         *) die "unknown server $name";;
@@ -333,7 +337,7 @@ capture_start() {
     : >"$WORK/tcpdump.err"
     # --immediate-mode: with TPACKET_V3 libpcap otherwise holds packets in a
     # kernel block for up to 1 s and a SIGINT before that loses them
-    tcpdump -i lo -s 0 -U -n --immediate-mode -w "$file" "$CAPTURE_FILTER" 2>"$WORK/tcpdump.err" &
+    tcpdump -i "$CAPTURE_IFACE" -s 0 -U -n --immediate-mode -w "$file" "$CAPTURE_FILTER" 2>"$WORK/tcpdump.err" &
     TCPDUMP_PID=$!
     local i
     for i in $(seq 1 100); do

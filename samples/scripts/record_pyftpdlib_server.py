@@ -35,6 +35,15 @@ if handler is None:
     handler = FTPHandler
 handler.authorizer = auth
 handler.passive_ports = range(40000, 40101)
+if os.environ.get("FTP_MASQ"):
+    # the address PASV announces instead of the real one (as behind NAT)
+    handler.masquerade_address = os.environ["FTP_MASQ"]
+if os.environ.get("FTP_RATE"):
+    # bytes per second on data connections (like vsftpd's local_max_rate)
+    from pyftpdlib.handlers import ThrottledDTPHandler
+    ThrottledDTPHandler.read_limit = int(os.environ["FTP_RATE"])
+    ThrottledDTPHandler.write_limit = int(os.environ["FTP_RATE"])
+    handler.dtp_handler = ThrottledDTPHandler
 server = FTPServer((host, 21), handler)
 print("pyftpdlib listening", flush=True)
 server.serve_forever()

@@ -56,6 +56,9 @@ pub struct Exchange<'a> {
     pub first_reply: bool,
     /// The session's greeting banner, once seen.
     pub banner: Option<&'a [u8]>,
+    /// An ABOR the client sent still waits for its reply (so a transfer
+    /// ending now ends after the client asked to abort it).
+    pub abort_pending: bool,
 }
 
 /// One line of an annotated transcript (`ftpcap transcript`).
@@ -373,6 +376,7 @@ impl Session {
             }
         }
         self.greeted = true;
+        let abort_pending = self.pending.iter().any(|s| s.command.is("ABOR"));
 
         if reply.is_preliminary() {
             // 1xx: the command stays waiting for its final reply.
@@ -387,6 +391,7 @@ impl Session {
                     greeting: false,
                     first_reply,
                     banner: self.banner.as_deref(),
+                    abort_pending,
                 });
                 self.state.on_reply(&sent.command.verb, &arg_word(&sent.command), reply.code);
                 self.pending.push_front(sent);
@@ -399,6 +404,7 @@ impl Session {
                     greeting,
                     first_reply: false,
                     banner: self.banner.as_deref(),
+                    abort_pending,
                 });
             }
             return;
@@ -444,6 +450,7 @@ impl Session {
             greeting,
             first_reply,
             banner: self.banner.as_deref(),
+            abort_pending,
         });
         if let Some(sent) = &sent {
             let word = arg_word(&sent.command);
