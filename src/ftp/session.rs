@@ -194,6 +194,11 @@ impl Session {
         self.user.as_deref()
     }
 
+    /// Lines dropped from multi-line replies longer than `max_reply_lines`.
+    pub fn reply_lines_dropped(&self) -> u64 {
+        self.replies.dropped_lines
+    }
+
     pub fn line_warnings(&self) -> (u64, u64) {
         (
             self.client.truncated_lines + self.server.truncated_lines,
