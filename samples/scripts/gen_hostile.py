@@ -397,7 +397,7 @@ def inert_output(name):
 SMALL = [
     ("syn-flood.pcap", lambda n: syn_flood(n, 5000).serialize(), syn_flood.__doc__.replace("`n`", "5,000")),
     ("one-byte-segments.pcap", lambda n: one_byte_segments(n).serialize(), one_byte_segments.__doc__),
-    ("holes.pcap", lambda n: holes(n, 2000).serialize(), holes.__doc__.replace("n holes", "2,000 holes")),
+    ("holes.pcap", lambda n: holes(n, 2000).serialize(), holes.__doc__.replace("2n exchanges", "4,000 exchanges").replace("(n holes)", "(2,000 holes)")),
     ("huge-reply.pcap", lambda n: huge_reply(n, 200_000).serialize(),
      huge_reply.__doc__.replace("`size`", "200 KB")),
     ("endless-line.pcap", lambda n: endless_line(n, 200_000).serialize(),
@@ -436,6 +436,25 @@ BIG = [
     ("big-huge-reply.pcap", lambda n: huge_reply(n, 10_000_000).serialize(), "a 10 MB multi-line 214"),
     ("big-endless-line.pcap", lambda n: endless_line(n, 10_000_000).serialize(), "a 10 MB line with no end"),
 ]
+
+
+README_HEAD = """\
+# Hostile captures
+
+Adversarial and broken captures for ftpcap (issue 6), made by
+`python3 samples/scripts/gen_hostile.py` (deterministic: re-running it gives
+byte-identical files). Big variants (1,000,000-SYN flood, 100,000 holes,
+10 MB multi-line reply, 10 MB line with no end) are made on demand, never
+checked in: `python3 samples/scripts/gen_hostile.py --big target/hostile-big`.
+`samples/scripts/measure_hostile.sh` runs ftpcap on all of them and prints
+exit code, rows, warnings, peak RSS and speed; `tests/hostile.rs` pins exit
+codes, rows, warning kinds and inert output; `tests/expected/samples/hostile/`
+holds the exact reports.
+
+"Standard session" below: greeting, USER/PASS, `RNTO b` answered 503, `HELP`
+answered by a multi-line 214, QUIT.
+
+"""
 
 
 def clean(doc):
@@ -492,7 +511,8 @@ def main():
                 "cut": "truncated at a random point",
                 "both": "random bit flips, then truncated at a random point"}[variant]
         write(outdir, name, data, index, "`samples/real/%s` with %s (seeded)." % (src, what))
-    with open(os.path.join(outdir, "INDEX.md"), "w", newline="\n") as f:
+    with open(os.path.join(outdir, "README.md"), "w", newline="\n") as f:
+        f.write(README_HEAD)
         f.write("| capture | bytes | what |\n|---|---:|---|\n")
         for name, size, doc in index:
             f.write("| `%s` | %d | %s |\n" % (name, size, doc.replace("|", "\\|")))
