@@ -162,7 +162,7 @@ pub enum Output {
 /// key, released below a watermark. Past `hard_cap` the oldest go out
 /// anyway (and the run warns that order may be off).
 struct Ordered<T> {
-    buf: BTreeMap<(u64, u64, u64), T>,
+    buf: BTreeMap<(u64, u64, u64), Box<T>>,
     seq: u64,
     /// Size at which a flush is attempted; doubles when flushing frees little.
     threshold: usize,
@@ -178,7 +178,7 @@ impl<T> Ordered<T> {
 
     fn push(&mut self, key: (u64, u64), v: T) {
         self.seq += 1;
-        self.buf.insert((key.0, key.1, self.seq), v);
+        self.buf.insert((key.0, key.1, self.seq), Box::new(v));
     }
 
     fn due(&self) -> bool {
@@ -192,12 +192,12 @@ impl<T> Ordered<T> {
             if entry.key().0 >= low {
                 break;
             }
-            out(entry.remove());
+            out(*entry.remove());
         }
         let mut forced = false;
         while self.buf.len() > ORDER_HARD_CAP {
             if let Some((_, v)) = self.buf.pop_first() {
-                out(v);
+                out(*v);
                 forced = true;
             }
         }
@@ -211,7 +211,7 @@ impl<T> Ordered<T> {
 
     fn release_all(&mut self, out: &mut dyn FnMut(T)) {
         while let Some((_, v)) = self.buf.pop_first() {
-            out(v);
+            out(*v);
         }
     }
 }
@@ -1128,7 +1128,21 @@ fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>, end: &'static str) {
     ctx.data.session_end(id);
     let transcribed = conn.session.transcript.is_some();
     let row = (ctx.config.session_rows || transcribed).then(|| session_row(&conn, &meta, ctx, end));
+    let dropped = conn.session.transcript_dropped;
+    if dropped > 0 {
+        ctx.warn("transcript cap hit", || {
+            format!("session {id}: transcript too long; {dropped} later lines not kept in memory")
+        });
+    }
     if let Some(mut entries) = conn.session.transcript.take() {
+        if dropped > 0 {
+            let last = entries.last().map(|e| e.frame()).unwrap_or(0);
+            entries.push(TranscriptEntry::Note {
+                frame: last,
+                ts: conn.last_seen,
+                text: format!("transcript cut here: {dropped} later lines not kept (memory cap)"),
+            });
+        }
         if conn.session.stopped == Some(StopReason::Encrypted) {
             let last = entries.last().map(|e| e.frame()).unwrap_or(0);
             entries.push(TranscriptEntry::Note {
