@@ -162,7 +162,7 @@ pub enum Output {
 /// key, released below a watermark. Past `hard_cap` the oldest go out
 /// anyway (and the run warns that order may be off).
 struct Ordered<T> {
-    buf: BTreeMap<(u64, u64, u64), T>,
+    buf: BTreeMap<(u64, u64, u64), Box<T>>,
     seq: u64,
     /// Size at which a flush is attempted; doubles when flushing frees little.
     threshold: usize,
@@ -178,7 +178,7 @@ impl<T> Ordered<T> {
 
     fn push(&mut self, key: (u64, u64), v: T) {
         self.seq += 1;
-        self.buf.insert((key.0, key.1, self.seq), v);
+        self.buf.insert((key.0, key.1, self.seq), Box::new(v));
     }
 
     fn due(&self) -> bool {
@@ -192,12 +192,12 @@ impl<T> Ordered<T> {
             if entry.key().0 >= low {
                 break;
             }
-            out(entry.remove());
+            out(*entry.remove());
         }
         let mut forced = false;
         while self.buf.len() > ORDER_HARD_CAP {
             if let Some((_, v)) = self.buf.pop_first() {
-                out(v);
+                out(*v);
                 forced = true;
             }
         }
@@ -211,7 +211,7 @@ impl<T> Ordered<T> {
 
     fn release_all(&mut self, out: &mut dyn FnMut(T)) {
         while let Some((_, v)) = self.buf.pop_first() {
-            out(v);
+            out(*v);
         }
     }
 }
@@ -272,9 +272,26 @@ struct Conn {
     first: Origin,
     last_seen: Timestamp,
     last_frame: u64,
+    /// The capture clock (latest timestamp so far) at its last packet: what
+    /// idleness is measured by, so a packet stamped in the past still counts
+    /// as activity.
+    clock: Timestamp,
     client_ended: bool,
     server_ended: bool,
     saw_data: bool,
+}
+
+/// A flow that has carried no payload yet (handshake, bare ACKs): kept
+/// small, so a SYN flood costs a few dozen bytes per flow, not a whole
+/// connection's state. Promoted to a [`Conn`] by its first payload.
+#[derive(Debug, Clone, Copy)]
+struct Handshake {
+    /// Whether `key.lo` is the client (the SYN's sender).
+    lo_is_client: bool,
+    /// The SYN sequence numbers seen: `[lo side, hi side]`.
+    isn: [Option<u32>; 2],
+    first: Origin,
+    clock: Timestamp,
 }
 
 impl Conn {
@@ -315,6 +332,15 @@ impl Ctx<'_> {
             let line = format!("{}: {}", self.capture, detail());
             self.messages.push(line);
         }
+    }
+
+    /// Like [`Ctx::warn`], counting `n` occurrences at once.
+    fn warn_many(&mut self, kind: &'static str, n: u64, detail: impl FnOnce() -> String) {
+        if n == 0 {
+            return;
+        }
+        *self.summary.warnings.entry(kind).or_insert(0) += n - 1;
+        self.warn(kind, detail);
     }
 
     fn exchange(&mut self, meta: &Meta, ex: Exchange<'_>) {
@@ -504,9 +530,22 @@ impl Analyzer {
             next_session: &mut self.next_session,
             total_buffered: 0,
         };
+        let mut previous_ts: Option<Timestamp> = None;
+        let (mut backwards, mut first_backwards) = (0u64, 0u64);
         let result = reader.for_each_frame(|frame| {
+            if previous_ts.is_some_and(|p| frame.ts < p) {
+                backwards += 1;
+                if first_backwards == 0 {
+                    first_backwards = frame.number;
+                }
+            }
+            previous_ts = Some(frame.ts);
             table.frame(frame, &mut ctx);
+            table.maybe_sweep(&mut ctx);
             table.release_due(&mut ctx, frame.number);
+        });
+        ctx.warn_many("timestamp earlier than the frame before", backwards, || {
+            format!("frame {first_backwards} (and {} more) is stamped earlier than the frame before it", backwards - 1)
         });
         for w in &reader.warnings {
             match w {
@@ -597,6 +636,8 @@ impl Ctx<'_> {
 /// The flow table of one capture.
 struct Table {
     conns: HashMap<FlowKey, Conn>,
+    /// Flows with no payload yet; they count against `max_flows` too.
+    handshakes: HashMap<FlowKey, Handshake>,
     ports: Vec<u16>,
     detect: bool,
     reassembly: ReassemblyLimits,
@@ -612,6 +653,7 @@ impl Table {
     fn new(config: &Config) -> Self {
         Table {
             conns: HashMap::new(),
+            handshakes: HashMap::new(),
             ports: config.ports.clone(),
             detect: config.detect,
             reassembly: config.reassembly,
@@ -656,11 +698,6 @@ impl Table {
         if frame.ts > self.now {
             self.now = frame.ts;
         }
-        if self.now.as_nanos() - self.last_sweep.as_nanos() > 60_000_000_000 {
-            self.last_sweep = self.now;
-            self.sweep_idle(ctx);
-            ctx.data.expire(self.now);
-        }
         let port_match = self.ports.contains(&seg.dst_port) || self.ports.contains(&seg.src_port);
         let origin = Origin { frame: frame.number, ts: frame.ts };
         if !port_match && ctx.data.wants_ports(seg.src_port, seg.dst_port) {
@@ -685,8 +722,18 @@ impl Table {
                 }
             }
         }
+        let carries_data = !seg.payload.is_empty() || seg.missing_tail > 0;
+        if !carries_data && !self.conns.contains_key(&key) {
+            self.handshake(&seg, key, from_lo, origin, ctx);
+            return;
+        }
         // One hash lookup per packet on the common path.
-        if starts_flow && self.conns.len() >= self.max_flows && !self.conns.contains_key(&key) && !self.make_room(ctx) {
+        if starts_flow
+            && self.flows() >= self.max_flows
+            && !self.conns.contains_key(&key)
+            && !self.handshakes.contains_key(&key)
+            && !self.make_room(ctx)
+        {
             ctx.warn("flow table full", || {
                 format!("frame {}: more than {} flows at once; new flow not tracked", frame.number, self.max_flows)
             });
@@ -698,8 +745,13 @@ impl Table {
                 if !starts_flow {
                     return;
                 }
-                self.inserts_since_sweep += 1;
-                let lo_is_client = if seg.flags.syn {
+                let hs = self.handshakes.remove(&key);
+                if hs.is_none() {
+                    self.inserts_since_sweep += 1;
+                }
+                let lo_is_client = if let Some(h) = hs {
+                    Some(h.lo_is_client)
+                } else if seg.flags.syn {
                     // The SYN's sender is the client; a SYN-ACK's sender the server.
                     Some(from_lo != seg.flags.ack)
                 } else if port_match {
@@ -709,16 +761,32 @@ impl Table {
                     None
                 };
                 let kind = if port_match { Kind::Ftp } else { Kind::Unknown };
+                let mut to_server = Reassembler::new(self.reassembly);
+                let mut to_client = Reassembler::new(self.reassembly);
+                if let Some(h) = hs {
+                    let (lo, hi) = if h.lo_is_client {
+                        (&mut to_server, &mut to_client)
+                    } else {
+                        (&mut to_client, &mut to_server)
+                    };
+                    if let Some(isn) = h.isn[0] {
+                        lo.syn(isn);
+                    }
+                    if let Some(isn) = h.isn[1] {
+                        hi.syn(isn);
+                    }
+                }
                 v.insert(Conn {
                     kind,
                     lo_is_client,
-                    to_server: Reassembler::new(self.reassembly),
-                    to_client: Reassembler::new(self.reassembly),
+                    to_server,
+                    to_client,
                     session: Session::new(self.session),
                     meta: None,
-                    first: origin,
+                    first: hs.map(|h| h.first).unwrap_or(origin),
                     last_seen: frame.ts,
                     last_frame: frame.number,
+                    clock: self.now,
                     client_ended: false,
                     server_ended: false,
                     saw_data: false,
@@ -727,6 +795,7 @@ impl Table {
         };
         conn.last_seen = frame.ts;
         conn.last_frame = frame.number;
+        conn.clock = self.now;
         if conn.kind == Kind::NotFtp {
             return;
         }
@@ -783,6 +852,17 @@ impl Table {
         }
     }
 
+    /// Closes idle flows once a minute of capture time. Runs after the
+    /// frame was handled, so the flow a frame belongs to is never idle at
+    /// it, whatever its timestamp (a jump forward closes the others only).
+    fn maybe_sweep(&mut self, ctx: &mut Ctx<'_>) {
+        if self.now.as_nanos() - self.last_sweep.as_nanos() > 60_000_000_000 {
+            self.last_sweep = self.now;
+            self.sweep_idle(ctx);
+            ctx.data.expire(self.now);
+        }
+    }
+
     /// Frees table space: idle flows first, then flows that never carried
     /// FTP data. Sweeps are rate-limited so a flood stays linear.
     fn make_room(&mut self, ctx: &mut Ctx<'_>) -> bool {
@@ -791,26 +871,78 @@ impl Table {
         }
         self.inserts_since_sweep = 0;
         self.sweep_idle(ctx);
-        if self.conns.len() < self.max_flows {
+        if self.flows() < self.max_flows {
             return true;
         }
+        let evicted_handshakes = self.handshakes.len() as u64;
+        self.handshakes.clear();
         let idle: Vec<FlowKey> =
             self.conns.iter().filter(|(_, c)| !c.saw_data || c.kind == Kind::NotFtp).map(|(k, _)| *k).collect();
+        let evicted = evicted_handshakes + idle.len() as u64;
         for key in idle {
             if let Some(conn) = self.conns.remove(&key) {
                 finish_conn(conn, ctx, "evicted");
             }
         }
-        self.conns.len() < self.max_flows
+        let max = self.max_flows;
+        ctx.warn_many("flow evicted (flow table full)", evicted, || {
+            format!("{evicted} flows without FTP payload dropped to make room (more than {max} flows at once)")
+        });
+        self.flows() < self.max_flows
+    }
+
+    /// Flows tracked now (with payload or not).
+    fn flows(&self) -> usize {
+        self.conns.len() + self.handshakes.len()
+    }
+
+    /// A segment without payload of a flow that has carried none yet.
+    fn handshake(&mut self, seg: &TcpSegment<'_>, key: FlowKey, from_lo: bool, origin: Origin, ctx: &mut Ctx<'_>) {
+        let side = usize::from(!from_lo);
+        if let Some(h) = self.handshakes.get_mut(&key) {
+            if seg.flags.rst {
+                self.handshakes.remove(&key);
+                return;
+            }
+            h.clock = self.now;
+            if !seg.flags.syn {
+                return;
+            }
+            match h.isn[side] {
+                None => {
+                    h.isn[side] = Some(seg.seq);
+                    return;
+                }
+                Some(isn) if isn == seg.seq || seg.flags.ack => return,
+                // Another ISN on the same 4-tuple: a new connection.
+                Some(_) => {}
+            }
+        } else if !seg.flags.syn {
+            return;
+        } else if self.flows() >= self.max_flows && !self.make_room(ctx) {
+            let max = self.max_flows;
+            ctx.warn("flow table full", || {
+                format!("frame {}: more than {max} flows at once; new flow not tracked", origin.frame)
+            });
+            return;
+        } else {
+            self.inserts_since_sweep += 1;
+        }
+        let mut isn = [None, None];
+        isn[side] = Some(seg.seq);
+        // The SYN's sender is the client; a SYN-ACK's sender the server.
+        let lo_is_client = from_lo != seg.flags.ack;
+        self.handshakes.insert(key, Handshake { lo_is_client, isn, first: origin, clock: self.now });
     }
 
     fn sweep_idle(&mut self, ctx: &mut Ctx<'_>) {
         let now = self.now.as_nanos();
         let limit = self.idle_nanos;
+        self.handshakes.retain(|_, h| now - h.clock.as_nanos() <= limit);
         let mut idle: Vec<(u64, FlowKey)> = self
             .conns
             .iter()
-            .filter(|(_, c)| now - c.last_seen.as_nanos() > limit)
+            .filter(|(_, c)| now - c.clock.as_nanos() > limit)
             .map(|(k, c)| (c.meta.map(|m| m.session_id).unwrap_or(0), *k))
             .collect();
         idle.sort_by_key(|(id, _)| *id);
@@ -861,6 +993,7 @@ impl Table {
     }
 
     fn finish_all(&mut self, ctx: &mut Ctx<'_>) {
+        self.handshakes.clear();
         let mut all: Vec<(u64, FlowKey)> =
             self.conns.iter().map(|(k, c)| (c.meta.map(|m| m.session_id).unwrap_or(0), *k)).collect();
         all.sort_by_key(|(id, _)| *id);
@@ -995,7 +1128,21 @@ fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>, end: &'static str) {
     ctx.data.session_end(id);
     let transcribed = conn.session.transcript.is_some();
     let row = (ctx.config.session_rows || transcribed).then(|| session_row(&conn, &meta, ctx, end));
+    let dropped = conn.session.transcript_dropped;
+    if dropped > 0 {
+        ctx.warn("transcript cap hit", || {
+            format!("session {id}: transcript too long; {dropped} later lines not kept in memory")
+        });
+    }
     if let Some(mut entries) = conn.session.transcript.take() {
+        if dropped > 0 {
+            let last = entries.last().map(|e| e.frame()).unwrap_or(0);
+            entries.push(TranscriptEntry::Note {
+                frame: last,
+                ts: conn.last_seen,
+                text: format!("transcript cut here: {dropped} later lines not kept (memory cap)"),
+            });
+        }
         if conn.session.stopped == Some(StopReason::Encrypted) {
             let last = entries.last().map(|e| e.frame()).unwrap_or(0);
             entries.push(TranscriptEntry::Note {
@@ -1080,6 +1227,12 @@ fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>, end: &'static str) {
     if truncated > 0 {
         ctx.warn("line over length cap", || format!("session {id}: {truncated} lines cut at the length cap"));
     }
+    let dropped = s.reply_lines_dropped();
+    if dropped > 0 {
+        ctx.warn("reply line cap hit", || {
+            format!("session {id}: {dropped} lines of over-long multi-line replies dropped (--max-reply-lines)")
+        });
+    }
     if lost > 0 {
         ctx.warn("partial line lost in gap", || format!("session {id}: {lost} partial lines dropped at gaps"));
     }
@@ -1101,6 +1254,7 @@ fn session_row(conn: &Conn, meta: &Meta, ctx: &mut Ctx<'_>, end: &'static str) -
         ("pending-cap", w.pending_overflow),
         ("code-mismatch", w.code_mismatch),
         ("long-lines", truncated),
+        ("reply-line-cap", s.reply_lines_dropped()),
         ("lost-partial-lines", lost),
     ]
     .iter()
@@ -1146,5 +1300,113 @@ fn session_row(conn: &Conn, meta: &Meta, ctx: &mut Ctx<'_>, end: &'static str) -
         },
         unlisted_commands: unlisted.join(" "),
         warnings: notes.join(";"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A little-endian µs pcap of Ethernet/IPv4/TCP frames:
+    /// `(seconds, src, dst, sport, dport, flags, seq, payload)`.
+    type Pkt<'a> = (u32, [u8; 4], [u8; 4], u16, u16, u8, u32, &'a [u8]);
+
+    fn pcap(pkts: &[Pkt<'_>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for v in [0xa1b2c3d4u32, 0x0004_0002, 0, 0, 262_144, 1] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for &(secs, src, dst, sport, dport, flags, seq, payload) in pkts {
+            let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0];
+            let total = (40 + payload.len()) as u16;
+            f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0x40, 0, 64, 6, 0, 0]);
+            f.extend_from_slice(&src);
+            f.extend_from_slice(&dst);
+            f.extend_from_slice(&sport.to_be_bytes());
+            f.extend_from_slice(&dport.to_be_bytes());
+            f.extend_from_slice(&seq.to_be_bytes());
+            f.extend_from_slice(&0u32.to_be_bytes());
+            f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+            f.extend_from_slice(payload);
+            for v in [secs, 0, f.len() as u32, f.len() as u32] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            out.extend_from_slice(&f);
+        }
+        out
+    }
+
+    const SYN: u8 = 0x02;
+    const PSH_ACK: u8 = 0x18;
+    const C: [u8; 4] = [10, 0, 0, 1];
+    const S: [u8; 4] = [10, 0, 0, 2];
+
+    fn run(config: Config, data: Vec<u8>) -> (Collected, Summary) {
+        let mut a = Analyzer::new(Config { session_rows: true, ..config });
+        let c = a.analyze_collect("t", Box::new(std::io::Cursor::new(data))).unwrap();
+        (c, a.summary.clone())
+    }
+
+    #[test]
+    fn syn_flood_is_evicted_visibly_and_the_session_survives() {
+        let mut pkts: Vec<Pkt<'_>> = vec![
+            (100, C, S, 40000, 21, SYN, 999, b""),
+            (100, S, C, 21, 40000, SYN | 0x10, 4999, b""),
+            (100, S, C, 21, 40000, PSH_ACK, 5000, b"220 hi\r\n"),
+            (100, C, S, 40000, 21, PSH_ACK, 1000, b"RNTO x\r\n"),
+        ];
+        for i in 0..1000u32 {
+            pkts.push((101, [10, 1, (i >> 8) as u8, i as u8], S, 1024, 21, SYN, i, b""));
+        }
+        pkts.push((102, S, C, 21, 40000, PSH_ACK, 5008, b"503 RNFR first.\r\n"));
+        let (c, summary) = run(Config { max_flows: 64, ..Config::default() }, pcap(&pkts));
+        assert_eq!(c.rows.len(), 1);
+        assert_eq!(c.rows[0].command, "RNTO x");
+        assert_eq!(summary.sessions, 1);
+        // Started at the SYN (the handshake entry was promoted, ISNs kept).
+        assert_eq!(c.sessions[0].start_frame, 1);
+        let evicted = summary.warnings.get("flow evicted (flow table full)").copied().unwrap_or(0);
+        assert!(evicted >= 900, "{:?}", summary.warnings);
+    }
+
+    #[test]
+    fn handshake_entries_are_small() {
+        // A SYN flood costs a handshake entry per flow, not a whole connection.
+        assert!(std::mem::size_of::<Handshake>() <= 64, "{}", std::mem::size_of::<Handshake>());
+        assert!(std::mem::size_of::<Conn>() > 4 * std::mem::size_of::<Handshake>());
+    }
+
+    #[test]
+    fn a_far_future_timestamp_does_not_close_its_own_flow() {
+        let far = u32::MAX - 10;
+        let pkts: Vec<Pkt<'_>> = vec![
+            (100, S, C, 21, 40000, PSH_ACK, 5000, b"220 hi\r\n"),
+            (far, C, S, 40000, 21, PSH_ACK, 1000, b"RNTO x\r\n"),
+            (101, S, C, 21, 40000, PSH_ACK, 5008, b"503 RNFR first.\r\n"),
+            (90, C, S, 40000, 21, PSH_ACK, 1008, b"RNTO y\r\n"),
+            (102, S, C, 21, 40000, PSH_ACK, 5025, b"503 RNFR first.\r\n"),
+        ];
+        let (c, summary) = run(Config::default(), pcap(&pkts));
+        assert_eq!(summary.sessions, 1, "{:?}", summary.warnings);
+        assert_eq!(c.rows.len(), 2);
+        assert_eq!(c.rows[1].command, "RNTO y");
+        assert_eq!(summary.warnings.get("timestamp earlier than the frame before"), Some(&2));
+        assert!(!summary.warnings.contains_key("idle flow closed"));
+    }
+
+    #[test]
+    fn reply_line_cap_is_a_counted_warning() {
+        let reply = b"214-a\r\n 1\r\n 2\r\n 3\r\n 4\r\n214 end\r\n";
+        let pkts: Vec<Pkt<'_>> = vec![
+            (100, S, C, 21, 40000, PSH_ACK, 5000, b"220 hi\r\n"),
+            (100, C, S, 40000, 21, PSH_ACK, 1000, b"HELP\r\n"),
+            (100, S, C, 21, 40000, PSH_ACK, 5008, reply),
+        ];
+        let config =
+            Config { session: SessionLimits { max_reply_lines: 3, ..SessionLimits::default() }, ..Config::default() };
+        let (c, summary) = run(config, pcap(&pkts));
+        assert_eq!(c.rows.len(), 1);
+        assert_eq!(summary.warnings.get("reply line cap hit"), Some(&1));
+        assert_eq!(c.sessions[0].warnings, "reply-line-cap=3");
     }
 }

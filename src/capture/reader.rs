@@ -287,6 +287,27 @@ impl CaptureReader {
                     if len > MAX_RECORD {
                         return Err(format!("block claims {len} bytes (limit {MAX_RECORD})"));
                     }
+                    let word = |b: [u8; 4]| if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) };
+                    if word(ty) == 6 {
+                        // Enhanced Packet Block: 28 bytes of fields, then the
+                        // packet, padding and the trailing length. pcap-parser
+                        // asks for more input when the lengths disagree, which
+                        // would read as a truncated file.
+                        if len < 32 {
+                            return Err(format!(
+                                "enhanced packet block of {len} bytes is shorter than its 32-byte minimum"
+                            ));
+                        }
+                        if let Some(&[a, b, c, e]) = d.get(20..24) {
+                            let caplen = word([a, b, c, e]) as usize;
+                            if caplen > len - 32 {
+                                return Err(format!(
+                                    "enhanced packet block claims {caplen} captured bytes but holds at most {}",
+                                    len - 32
+                                ));
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -604,6 +625,37 @@ mod tests {
         f.extend_from_slice(&[0x01, 0x00, 0x00, 0x80, 0x08, 0, 0, 0, 0x08, 0, 0, 0]);
         let (_, res) = read_all(f);
         assert!(matches!(res, Err(CaptureProblem::Corrupt { .. })), "{res:?}");
+    }
+
+    #[test]
+    fn enhanced_packet_block_with_bogus_lengths_is_corrupt_not_truncated() {
+        let shb_idb = |f: &mut Vec<u8>| {
+            f.extend_from_slice(&[0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0]);
+            f.extend_from_slice(&(-1i64).to_le_bytes());
+            f.extend_from_slice(&28u32.to_le_bytes());
+            f.extend_from_slice(&[1, 0, 0, 0, 20, 0, 0, 0, 1, 0, 0, 0, 0, 0, 4, 0, 20, 0, 0, 0]);
+        };
+        // caplen far beyond the block (the file is complete, not truncated)
+        let mut f = Vec::new();
+        shb_idb(&mut f);
+        for w in [6u32, 40, 0, 0, 0, 0xffff_ff00, 8] {
+            f.extend_from_slice(&w.to_le_bytes());
+        }
+        f.extend_from_slice(&[0; 4]);
+        f.extend_from_slice(&40u32.to_le_bytes());
+        let (_, res) = read_all(f);
+        assert!(
+            matches!(&res, Err(CaptureProblem::Corrupt { what, .. }) if what.contains("captured bytes")),
+            "{res:?}"
+        );
+        // a block length below the EPB's fixed fields
+        let mut f = Vec::new();
+        shb_idb(&mut f);
+        for w in [6u32, 20, 0, 0, 20] {
+            f.extend_from_slice(&w.to_le_bytes());
+        }
+        let (_, res) = read_all(f);
+        assert!(matches!(&res, Err(CaptureProblem::Corrupt { what, .. }) if what.contains("minimum")), "{res:?}");
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub struct Exchange<'a> {
     pub abort_pending: bool,
 }
 
+/// Most bytes (estimated) one session's transcript keeps in memory.
+pub const TRANSCRIPT_BUDGET: usize = 8 << 20;
+
 /// One line of an annotated transcript (`ftpcap transcript`).
 #[derive(Debug, Clone)]
 pub enum TranscriptEntry {
@@ -152,6 +155,10 @@ pub struct Session {
     pub gaps: u64,
     /// Recorded only for sessions selected for `ftpcap transcript`.
     pub transcript: Option<Vec<TranscriptEntry>>,
+    /// Estimated bytes held in `transcript` (bounded by [`TRANSCRIPT_BUDGET`]).
+    transcript_bytes: usize,
+    /// Transcript entries not kept once the budget was spent.
+    pub transcript_dropped: u64,
     pub warnings: SessionWarnings,
 }
 
@@ -182,6 +189,8 @@ impl Session {
             auth_sent: false,
             gaps: 0,
             transcript: None,
+            transcript_bytes: 0,
+            transcript_dropped: 0,
             warnings: SessionWarnings::default(),
         }
     }
@@ -195,6 +204,11 @@ impl Session {
 
     pub fn user(&self) -> Option<&[u8]> {
         self.user.as_deref()
+    }
+
+    /// Lines dropped from multi-line replies longer than `max_reply_lines`.
+    pub fn reply_lines_dropped(&self) -> u64 {
+        self.replies.dropped_lines
     }
 
     pub fn line_warnings(&self) -> (u64, u64) {
@@ -232,9 +246,28 @@ impl Session {
 
     /// Adds a remark to the transcript, if one is being recorded.
     pub fn note(&mut self, origin: crate::flow::Origin, text: impl FnOnce() -> String) {
-        if let Some(t) = &mut self.transcript {
-            t.push(TranscriptEntry::Note { frame: origin.frame, ts: origin.ts, text: text() });
+        if self.transcript.is_some() {
+            self.record(TranscriptEntry::Note { frame: origin.frame, ts: origin.ts, text: text() });
         }
+    }
+
+    /// Keeps a transcript entry while the memory budget lasts; later ones
+    /// are only counted.
+    fn record(&mut self, entry: TranscriptEntry) {
+        let Some(t) = &mut self.transcript else { return };
+        // Wire bytes plus the entry and allocation overheads.
+        let size = 256
+            + match &entry {
+                TranscriptEntry::Command(c) => c.raw.len(),
+                TranscriptEntry::Reply { reply, .. } => reply.lines.iter().map(|l| l.len() + 48).sum(),
+                TranscriptEntry::Note { text, .. } => text.len(),
+            };
+        if self.transcript_bytes + size > TRANSCRIPT_BUDGET {
+            self.transcript_dropped += 1;
+            return;
+        }
+        self.transcript_bytes += size;
+        t.push(entry);
     }
 
     pub fn client_gap(&mut self) {
@@ -304,9 +337,10 @@ impl Session {
             self.warnings.pending_overflow += 1;
         }
         self.pending.push_back(sent);
-        if let Some(t) = &mut self.transcript {
+        if self.transcript.is_some() {
             if let Some(c) = &self.last_command {
-                t.push(TranscriptEntry::Command(Command::clone(c)));
+                let c = Command::clone(c);
+                self.record(TranscriptEntry::Command(c));
             }
         }
     }
@@ -353,8 +387,8 @@ impl Session {
             }
             out(ex)
         });
-        if let (Some(reply), Some(t)) = (recording, &mut self.transcript) {
-            t.push(TranscriptEntry::Reply { reply, rule: judged });
+        if let Some(reply) = recording {
+            self.record(TranscriptEntry::Reply { reply, rule: judged });
         }
     }
 
@@ -534,6 +568,24 @@ mod tests {
         s.client_end();
         s.server_end(&mut sink);
         rows
+    }
+
+    #[test]
+    fn transcript_memory_is_bounded() {
+        let mut s = Session::new(SessionLimits::default());
+        s.transcript = Some(Vec::new());
+        let line = [b'A'; 1000];
+        let mut sink = |_: Exchange<'_>| {};
+        s.server_data(b"220 hi\r\n", Origin::default(), &mut sink);
+        let n = 2 * TRANSCRIPT_BUDGET / line.len();
+        for _ in 0..n {
+            s.client_data(b"NOOP ", Origin::default());
+            s.client_data(&line, Origin::default());
+            s.client_data(b"\r\n", Origin::default());
+        }
+        let kept = s.transcript.as_ref().unwrap().len();
+        assert!(kept > 1000 && kept < n, "{kept}");
+        assert_eq!(s.transcript_dropped as usize + kept, n + 1);
     }
 
     #[test]

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Runs ftpcap on every hostile capture and prints a markdown table:
+# input, size, exit code, rows kept, warnings (kinds and counts from stderr),
+# peak RSS, MB/s, and the ratio of seconds-per-byte to a normal capture of
+# similar size (samples/real/vsftpd-ftplib.pcap repeated, each copy its own
+# session; made by gen_hostile.py --baseline and cached in the scratch dir).
+#
+# Usage: samples/scripts/measure_hostile.sh [BIG_DIR]
+#   BIG_DIR (default target/hostile-big) holds the big captures made by
+#   `python3 samples/scripts/gen_hostile.py --big BIG_DIR`; skipped if absent.
+# Needs a release build (cargo build --release) and GNU time (/usr/bin/time).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=target/release/ftpcap
+BIG=${1:-target/hostile-big}
+SCRATCH=${SCRATCH:-target/hostile-baseline}
+mkdir -p "$SCRATCH"
+[ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "needs GNU time: apt-get install time" >&2; exit 2; }
+
+now() { date +%s%N; }
+
+# run FILE -> sets SECS (best of REPS wall-clock runs), RSS_KB, RC, ERRFILE
+run() {
+  local f=$1 reps=$2 best= t0 t1 d
+  ERRFILE=$SCRATCH/stderr.txt
+  for _ in $(seq "$reps"); do
+    t0=$(now)
+    set +e
+    /usr/bin/time -f '%M' -o "$SCRATCH/rss.txt" "$BIN" "$f" >"$SCRATCH/stdout.txt" 2>"$ERRFILE"
+    RC=$?
+    set -e
+    t1=$(now)
+    d=$((t1 - t0))
+    if [ -z "$best" ] || [ "$d" -lt "$best" ]; then best=$d; fi
+  done
+  RSS_KB=$(tail -1 "$SCRATCH/rss.txt")
+  SECS=$(awk -v n="$best" 'BEGIN { printf "%.6f", n / 1e9 }')
+}
+
+reps_for() { if [ "$1" -lt 4000000 ]; then echo 5; else echo 1; fi; }
+
+# baseline SIZE -> prints seconds per byte of a normal capture of about SIZE bytes
+baseline() {
+  local want=$1 bucket=65536 f
+  while [ "$bucket" -lt "$want" ]; do bucket=$((bucket * 2)); done
+  f=$SCRATCH/baseline-$bucket.pcap
+  [ -f "$f" ] || python3 samples/scripts/gen_hostile.py --baseline "$bucket" "$f"
+  local size
+  size=$(stat -c %s "$f")
+  run "$f" "$(reps_for "$size")"
+  awk -v s="$SECS" -v n="$size" 'BEGIN { printf "%.6e", s / n }'
+}
+
+files=(samples/hostile/*.pcap samples/hostile/*.pcapng)
+if [ -d "$BIG" ]; then
+  for f in "$BIG"/*.pcap "$BIG"/*.pcapng; do [ -f "$f" ] && files+=("$f"); done
+fi
+
+echo "| input | size | exit | rows | warnings (stderr) | peak RSS | MB/s | s/byte vs normal |"
+echo "|---|---:|---:|---:|---|---:|---:|---:|"
+for f in "${files[@]}"; do
+  [ -f "$f" ] || continue
+  size=$(stat -c %s "$f")
+  base=0
+  if [ "$size" -ge 100000 ]; then base=$(baseline "$size"); fi
+  run "$f" "$(reps_for "$size")"
+  rows=$(grep -o '[0-9]* row(s)' "$ERRFILE" | tail -1 | cut -d' ' -f1)
+  warn=$(sed -n 's/^ftpcap: warnings: //p' "$ERRFILE")
+  skipped=$(sed -n 's/^ftpcap: frames skipped: /skipped: /p' "$ERRFILE")
+  problem=$({ grep -v -e '^ftpcap: warning' -e '^ftpcap: [0-9]* capture' -e '^ftpcap: frames skipped' "$ERRFILE" || true; } \
+    | head -1 | sed -e 's/^ftpcap: [^ ]*: //' -e 's/; stopped reading there//' -e 's/ (analysed the .*//')
+  notes=$(printf '%s\n' "$problem" "$warn" "$skipped" | sed '/^$/d' | paste -sd';' | sed -e 's/;/; /g' -e 's/|/\\|/g')
+  mbs=$(awk -v n="$size" -v s="$SECS" 'BEGIN { printf "%.1f", n / 1e6 / (s > 0 ? s : 1e-9) }')
+  if [ "$size" -ge 100000 ]; then
+    ratio=$(awk -v n="$size" -v s="$SECS" -v b="$base" 'BEGIN { printf "%.2f", (s / n) / b }')
+  else
+    ratio="n/a (startup-bound, $(awk -v s="$SECS" 'BEGIN { printf "%.1f", s * 1000 }') ms)"
+  fi
+  printf '| %s | %s | %s | %s | %s | %.1f MiB | %s | %s |\n' \
+    "${f#samples/hostile/}" "$size" "$RC" "${rows:-0}" "${notes:-none}" "$(awk -v k="$RSS_KB" 'BEGIN { print k / 1024 }')" \
+    "$mbs" "$ratio"
+done
