@@ -28,6 +28,7 @@ def load(tsv):
                     tool=tool,
                     mean=r["mean"],
                     stddev=r.get("stddev") or 0.0,
+                    cpu=(r.get("user") or 0.0) + (r.get("system") or 0.0),
                     runs=len(r.get("times", [])) or 1,
                     rss_kb=peak,
                 )
@@ -41,7 +42,7 @@ def ratio(a, b):
 
 def table(rows, with_ratios):
     out = []
-    head = ["file", "size (MB)", "packets", "tool", "seconds (mean ± sd, runs)", "MB/s", "packets/s", "peak RSS (MB)"]
+    head = ["file", "size (MB)", "packets", "tool", "seconds (mean ± sd, runs)", "CPU s (user+sys)", "MB/s", "packets/s", "peak RSS (MB)"]
     if with_ratios:
         head += ["ftpcap ÷ bare walk", "ftpcap ÷ tcpdump", "ftpcap ÷ tshark"]
     out.append("| " + " | ".join(head) + " |")
@@ -56,6 +57,7 @@ def table(rows, with_ratios):
             "%d" % r["packets"],
             r["tool"],
             "%.3f ± %.3f (%d)" % (r["mean"], r["stddev"], r["runs"]),
+            "%.3f" % r["cpu"],
             "%.0f" % (r["size"] / r["mean"] / 1e6),
             "%.2fM" % (r["packets"] / r["mean"] / 1e6),
             "%.1f" % (r["rss_kb"] / 1024),
@@ -72,10 +74,14 @@ def table(rows, with_ratios):
 
 def main():
     rows = load(sys.argv[1])
+    info = os.path.join(os.path.dirname(sys.argv[1]), "machine.txt")
+    if os.path.exists(info):
+        with open(info) as f:
+            print("```\n" + f.read().rstrip() + "\n```\n")
     main_rows = [r for r in rows if not r["group"].startswith(("scale:", "jobs:"))]
     scale = [r for r in rows if r["group"].startswith("scale:")]
     jobs = [r for r in rows if r["group"].startswith("jobs:")]
-    print("### ftpcap vs baselines (warm page cache)\n")
+    print("### ftpcap vs baselines (warm page cache; seconds = wall-clock mean from hyperfine)\n")
     print(table(main_rows, True))
     if scale:
         print("\n### Per-byte cost at SIZE and 2×SIZE (bulk)\n")

@@ -71,6 +71,11 @@ RES=$OUT/results-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$RES"
 MEAS=$RES/measurements.tsv
 : >"$MEAS"
+{
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)  host: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/^Mem:/ {print $2 " GiB RAM"}')"
+    echo "versions: $(rustc --version), $(hyperfine --version), $(tcpdump --version 2>&1 | head -1)$(command -v tshark >/dev/null && echo ", $(tshark --version 2>/dev/null | head -1)")"
+    echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$RES/machine.txt"
 
 echo "== warm the page cache" >&2
 for f in "$BULK" "$BULK2" "$BULKB" "$CTRL" "$MIXED"; do cat "$OUT/$f" >/dev/null; done
@@ -130,5 +135,6 @@ measure "jobs:1 file" "$OUT/$BULK" "ftpcap --jobs 1" "$RUNS" "$FTPCAP --quiet --
 measure "jobs:2 files" "$OUT/$BULK $OUT/$BULKB" "ftpcap --jobs 1" "$RUNS" "$FTPCAP --quiet --jobs 1 $OUT/$BULK $OUT/$BULKB -o /dev/null"
 measure "jobs:2 files" "$OUT/$BULK $OUT/$BULKB" "ftpcap --jobs 2" "$RUNS" "$FTPCAP --quiet --jobs 2 $OUT/$BULK $OUT/$BULKB -o /dev/null"
 
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RES/machine.txt"
 python3 "$HERE/report.py" "$MEAS" | tee "$RES/table.md"
 echo "results: $RES" >&2
