@@ -64,7 +64,7 @@ def table(rows, with_ratios):
         ]
         if with_ratios:
             g = by_group[r["group"]]
-            if r["tool"] == "ftpcap":
+            if r["tool"].startswith("ftpcap"):
                 cells += [ratio(r["mean"], g.get(t, {}).get("mean")) for t in ("bare_walk", "tcpdump", "tshark")]
             else:
                 cells += ["", "", ""]

@@ -106,6 +106,8 @@ measure() {
 for f in "$BULK" "$CTRL" "$MIXED"; do
     p=$OUT/$f
     measure "$f" "$p" ftpcap "$RUNS" "$FTPCAP --quiet $p -o /dev/null"
+    # with data-connection tracking on (transfers report) as well
+    measure "$f" "$p" "ftpcap --transfers" "$RUNS" "$FTPCAP --quiet $p -o /dev/null --transfers /dev/null"
     measure "$f" "$p" bare_walk "$RUNS" "$BARE $p"
     measure "$f" "$p" cat "$RUNS" "cat $p > /dev/null"
     measure "$f" "$p" tcpdump "$RUNS" "tcpdump -r $p -w /dev/null 2>/dev/null"
