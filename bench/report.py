@@ -44,7 +44,7 @@ def table(rows, with_ratios):
     out = []
     head = ["file", "size (MB)", "packets", "tool", "seconds (mean ± sd, runs)", "CPU s (user+sys)", "MB/s", "packets/s", "peak RSS (MB)"]
     if with_ratios:
-        head += ["ftpcap ÷ bare walk", "ftpcap ÷ tcpdump", "ftpcap ÷ tshark"]
+        head += ["ftpcap ÷ bare walk", "ftpcap ÷ tcpdump", "ftpcap ÷ tshark", "same, by CPU s (bare / tcpdump / tshark)"]
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "---|" * len(head))
     by_group = {}
@@ -66,8 +66,9 @@ def table(rows, with_ratios):
             g = by_group[r["group"]]
             if r["tool"].startswith("ftpcap"):
                 cells += [ratio(r["mean"], g.get(t, {}).get("mean")) for t in ("bare_walk", "tcpdump", "tshark")]
+                cells.append(" / ".join(ratio(r["cpu"], g.get(t, {}).get("cpu")) or "–" for t in ("bare_walk", "tcpdump", "tshark")))
             else:
-                cells += ["", "", ""]
+                cells += ["", "", "", ""]
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out)
 
