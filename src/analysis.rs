@@ -7,15 +7,14 @@
 use crate::capture::{
     decode_tcp, peek_tcp_ports, CaptureProblem, CaptureReader, Frame, ReadWarning, TcpSegment, Timestamp,
 };
-use crate::flow::{Origin, OverlapPolicy, Reassembler, ReassemblyLimits, StreamEvent};
-use crate::ftp::identify;
+use crate::flow::{FlowMap, Origin, OverlapPolicy, Reassembler, ReassemblyLimits, StreamEvent};
 use crate::ftp::rules::{Source, RFC_503_VERBS};
 use crate::ftp::session::TranscriptEntry;
 use crate::ftp::{Exchange, Session, SessionLimits, StopReason};
 use crate::report::transcript::Transcript;
 use crate::report::{cell, multiline_cell, IncidentRow, SessionRow};
 use crate::transfer::{DataLimits, DataTracker, TransferRow};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
 
@@ -386,16 +385,8 @@ impl Ctx<'_> {
                 previous_frame: previous.map(|c| c.origin.frame),
                 rule,
                 diagnosis,
-                help_commands: if code == 214 {
-                    identify::help_commands(&ex.reply.lines).join(" ")
-                } else {
-                    String::new()
-                },
-                server_software: ex
-                    .banner
-                    .and_then(identify::server_software)
-                    .map(|s| cell(s.as_bytes()))
-                    .unwrap_or_default(),
+                help_commands: ex.help_commands.to_string(),
+                server_software: ex.server_software.map(|s| cell(s.as_bytes())).unwrap_or_default(),
                 verdict: self.config.violations.then(|| verdict.unwrap_or("").to_string()),
             },
         );
@@ -635,9 +626,9 @@ impl Ctx<'_> {
 
 /// The flow table of one capture.
 struct Table {
-    conns: HashMap<FlowKey, Conn>,
+    conns: FlowMap<FlowKey, Conn>,
     /// Flows with no payload yet; they count against `max_flows` too.
-    handshakes: HashMap<FlowKey, Handshake>,
+    handshakes: FlowMap<FlowKey, Handshake>,
     ports: Vec<u16>,
     detect: bool,
     reassembly: ReassemblyLimits,
@@ -652,8 +643,8 @@ struct Table {
 impl Table {
     fn new(config: &Config) -> Self {
         Table {
-            conns: HashMap::new(),
-            handshakes: HashMap::new(),
+            conns: FlowMap::default(),
+            handshakes: FlowMap::default(),
             ports: config.ports.clone(),
             detect: config.detect,
             reassembly: config.reassembly,
@@ -1177,14 +1168,12 @@ fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>, end: &'static str) {
         }
     }
     let s = &conn.session;
-    if let Some(list) = &s.help_list {
-        let unlisted: Vec<&str> = s.verbs_used.iter().filter(|v| !list.contains(v)).map(String::as_str).collect();
-        if !unlisted.is_empty() {
-            let names = unlisted.join(" ");
-            ctx.warn("command not in server's HELP list", || {
-                format!("session {id}: the client used {names}, which the server's HELP list does not contain")
-            });
-        }
+    let unlisted = s.unlisted_verbs();
+    if !unlisted.is_empty() {
+        let names = unlisted.join(" ");
+        ctx.warn("command not in server's HELP list", || {
+            format!("session {id}: the client used {names}, which the server's HELP list does not contain")
+        });
     }
     if let Some(row) = row.filter(|_| ctx.config.session_rows) {
         ctx.sessions.push((row.session, 0), row);
@@ -1263,10 +1252,7 @@ fn session_row(conn: &Conn, meta: &Meta, ctx: &mut Ctx<'_>, end: &'static str) -
     .collect();
     let ended = if s.quit_answered { "quit" } else { end };
     let banner = s.banner.as_deref().unwrap_or(b"");
-    let unlisted: Vec<&str> = match &s.help_list {
-        Some(list) => s.verbs_used.iter().filter(|v| !list.contains(v)).map(String::as_str).collect(),
-        None => Vec::new(),
-    };
+    let unlisted = s.unlisted_verbs();
     let (ok, failed, up, down) = ctx.data.session_totals(meta.session_id);
     SessionRow {
         capture: ctx.capture.to_string(),
@@ -1281,7 +1267,7 @@ fn session_row(conn: &Conn, meta: &Meta, ctx: &mut Ctx<'_>, end: &'static str) -
         end_frame: conn.last_frame,
         duration_s: format!("{:.6}", conn.last_seen.secs_since(&conn.first.ts).max(0.0)),
         user: s.user().map(cell).unwrap_or_default(),
-        server_software: identify::server_software(banner).map(|v| cell(v.as_bytes())).unwrap_or_default(),
+        server_software: s.server_software.as_deref().map(|v| cell(v.as_bytes())).unwrap_or_default(),
         banner: multiline_cell(banner),
         syst: s.syst.as_deref().map(multiline_cell).unwrap_or_default(),
         login: s.login.to_string(),

@@ -7,12 +7,12 @@
 //! command's replies to say how the transfer ended and why.
 
 use crate::capture::{TcpSegment, Timestamp};
+use crate::flow::FlowMap;
 use crate::flow::Origin;
 use crate::ftp::dataaddr::{self, is_private};
 use crate::ftp::rules::TRANSFER_VERBS;
 use crate::ftp::Exchange;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 /// How the data connection was set up.
@@ -195,20 +195,20 @@ pub struct DataTracker {
     limits: DataLimits,
     next_id: u64,
     /// Listening endpoint → announcement.
-    expected: HashMap<SocketAddr, Announcement>,
+    expected: FlowMap<SocketAddr, Announcement>,
     /// How many expectations or live data connections use each port: a
     /// frame whose ports are both zero here is skipped without decoding.
     port_refs: Vec<u16>,
     /// Open data connections → their announcement.
-    live: HashMap<FlowKey, u64>,
+    live: FlowMap<FlowKey, u64>,
     /// Data connections by announcement, until their transfer is reported.
-    conns: HashMap<u64, DataConn>,
-    sessions: HashMap<u64, SessionData>,
+    conns: FlowMap<u64, DataConn>,
+    sessions: FlowMap<u64, SessionData>,
     /// Transfers with their final reply (or whose session ended), not yet
     /// reported; `counted` once their session's totals took them in.
     finished: Vec<(Transfer, bool)>,
     /// Per-session transfer totals of transfers already reported.
-    totals: HashMap<u64, SessionTotals>,
+    totals: FlowMap<u64, SessionTotals>,
     pub expired: u64,
     pub cap_hits: u64,
 }
@@ -218,13 +218,13 @@ impl DataTracker {
         DataTracker {
             limits,
             next_id: 1,
-            expected: HashMap::new(),
+            expected: FlowMap::default(),
             port_refs: vec![0; 65_536],
-            live: HashMap::new(),
-            conns: HashMap::new(),
-            sessions: HashMap::new(),
+            live: FlowMap::default(),
+            conns: FlowMap::default(),
+            sessions: FlowMap::default(),
             finished: Vec::new(),
-            totals: HashMap::new(),
+            totals: FlowMap::default(),
             expired: 0,
             cap_hits: 0,
         }

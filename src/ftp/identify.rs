@@ -33,13 +33,91 @@ pub fn server_software(banner: &[u8]) -> Option<String> {
 
 /// A token that names a command in a HELP list: 2 to 8 upper-case ASCII
 /// letters, optionally followed by `*` (proftpd's "unimplemented" mark).
-fn command_token(tok: &str) -> Option<(&str, bool)> {
-    let (name, unimplemented) = match tok.strip_suffix('*') {
+fn command_token(tok: &[u8]) -> Option<(&[u8], bool)> {
+    let (name, unimplemented) = match tok.strip_suffix(b"*") {
         Some(n) => (n, true),
         None => (tok, false),
     };
-    let ok = (2..=8).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_uppercase());
+    let ok = (2..=8).contains(&name.len()) && name.iter().all(u8::is_ascii_uppercase);
     ok.then_some((name, unimplemented))
+}
+
+fn tokens(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    line.split(u8::is_ascii_whitespace).filter(|t| !t.is_empty())
+}
+
+/// The commands a HELP reply lists, in listed order, each once. A name is at
+/// most 8 ASCII letters, so it packs into a `u64`: the duplicate and
+/// membership checks are scans over integers (HELP lists run to a hundred
+/// names, and a list is read for every 214).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HelpList {
+    keys: Vec<u64>,
+    /// The names, space-separated, as the report prints them.
+    pub names: String,
+}
+
+/// A command name (at most 8 bytes) as one integer; None if longer.
+fn name_key(name: &[u8]) -> Option<u64> {
+    (name.len() <= 8).then(|| name.iter().fold(0u64, |k, b| k << 8 | u64::from(*b)))
+}
+
+impl HelpList {
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Whether the list names `verb` (upper case, as commands are parsed).
+    pub fn contains(&self, verb: &str) -> bool {
+        name_key(verb.as_bytes()).is_some_and(|k| self.keys.contains(&k))
+    }
+
+    fn push(&mut self, name: &[u8]) {
+        let Some(key) = name_key(name) else { return };
+        if !self.keys.contains(&key) {
+            self.keys.push(key);
+            if !self.names.is_empty() {
+                self.names.push(' ');
+            }
+            // command_token admits ASCII letters only.
+            self.names.extend(name.iter().map(|b| char::from(*b)));
+        }
+    }
+
+    /// Pushes every name of a line made only of command tokens; returns
+    /// false (pushing nothing) when any token is not one.
+    fn push_if_all_commands(&mut self, line: &[u8]) -> bool {
+        let mut names = [(&[][..], false); 32];
+        let mut count = 0;
+        for token in tokens(line) {
+            match (command_token(token), names.get_mut(count)) {
+                (Some(name), Some(slot)) => *slot = name,
+                // Not a command, or a line longer than any real HELP row:
+                // read the line the slow way.
+                (Some(_), None) => return self.push_if_all_commands_slow(line),
+                (None, _) => return false,
+            }
+            count += 1;
+        }
+        for &(name, unimplemented) in &names[..count] {
+            if !unimplemented {
+                self.push(name);
+            }
+        }
+        count > 0
+    }
+
+    fn push_if_all_commands_slow(&mut self, line: &[u8]) -> bool {
+        if !tokens(line).all(|t| command_token(t).is_some()) {
+            return false;
+        }
+        for (name, unimplemented) in tokens(line).filter_map(command_token) {
+            if !unimplemented {
+                self.push(name);
+            }
+        }
+        true
+    }
 }
 
 /// The commands a 214 reply says the server recognises, upper case, in the
@@ -48,48 +126,28 @@ fn command_token(tok: &str) -> Option<(&str, bool)> {
 /// tables) gives all of them, a line like `CPFR <sp> pathname` gives its
 /// first word. A one-line `214 Syntax: USER …` (HELP CMD) gives that command.
 /// Commands marked unimplemented are left out.
-pub fn help_commands(lines: &[Vec<u8>]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut push = |name: &str| {
-        if !out.iter().any(|c| c == name) {
-            out.push(name.to_string());
-        }
-    };
+pub fn help_commands(lines: &[Vec<u8>]) -> HelpList {
+    let mut out = HelpList::default();
+    out.names.reserve(lines.iter().map(Vec::len).sum::<usize>().min(1 << 16));
     if lines.len() <= 1 {
-        let text = lines.first().map(|l| String::from_utf8_lossy(l).into_owned()).unwrap_or_default();
-        let body = text.get(4..).unwrap_or("");
-        if let Some(rest) = body.trim_start().strip_prefix("Syntax:") {
-            if let Some((name, false)) = rest.split_whitespace().next().and_then(command_token) {
-                push(name);
+        let line = lines.first().map(Vec::as_slice).unwrap_or_default();
+        let body = line.get(4..).unwrap_or_default();
+        let body = &body[body.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+        if let Some(rest) = body.strip_prefix(b"Syntax:") {
+            if let Some((name, false)) = tokens(rest).next().and_then(command_token) {
+                out.push(name);
             }
         } else {
             // `214 CHMOD UMASK HELP` (vsftpd's SITE HELP): a bare list.
-            let parsed: Vec<Option<(&str, bool)>> = body.split_whitespace().map(command_token).collect();
-            if !parsed.is_empty() && parsed.iter().all(Option::is_some) {
-                for (name, unimplemented) in parsed.into_iter().flatten() {
-                    if !unimplemented {
-                        push(name);
-                    }
-                }
-            }
+            out.push_if_all_commands(body);
         }
         return out;
     }
     for line in &lines[1..lines.len() - 1] {
-        let text = String::from_utf8_lossy(line);
-        let tokens: Vec<&str> = text.split_whitespace().collect();
-        if tokens.is_empty() {
-            continue;
-        }
-        let parsed: Vec<Option<(&str, bool)>> = tokens.iter().map(|t| command_token(t)).collect();
-        if parsed.iter().all(Option::is_some) {
-            for (name, unimplemented) in parsed.into_iter().flatten() {
-                if !unimplemented {
-                    push(name);
-                }
+        if !out.push_if_all_commands(line) {
+            if let Some((name, false)) = tokens(line).next().and_then(command_token) {
+                out.push(name);
             }
-        } else if let Some((name, false)) = parsed[0] {
-            push(name);
         }
     }
     out
@@ -124,13 +182,23 @@ mod tests {
     #[test]
     fn help_lists_of_real_servers() {
         let vsftpd = "214-The following commands are recognized.\n ABOR ACCT ALLO\n XPWD XRMD\n214 Help OK.";
-        assert_eq!(help_commands(&lines(vsftpd)), ["ABOR", "ACCT", "ALLO", "XPWD", "XRMD"]);
+        assert_eq!(help_commands(&lines(vsftpd)).names, "ABOR ACCT ALLO XPWD XRMD");
         let proftpd = "214-The following commands are recognized (* =>'s unimplemented):\n CWD     XCWD    SMNT*   QUIT\n214 Direct comments to root@127.0.0.1";
-        assert_eq!(help_commands(&lines(proftpd)), ["CWD", "XCWD", "QUIT"]);
+        assert_eq!(help_commands(&lines(proftpd)).names, "CWD XCWD QUIT");
         let site = "214-The following SITE commands are recognized (* =>'s unimplemented)\n CPFR <sp> pathname\n HELP\n214 Direct comments";
-        assert_eq!(help_commands(&lines(site)), ["CPFR", "HELP"]);
-        assert_eq!(help_commands(&lines("214 Syntax: USER <SP> user-name (set username).")), ["USER"]);
+        assert_eq!(help_commands(&lines(site)).names, "CPFR HELP");
+        assert_eq!(help_commands(&lines("214 Syntax: USER <SP> user-name (set username).")).names, "USER");
         assert!(help_commands(&lines("214 Help OK.")).is_empty());
-        assert_eq!(help_commands(&lines("214 CHMOD UMASK HELP")), ["CHMOD", "UMASK", "HELP"]);
+        assert_eq!(help_commands(&lines("214 CHMOD UMASK HELP")).names, "CHMOD UMASK HELP");
+        assert!(help_commands(&lines("214 CHMOD umask HELP")).is_empty());
+        let long_row: String = (0..40)
+            .map(|i| format!(" C{}", char::from(b'A' + (i % 26) as u8).to_string().repeat(1 + i / 26)))
+            .collect();
+        assert_eq!(help_commands(&lines(&format!("214-x\n{long_row}\n214 end"))).keys.len(), 40);
+        let list = help_commands(&lines("214-x\n USER PASS\n214 end"));
+        assert!(list.contains("USER") && list.contains("PASS"));
+        assert!(!list.contains("USE") && !list.contains("USERPASSX") && !list.contains(""));
+        assert_eq!(help_commands(&lines("214-x\n CWD CWD\u{e9} QUIT CWD\n214 end")).names, "CWD");
+        assert_eq!(help_commands(&lines("214-x\n USER PASS\n PASS ACCT*\n214 end")).names, "USER PASS");
     }
 }

@@ -96,6 +96,21 @@ impl LineFramer {
         self.cr_pending = b == b'\r' && !self.truncated;
     }
 
+    /// [`LineFramer::store`] for a run of bytes that holds no NUL.
+    fn store_run(&mut self, run: &[u8], origin: Origin) {
+        if self.origin.is_none() {
+            self.origin = Some(origin);
+        }
+        let room = self.max_line.saturating_sub(self.buf.len());
+        if run.len() > room {
+            self.buf.extend_from_slice(&run[..room]);
+            self.truncated = true;
+        } else {
+            self.buf.extend_from_slice(run);
+        }
+        self.cr_pending = run.last() == Some(&b'\r') && !self.truncated;
+    }
+
     fn emit(&mut self, unterminated: bool, out: &mut dyn FnMut(Line<'_>)) {
         if self.cr_pending && self.buf.last() == Some(&b'\r') {
             self.buf.pop();
@@ -121,7 +136,21 @@ impl LineFramer {
 
     /// Feeds in-order stream bytes; calls `out` for every completed line.
     pub fn feed(&mut self, data: &[u8], origin: Origin, out: &mut dyn FnMut(Line<'_>)) {
-        for &b in data {
+        let mut at = 0;
+        while at < data.len() {
+            if self.telnet == Telnet::Data {
+                // Plain line bytes up to the next LF, IAC or NUL are stored
+                // as one run: the per-byte state machine below is only
+                // needed for those three.
+                let run = data[at..].iter().position(|&b| b == b'\n' || b == IAC || b == 0).unwrap_or(data.len() - at);
+                if run > 0 {
+                    self.store_run(&data[at..at + run], origin);
+                    at += run;
+                    continue;
+                }
+            }
+            let b = data[at];
+            at += 1;
             match self.telnet {
                 Telnet::Data => {
                     if b == IAC {

@@ -54,8 +54,11 @@ pub struct Exchange<'a> {
     pub greeting: bool,
     /// This is the first reply to its command: the verdict was made now.
     pub first_reply: bool,
-    /// The session's greeting banner, once seen.
-    pub banner: Option<&'a [u8]>,
+    /// The server software its greeting banner names, once seen.
+    pub server_software: Option<&'a str>,
+    /// For a 214: the commands it lists, space-separated (see
+    /// [`super::identify::help_commands`]).
+    pub help_commands: &'a str,
     /// An ABOR the client sent still waits for its reply (so a transfer
     /// ending now ends after the client asked to abort it).
     pub abort_pending: bool,
@@ -135,10 +138,13 @@ pub struct Session {
     limits: SessionLimits,
     pub stopped: Option<StopReason>,
     pub banner: Option<Vec<u8>>,
+    /// The server software the banner names (never guessed).
+    pub server_software: Option<String>,
     /// The reply to SYST, if any.
     pub syst: Option<Vec<u8>>,
-    /// Commands listed by the server's plain HELP reply, if one was seen.
-    pub help_list: Option<Vec<String>>,
+    /// Commands listed by the server's plain HELP reply (space-separated),
+    /// if one was seen.
+    pub help_list: Option<super::identify::HelpList>,
     /// Every verb the client used.
     pub verbs_used: std::collections::BTreeSet<String>,
     pub commands: u64,
@@ -177,6 +183,7 @@ impl Session {
             limits,
             stopped: None,
             banner: None,
+            server_software: None,
             syst: None,
             help_list: None,
             verbs_used: Default::default(),
@@ -209,6 +216,15 @@ impl Session {
     /// Lines dropped from multi-line replies longer than `max_reply_lines`.
     pub fn reply_lines_dropped(&self) -> u64 {
         self.replies.dropped_lines
+    }
+
+    /// Verbs the client used that the server's own HELP list lacks (empty
+    /// when no HELP list was seen).
+    pub fn unlisted_verbs(&self) -> Vec<&str> {
+        let Some(list) = &self.help_list else {
+            return Vec::new();
+        };
+        self.verbs_used.iter().map(String::as_str).filter(|v| !list.contains(v)).collect()
     }
 
     pub fn line_warnings(&self) -> (u64, u64) {
@@ -406,11 +422,15 @@ impl Session {
         if greeting {
             self.greeted = true;
             if self.banner.is_none() {
-                self.banner = Some(reply.text());
+                let banner = reply.text();
+                self.server_software = super::identify::server_software(&banner);
+                self.banner = Some(banner);
             }
         }
         self.greeted = true;
         let abort_pending = self.pending.iter().any(|s| s.command.is("ABOR"));
+        let help_commands =
+            if reply.code == 214 { super::identify::help_commands(&reply.lines) } else { Default::default() };
 
         if reply.is_preliminary() {
             // 1xx: the command stays waiting for its final reply.
@@ -424,7 +444,8 @@ impl Session {
                     user: self.user.as_deref(),
                     greeting: false,
                     first_reply,
-                    banner: self.banner.as_deref(),
+                    server_software: self.server_software.as_deref(),
+                    help_commands: &help_commands.names,
                     abort_pending,
                 });
                 self.state.on_reply(&sent.command.verb, &arg_word(&sent.command), reply.code);
@@ -437,7 +458,8 @@ impl Session {
                     user: self.user.as_deref(),
                     greeting,
                     first_reply: false,
-                    banner: self.banner.as_deref(),
+                    server_software: self.server_software.as_deref(),
+                    help_commands: &help_commands.names,
                     abort_pending,
                 });
             }
@@ -469,11 +491,8 @@ impl Session {
             }
             // pure-ftpd answers HELP with its SITE list: not the command list.
             let site_list = reply.lines.first().is_some_and(|l| l.windows(4).any(|w| w == b"SITE"));
-            if s.command.is("HELP") && s.command.arg().is_empty() && reply.code == 214 && !site_list {
-                let list = super::identify::help_commands(&reply.lines);
-                if !list.is_empty() {
-                    self.help_list = Some(list);
-                }
+            if s.command.is("HELP") && s.command.arg().is_empty() && !help_commands.is_empty() && !site_list {
+                self.help_list = Some(help_commands.clone());
             }
         }
         out(Exchange {
@@ -483,7 +502,8 @@ impl Session {
             user: self.user.as_deref(),
             greeting,
             first_reply,
-            banner: self.banner.as_deref(),
+            server_software: self.server_software.as_deref(),
+            help_commands: &help_commands.names,
             abort_pending,
         });
         if let Some(sent) = &sent {
