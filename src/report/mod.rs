@@ -41,35 +41,60 @@ pub struct IncidentRow {
 }
 
 impl IncidentRow {
-    /// The CSV record: the columns of [`INCIDENT_COLUMNS`], then `verdict`
-    /// when `with_verdict`.
-    pub fn record(&self, with_verdict: bool) -> Vec<String> {
-        let opt = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
-        let mut r = vec![
-            self.capture.clone(),
-            self.frame.to_string(),
-            self.time.clone(),
-            self.session.to_string(),
-            self.client_ip.clone(),
-            self.client_port.to_string(),
-            self.server_ip.clone(),
-            self.server_port.to_string(),
-            self.user.clone(),
-            self.code.to_string(),
-            self.reply.clone(),
-            self.command.clone(),
-            opt(self.command_frame),
-            self.previous_command.clone(),
-            opt(self.previous_frame),
-            self.rule.clone(),
-            self.diagnosis.clone(),
-            self.help_commands.clone(),
-            self.server_software.clone(),
-        ];
+    /// Visits the CSV cells in column order: the columns of
+    /// [`INCIDENT_COLUMNS`], then `verdict` when `with_verdict`. The one
+    /// place that knows the order; numbers go through one reused buffer, so
+    /// writing a row allocates nothing.
+    fn for_each_cell(&self, with_verdict: bool, cell: &mut dyn FnMut(&str)) {
+        use std::fmt::Write as _;
+        let mut buf = String::with_capacity(20);
+        let mut num = |v: Option<u64>, cell: &mut dyn FnMut(&str)| {
+            buf.clear();
+            if let Some(v) = v {
+                let _ = write!(buf, "{v}");
+            }
+            cell(&buf);
+        };
+        cell(&self.capture);
+        num(Some(self.frame), cell);
+        cell(&self.time);
+        num(Some(self.session), cell);
+        cell(&self.client_ip);
+        num(Some(self.client_port.into()), cell);
+        cell(&self.server_ip);
+        num(Some(self.server_port.into()), cell);
+        cell(&self.user);
+        num(Some(self.code.into()), cell);
+        cell(&self.reply);
+        cell(&self.command);
+        num(self.command_frame, cell);
+        cell(&self.previous_command);
+        num(self.previous_frame, cell);
+        cell(&self.rule);
+        cell(&self.diagnosis);
+        cell(&self.help_commands);
+        cell(&self.server_software);
         if with_verdict {
-            r.push(self.verdict.clone().unwrap_or_default());
+            cell(self.verdict.as_deref().unwrap_or_default());
         }
+    }
+
+    /// The CSV record as strings (see [`IncidentRow::for_each_cell`]).
+    pub fn record(&self, with_verdict: bool) -> Vec<String> {
+        let mut r = Vec::with_capacity(INCIDENT_COLUMNS.len() + 1);
+        self.for_each_cell(with_verdict, &mut |c| r.push(c.to_string()));
         r
+    }
+
+    fn write_csv<W: Write>(&self, w: &mut csv::Writer<W>, with_verdict: bool) -> csv::Result<()> {
+        let mut result = Ok(());
+        self.for_each_cell(with_verdict, &mut |c| {
+            if result.is_ok() {
+                result = w.write_field(c);
+            }
+        });
+        result?;
+        w.write_record(None::<&[u8]>)
     }
 }
 
@@ -267,7 +292,7 @@ impl<W: Write> ReportWriter<W> {
     /// An incident row: in CSV the fixed columns (plus `verdict` when asked).
     pub fn incident(&mut self, row: &IncidentRow, with_verdict: bool) -> anyhow::Result<()> {
         match &mut self.out {
-            Out::Csv(w) => w.write_record(row.record(with_verdict))?,
+            Out::Csv(w) => row.write_csv(w, with_verdict)?,
             Out::Jsonl(_) => self.row(row)?,
         }
         Ok(())
