@@ -535,8 +535,9 @@ impl Analyzer {
             table.maybe_sweep(&mut ctx);
             table.release_due(&mut ctx, frame.number);
         });
-        ctx.warn_many("timestamp earlier than the frame before", backwards, || {
-            format!("frame {first_backwards} (and {} more) is stamped earlier than the frame before it", backwards - 1)
+        ctx.warn_many("timestamp earlier than the frame before", backwards, || match backwards - 1 {
+            0 => format!("frame {first_backwards} is stamped earlier than the frame before it"),
+            more => format!("frame {first_backwards} (and {more} more) is stamped earlier than the frame before it"),
         });
         for w in &reader.warnings {
             match w {
@@ -1016,6 +1017,9 @@ fn stream_event(ev: StreamEvent<'_>, from_client: bool, session: &mut Session, m
                 session.client_gap();
             } else {
                 session.server_gap();
+                if ctx.config.track_data {
+                    ctx.data.server_gap(meta.session_id);
+                }
             }
         }
         StreamEvent::Conflict { first_frame, later_frame, len, kept } => {

@@ -135,6 +135,11 @@ pub struct Transfer {
     /// A later command of the session got its final reply while this one
     /// still had none: the server will not send one.
     pub passed_over: bool,
+    /// The data command's place among the session's commands.
+    pub command_number: u64,
+    /// Server bytes went missing from the capture while it was open: a
+    /// final reply may have been lost in the gap.
+    pub reply_gap: bool,
     pub start: Origin,
     pub end: Option<Origin>,
     /// The control server address (to spot a PASV address that differs).
@@ -292,10 +297,14 @@ impl DataTracker {
                 state.setup_refused = Some((v, code));
             }
         }
-        // Replies come in command order: a final reply to a later command
-        // means an open transfer before it was passed over.
-        if code >= 200 {
-            for t in state.open.iter_mut().filter(|t| t.start.frame < sent.command.origin.frame) {
+        // Replies come in command order: a final reply to another command
+        // means the transfers still open (opened at their first reply, so
+        // sent before it) were passed over. Not so for the status a STAT
+        // may get while a transfer runs (RFC 959 4.1.3), nor for ABOR,
+        // whose reply follows the transfer's own.
+        let out_of_band = verb == "STAT" && (211..=213).contains(&code);
+        if code >= 200 && !out_of_band && verb != "ABOR" {
+            for t in state.open.iter_mut().filter(|t| t.command_number < sent.number) {
                 t.passed_over = true;
             }
         }
@@ -334,13 +343,15 @@ impl DataTracker {
                 announced_size,
                 aborted: false,
                 passed_over: false,
+                command_number: sent.number,
+                reply_gap: false,
                 start: sent.command.origin,
                 end: None,
                 server_ip: server.ip(),
                 setup_refused,
             });
         }
-        let Some(idx) = state.open.iter().position(|t| t.start == sent.command.origin) else { return };
+        let Some(idx) = state.open.iter().position(|t| t.command_number == sent.number) else { return };
         let t = &mut state.open[idx];
         if t.replies.len() < 16 {
             t.replies.push(code);
@@ -498,6 +509,16 @@ impl DataTracker {
     }
 
     /// A control session ended: its open transfers end without a reply.
+    /// Server bytes of a session's control connection were lost: a final
+    /// reply to an open transfer may be among them.
+    pub fn server_gap(&mut self, session: u64) {
+        if let Some(state) = self.sessions.get_mut(&session) {
+            for t in &mut state.open {
+                t.reply_gap = true;
+            }
+        }
+    }
+
     pub fn session_end(&mut self, session: u64) {
         if let Some(state) = self.sessions.remove(&session) {
             self.finished.extend(state.open.into_iter().map(|t| (t, false)));
@@ -731,6 +752,14 @@ pub fn classify(t: &Transfer, conn: Option<&DataConn>) -> (&'static str, &'stati
                 "The capture ends before the server's final reply.".into(),
             );
         }
+        if t.reply_gap && !t.aborted {
+            return (
+                "incomplete-capture",
+                "no-final-reply",
+                "The server's final reply is not in the capture: server bytes are missing (gap) after the transfer began."
+                    .into(),
+            );
+        }
         // The server answered later commands but never this one.
         if t.aborted {
             return (
@@ -873,6 +902,8 @@ mod tests {
             announced_size: None,
             aborted: false,
             passed_over: false,
+            command_number: 1,
+            reply_gap: false,
             start: origin(7),
             end: (!replies.iter().all(|c| (100..200).contains(c))).then(|| origin(9)),
             server_ip: server.parse().unwrap(),
@@ -1021,6 +1052,39 @@ mod tests {
         assert_eq!(track(script), vec![row("RETR", "150", "failed", "no-data-connection")]);
         // The capture ends while RETR waits: nothing is known.
         assert_eq!(track(&script[..5]), vec![row("RETR", "150", "incomplete-capture", "no-final-reply")]);
+    }
+
+    #[test]
+    fn stat_answered_during_a_transfer_does_not_pass_it_over() {
+        // RFC 959: STAT may be answered while RETR runs; the capture then
+        // ends before the 226. Nothing says the transfer failed.
+        let script: &[(bool, &[u8])] = &[
+            (false, b"220 hi\r\n"),
+            (true, b"PASV\r\n"),
+            (false, b"227 Entering Passive Mode (127,0,0,1,156,64).\r\n"),
+            (true, b"RETR big.bin\r\n"),
+            (false, b"150 Opening BINARY mode data connection.\r\n"),
+            (true, b"STAT\r\n"),
+            (false, b"213 Status: 1000 of 9000 bytes transferred\r\n"),
+        ];
+        assert_eq!(track(script), vec![row("RETR", "150", "incomplete-capture", "no-final-reply")]);
+        // RETR and QUIT in one segment: the 221 still passes RETR over.
+        let got = track(&[
+            (false, b"220 hi\r\n"),
+            (true, b"RETR big.bin\r\nQUIT\r\n"),
+            (false, b"150 Opening BINARY mode data connection.\r\n"),
+            (false, b"221 Goodbye.\r\n"),
+        ]);
+        assert_eq!(got[0].2, "failed");
+    }
+
+    #[test]
+    fn a_gap_in_server_bytes_makes_a_missing_final_reply_incomplete() {
+        let mut t = passive_retr("127.0.0.1:40010", "127.0.0.1", &[150], b"150 ok");
+        t.passed_over = true;
+        t.reply_gap = true;
+        let (outcome, cause, _) = classify(&t, None);
+        assert_eq!((outcome, cause), ("incomplete-capture", "no-final-reply"));
     }
 
     #[test]

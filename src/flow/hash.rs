@@ -3,10 +3,12 @@
 //! The standard SipHash cost about a tenth of the time on control-heavy
 //! captures, where every packet looks its flow up. Keys here are a few
 //! machine words (addresses and ports), so a multiply-and-fold over each
-//! word does the job at a fraction of the cost. The seed is drawn from the
-//! standard library's random state once per run, so a crafted capture cannot
-//! aim for collisions it computed in advance; the tables are also capped in
-//! size (`--max-flows`, `--max-expected`).
+//! word does the job at a fraction of the cost. The starting state is drawn
+//! from the standard library's random state for every table, so which keys
+//! collide changes from run to run and a capture cannot carry a collision
+//! set computed in advance. It is not a keyed PRF like SipHash: what bounds
+//! the damage of a hostile key set is the cap on every table
+//! (`--max-flows`, `--max-expected`).
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;

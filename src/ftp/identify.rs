@@ -42,8 +42,26 @@ fn command_token(tok: &[u8]) -> Option<(&[u8], bool)> {
     ok.then_some((name, unimplemented))
 }
 
+/// ASCII whitespace as Unicode counts it (`u8::is_ascii_whitespace` leaves
+/// out the vertical tab).
+fn is_space(b: &u8) -> bool {
+    b.is_ascii_whitespace() || *b == 0x0b
+}
+
 fn tokens(line: &[u8]) -> impl Iterator<Item = &[u8]> {
-    line.split(u8::is_ascii_whitespace).filter(|t| !t.is_empty())
+    line.split(is_space).filter(|t| !t.is_empty())
+}
+
+/// A reply line with every Unicode whitespace character turned into a
+/// space, so that the byte-level tokenizer splits where `split_whitespace`
+/// would (a no-break space between two names separates them). Lines that
+/// are plain ASCII, nearly all of them, are used as they are.
+fn spaced(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if line.is_ascii() {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let text: String = String::from_utf8_lossy(line).chars().map(|c| if c.is_whitespace() { ' ' } else { c }).collect();
+    std::borrow::Cow::Owned(text.into_bytes())
 }
 
 /// The commands a HELP reply lists, in listed order, each once. A name is at
@@ -130,9 +148,9 @@ pub fn help_commands(lines: &[Vec<u8>]) -> HelpList {
     let mut out = HelpList::default();
     out.names.reserve(lines.iter().map(Vec::len).sum::<usize>().min(1 << 16));
     if lines.len() <= 1 {
-        let line = lines.first().map(Vec::as_slice).unwrap_or_default();
+        let line = spaced(lines.first().map(Vec::as_slice).unwrap_or_default());
         let body = line.get(4..).unwrap_or_default();
-        let body = &body[body.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+        let body = &body[body.iter().take_while(|b| is_space(b)).count()..];
         if let Some(rest) = body.strip_prefix(b"Syntax:") {
             if let Some((name, false)) = tokens(rest).next().and_then(command_token) {
                 out.push(name);
@@ -144,8 +162,9 @@ pub fn help_commands(lines: &[Vec<u8>]) -> HelpList {
         return out;
     }
     for line in &lines[1..lines.len() - 1] {
-        if !out.push_if_all_commands(line) {
-            if let Some((name, false)) = tokens(line).next().and_then(command_token) {
+        let line = spaced(line);
+        if !out.push_if_all_commands(&line) {
+            if let Some((name, false)) = tokens(&line).next().and_then(command_token) {
                 out.push(name);
             }
         }
@@ -191,6 +210,9 @@ mod tests {
         assert!(help_commands(&lines("214 Help OK.")).is_empty());
         assert_eq!(help_commands(&lines("214 CHMOD UMASK HELP")).names, "CHMOD UMASK HELP");
         assert!(help_commands(&lines("214 CHMOD umask HELP")).is_empty());
+        // Whitespace as `split_whitespace` sees it: vertical tab, no-break space.
+        assert_eq!(help_commands(&lines("214-x\n\x0bUSER\n214 end")).names, "USER");
+        assert_eq!(help_commands(&lines("214-x\n USER\u{a0}PASS\n214 end")).names, "USER PASS");
         let long_row: String = (0..40)
             .map(|i| format!(" C{}", char::from(b'A' + (i % 26) as u8).to_string().repeat(1 + i / 26)))
             .collect();

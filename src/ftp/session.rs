@@ -30,6 +30,8 @@ impl Default for SessionLimits {
 #[derive(Debug, Clone)]
 pub struct SentCommand {
     pub command: Rc<Command>,
+    /// Its place among the session's commands (1 for the first).
+    pub number: u64,
     /// The command sent just before this one in the session.
     pub previous: Option<Rc<Command>>,
     pub sent_while_pending: bool,
@@ -342,6 +344,7 @@ impl Session {
         self.state.on_send(&command.verb);
         let command = Rc::new(command);
         let sent = SentCommand {
+            number: self.commands,
             previous: self.last_command.replace(Rc::clone(&command)),
             sent_while_pending: !self.pending.is_empty(),
             sent_after_quit,
