@@ -41,7 +41,13 @@ const CASES: &[(&str, i32, usize, &str, &[&str])] = &[
     ),
     ("pcapng-epb-huge.pcapng", 1, 2, "corrupt capture at byte 2100: block claims 4294967280 bytes", &[]),
     ("pcapng-epb-tiny.pcapng", 1, 2, "corrupt capture at byte 2100: enhanced packet block of 20 bytes", &[]),
-    ("pcapng-epb-trailer.pcapng", 1, 2, "corrupt capture at byte 2100: unparsable record", &[]),
+    (
+        "pcapng-epb-trailer.pcapng",
+        1,
+        2,
+        "corrupt capture at byte 2100: inconsistent block: its length fields disagree",
+        &[],
+    ),
     ("pcapng-short-block-min.pcapng", 1, 0, "corrupt capture at byte 28: block length 8", &[]),
     ("pcapng-short-block.pcapng", 1, 2, "corrupt capture at byte 2100: block length 8", &[]),
     (

@@ -424,6 +424,12 @@ fn classify<I>(e: PcapError<I>) -> Step {
         PcapError::BufferTooSmall => Step::TooBig,
         PcapError::ReadError => Step::Corrupt("read error".into()),
         PcapError::HeaderNotRecognized => Step::Corrupt("header not recognized".into()),
+        // pcap-parser says Verify when a block's length fields disagree
+        // (trailing length, or a length too short for the block's fields).
+        PcapError::NomError(_, pcap_parser::nom::error::ErrorKind::Verify)
+        | PcapError::OwnedNomError(_, pcap_parser::nom::error::ErrorKind::Verify) => {
+            Step::Corrupt("inconsistent block: its length fields disagree".into())
+        }
         PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
             Step::Corrupt(format!("unparsable record ({kind:?})"))
         }
