@@ -80,7 +80,7 @@ impl Default for Config {
             violations: false,
             reassembly: ReassemblyLimits::default(),
             session: SessionLimits::default(),
-            max_flows: 65_536,
+            max_flows: 8_192,
             max_total_buffered: 64 << 20,
             idle_timeout_secs: 3600.0,
             data: DataLimits::default(),
@@ -224,7 +224,7 @@ struct Endpoint {
     port: u16,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct FlowKey {
     lo: Endpoint,
     hi: Endpoint,
@@ -627,7 +627,9 @@ impl Ctx<'_> {
 
 /// The flow table of one capture.
 struct Table {
-    conns: FlowMap<FlowKey, Conn>,
+    /// Boxed: a table sized for many flows then holds pointers, not whole
+    /// connections, in its spare buckets.
+    conns: FlowMap<FlowKey, Box<Conn>>,
     /// Flows with no payload yet; they count against `max_flows` too.
     handshakes: FlowMap<FlowKey, Handshake>,
     ports: Vec<u16>,
@@ -638,7 +640,6 @@ struct Table {
     idle_nanos: i128,
     now: Timestamp,
     last_sweep: Timestamp,
-    inserts_since_sweep: usize,
 }
 
 impl Table {
@@ -654,7 +655,6 @@ impl Table {
             idle_nanos: (config.idle_timeout_secs.max(1.0) * 1e9) as i128,
             now: Timestamp::default(),
             last_sweep: Timestamp::default(),
-            inserts_since_sweep: 0,
         }
     }
 
@@ -709,7 +709,7 @@ impl Table {
                 let old_isn = if client_side { conn.to_server.isn() } else { conn.to_client.isn() };
                 if old_isn.is_some_and(|isn| isn != seg.seq.wrapping_add(1)) {
                     if let Some(conn) = self.conns.remove(&key) {
-                        finish_conn(conn, ctx, "new connection on the same 4-tuple");
+                        finish_conn(*conn, ctx, "new connection on the same 4-tuple");
                     }
                 }
             }
@@ -738,9 +738,6 @@ impl Table {
                     return;
                 }
                 let hs = self.handshakes.remove(&key);
-                if hs.is_none() {
-                    self.inserts_since_sweep += 1;
-                }
                 let lo_is_client = if let Some(h) = hs {
                     Some(h.lo_is_client)
                 } else if seg.flags.syn {
@@ -768,7 +765,7 @@ impl Table {
                         hi.syn(isn);
                     }
                 }
-                v.insert(Conn {
+                v.insert(Box::new(Conn {
                     kind,
                     lo_is_client,
                     to_server,
@@ -782,7 +779,7 @@ impl Table {
                     client_ended: false,
                     server_ended: false,
                     saw_data: false,
-                })
+                }))
             }
         };
         conn.last_seen = frame.ts;
@@ -839,7 +836,7 @@ impl Table {
         }
         if let Some(end) = segment(conn, &seg, from_client, origin, ctx) {
             if let Some(conn) = self.conns.remove(&key) {
-                finish_conn(conn, ctx, end);
+                finish_conn(*conn, ctx, end);
             }
         }
     }
@@ -855,31 +852,58 @@ impl Table {
         }
     }
 
-    /// Frees table space: idle flows first, then flows that never carried
-    /// FTP data. Sweeps are rate-limited so a flood stays linear.
+    /// Frees table space when it is full: idle flows first, then flows
+    /// that never carried FTP payload, then the least recently active
+    /// eighth of the rest (Zeek and Suricata also recycle the oldest
+    /// flows). Every call frees at least an eighth of the table, so a
+    /// flood of new flows costs amortised constant time per flow.
     fn make_room(&mut self, ctx: &mut Ctx<'_>) -> bool {
-        if self.inserts_since_sweep < self.max_flows / 8 && self.inserts_since_sweep > 0 {
-            return false;
-        }
-        self.inserts_since_sweep = 0;
         self.sweep_idle(ctx);
         if self.flows() < self.max_flows {
             return true;
         }
         let evicted_handshakes = self.handshakes.len() as u64;
         self.handshakes.clear();
-        let idle: Vec<FlowKey> =
-            self.conns.iter().filter(|(_, c)| !c.saw_data || c.kind == Kind::NotFtp).map(|(k, _)| *k).collect();
-        let evicted = evicted_handshakes + idle.len() as u64;
-        for key in idle {
-            if let Some(conn) = self.conns.remove(&key) {
-                finish_conn(conn, ctx, "evicted");
-            }
-        }
+        let mut quiet: Vec<(u64, FlowKey)> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| !c.saw_data || c.kind == Kind::NotFtp)
+            .map(|(k, c)| (c.meta.map(|m| m.session_id).unwrap_or(0), *k))
+            .collect();
+        let evicted = evicted_handshakes + quiet.len() as u64;
         let max = self.max_flows;
         ctx.warn_many("flow evicted (flow table full)", evicted, || {
             format!("{evicted} flows without FTP payload dropped to make room (more than {max} flows at once)")
         });
+        let target = self.max_flows - (self.max_flows / 8).max(1);
+        if self.conns.len() - quiet.len() > target {
+            // Still too full: the least recently active sessions go too.
+            // Recency by frame number: arrival order, even where many
+            // packets share a timestamp or the clock goes backwards.
+            let mut active: Vec<(u64, u64, FlowKey)> = self
+                .conns
+                .iter()
+                .filter(|(_, c)| c.saw_data && c.kind != Kind::NotFtp)
+                .map(|(k, c)| (c.last_frame, c.meta.map(|m| m.session_id).unwrap_or(0), *k))
+                .collect();
+            let excess = active.len() - target;
+            active.select_nth_unstable(excess - 1);
+            let evicted = excess as u64;
+            ctx.warn_many("session evicted (flow table full)", evicted, || {
+                format!(
+                    "{evicted} least recently active sessions closed to make room (more than {max} flows at once); \
+                     a later packet of one starts a new session"
+                )
+            });
+            quiet.extend(active[..excess].iter().map(|(_, id, k)| (*id, *k)));
+        }
+        // Sessions end in session order, whatever the table's order.
+        quiet.sort_unstable();
+        for (_, key) in quiet {
+            if let Some(conn) = self.conns.remove(&key) {
+                finish_conn(*conn, ctx, "evicted");
+            }
+        }
         self.flows() < self.max_flows
     }
 
@@ -917,8 +941,6 @@ impl Table {
                 format!("frame {}: more than {max} flows at once; new flow not tracked", origin.frame)
             });
             return;
-        } else {
-            self.inserts_since_sweep += 1;
         }
         let mut isn = [None, None];
         isn[side] = Some(seg.seq);
@@ -948,7 +970,7 @@ impl Table {
                         )
                     });
                 }
-                finish_conn(conn, ctx, "idle-timeout");
+                finish_conn(*conn, ctx, "idle-timeout");
             }
         }
     }
@@ -959,7 +981,7 @@ impl Table {
     fn release_due(&mut self, ctx: &mut Ctx<'_>, frame: u64) {
         if ctx.rows.due() {
             let low =
-                self.conns.values().filter_map(Conn::pending_reply_frame).min().unwrap_or(u64::MAX).min(frame + 1);
+                self.conns.values().filter_map(|c| c.pending_reply_frame()).min().unwrap_or(u64::MAX).min(frame + 1);
             let Ctx { rows, sink, .. } = &mut *ctx;
             if rows.release(low, &mut |r| sink(Output::Incident(r))) {
                 ctx.warn("rows out of order", || {
@@ -991,7 +1013,7 @@ impl Table {
         all.sort_by_key(|(id, _)| *id);
         for (_, key) in all {
             if let Some(conn) = self.conns.remove(&key) {
-                finish_conn(conn, ctx, "capture-end");
+                finish_conn(*conn, ctx, "capture-end");
             }
         }
     }
@@ -1357,6 +1379,34 @@ mod tests {
         assert_eq!(c.sessions[0].start_frame, 1);
         let evicted = summary.warnings.get("flow evicted (flow table full)").copied().unwrap_or(0);
         assert!(evicted >= 900, "{:?}", summary.warnings);
+    }
+
+    #[test]
+    fn a_flood_of_sessions_recycles_the_least_recently_active() {
+        // 2,000 sessions that all carry payload, 64 flows allowed: the table
+        // recycles the oldest sessions (each still reported) instead of
+        // refusing every new one, and the session still talking survives.
+        let mut pkts: Vec<Pkt<'_>> = vec![
+            (100, S, C, 21, 40000, PSH_ACK, 5000, b"220 hi\r\n"),
+            (100, C, S, 40000, 21, PSH_ACK, 1000, b"RNTO x\r\n"),
+        ];
+        for i in 0..2000u32 {
+            let client = [10, 1, (i >> 8) as u8, i as u8];
+            pkts.push((101, S, client, 21, 1024, PSH_ACK, 1, b"220 flood\r\n"));
+            if i % 16 == 0 {
+                // The first session keeps talking now and then.
+                pkts.push((101, C, S, 40000, 21, PSH_ACK, 1008, b""));
+            }
+        }
+        pkts.push((102, S, C, 21, 40000, PSH_ACK, 5008, b"503 RNFR first.\r\n"));
+        let (c, summary) = run(Config { max_flows: 64, ..Config::default() }, pcap(&pkts));
+        assert_eq!(summary.sessions, 2001, "{:?}", summary.warnings);
+        assert_eq!(c.sessions.len(), 2001);
+        assert_eq!(c.rows.len(), 1);
+        assert_eq!(c.rows[0].command, "RNTO x", "the active session kept its state");
+        let evicted = summary.warnings.get("session evicted (flow table full)").copied().unwrap_or(0);
+        assert!(evicted >= 1900, "{:?}", summary.warnings);
+        assert!(!summary.warnings.contains_key("flow table full"), "{:?}", summary.warnings);
     }
 
     #[test]

@@ -148,8 +148,10 @@ pub struct CommonArgs {
     #[arg(long, value_enum, default_value = "first")]
     pub overlap: Overlap,
 
-    /// Flows tracked at once per capture.
-    #[arg(long, value_name = "N", default_value_t = 65_536)]
+    /// Flows tracked at once per capture. When full, idle and payload-less
+    /// flows go first, then the least recently active sessions. The default
+    /// keeps a flood of sessions that all carry payload under 64 MiB.
+    #[arg(long, value_name = "N", default_value_t = 8_192)]
     pub max_flows: usize,
 
     /// Out-of-order bytes buffered per stream direction.
