@@ -106,6 +106,33 @@ def syn_flood(name, n):
     return cap
 
 
+def session_flood(name, n):
+    """A real session (503 + 214) whose middle is drowned in `n` sessions that
+    each carry payload (a `220` greeting and a `USER`), each its own 4-tuple:
+    they fill the flow table with connections that cannot be dropped as idle."""
+    cap = eth(name)
+    c = Conn(cap, cport=40000, cisn=1000, sisn=2000)
+    c.open()
+    m = c.cmd(b"RNTO b\r\n")
+    c.reply(E.R503_RNFR, m)
+    tmpl_s = E.MAC[C] + E.MAC[S] + b"\x08\x00"
+    tmpl_c = E.MAC[S] + E.MAC[C] + b"\x08\x00"
+    for i in range(n):
+        client = bytes([10, 128 + (i >> 16) % 64, (i >> 8) & 0xFF, i & 0xFF])
+        cport = 1024 + i % 60000
+        for (mac, src, dst, sp, dp, seq, payload) in (
+            (tmpl_s, E.IP4[S], client, 21, cport, 7000, b"220 flood\r\n"),
+            (tmpl_c, client, E.IP4[S], cport, 21, 9000, b"USER x\r\n"),
+        ):
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + len(payload), i & 0xFFFF, 0x4000, 64, 6, 0, src, dst)
+            tcp = struct.pack("!HHIIBBHHH", sp, dp, seq, 1, 5 << 4, 0x18, 64240, 0, 0)
+            cap.add(0, mac + ip + tcp + payload, 1000)
+    h = c.cmd(b"HELP\r\n")
+    c.reply(E.HELP_214, h)
+    c.close()
+    return cap
+
+
 def one_byte_segments(name):
     """A full session (greeting, login, 503 to RNTO, 214 to HELP, QUIT) in which every
     segment in both directions carries exactly one byte."""
@@ -432,6 +459,8 @@ MUTATED = [
 
 BIG = [
     ("big-syn-flood.pcap", lambda n: syn_flood(n, 1_000_000).serialize(), "1,000,000 SYNs around a real session"),
+    ("big-session-flood.pcap", lambda n: session_flood(n, 300_000).serialize(),
+     "300,000 sessions that each carry payload, around a real session"),
     ("big-holes.pcap", lambda n: holes(n, 100_000).serialize(), "100,000 holes in one server stream"),
     ("big-huge-reply.pcap", lambda n: huge_reply(n, 10_000_000).serialize(), "a 10 MB multi-line 214"),
     ("big-endless-line.pcap", lambda n: endless_line(n, 10_000_000).serialize(), "a 10 MB line with no end"),
