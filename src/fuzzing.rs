@@ -619,14 +619,17 @@ fn check_row(row: &IncidentRow) {
 pub fn pipeline(data: &[u8]) {
     for extra in [false, true] {
         // The second pass also follows data connections and builds transfer
-        // and session rows, so the data-channel code sees hostile input too.
+        // and session rows, so the data-channel code sees hostile input too,
+        // and allows only four flows, so table eviction runs all the time.
+        let defaults = Config::default();
         let mut analyzer = Analyzer::new(Config {
             detect: extra,
             violations: extra,
             track_data: extra,
             transfer_rows: extra,
             session_rows: extra,
-            ..Config::default()
+            max_flows: if extra { 4 } else { defaults.max_flows },
+            ..defaults
         });
         let outcome = match analyzer.analyze_collect("fuzz", Box::new(Cursor::new(data.to_vec()))) {
             Ok(o) => o,
