@@ -69,19 +69,59 @@ impl fmt::Display for Timestamp {
         let days = secs.div_euclid(86_400);
         let rem = secs.rem_euclid(86_400);
         let (y, mo, d) = civil_from_days(days);
-        write!(f, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", y, mo, d, rem / 3600, (rem % 3600) / 60, rem % 60)?;
-        if self.digits > 0 {
-            let digits = self.digits.min(9) as u32;
-            let frac = self.nanos / 10u32.pow(9 - digits);
-            write!(f, ".{:0width$}", frac, width = digits as usize)?;
+        // Digits written by hand into a fixed buffer: a report renders one
+        // time per row, and `write!` with widths cost several times more.
+        let mut buf = *b"0000-00-00T00:00:00.000000000Z";
+        let mut put = |at: usize, width: usize, value: u64| {
+            let mut v = value;
+            for slot in buf[at..at + width].iter_mut().rev() {
+                *slot = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y.max(0) as u64);
+        put(5, 2, mo as u64);
+        put(8, 2, d as u64);
+        put(11, 2, (rem / 3600) as u64);
+        put(14, 2, ((rem % 3600) / 60) as u64);
+        put(17, 2, (rem % 60) as u64);
+        let digits = usize::from(self.digits.min(9));
+        let mut len = 19;
+        if digits > 0 {
+            let frac = self.nanos.min(999_999_999) / 10u32.pow(9 - digits as u32);
+            put(20, digits, u64::from(frac));
+            len = 20 + digits;
         }
-        f.write_str("Z")
+        buf[len] = b'Z';
+        f.write_str(std::str::from_utf8(&buf[..=len]).unwrap_or_default())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The format stated with `write!`: the model the hand-written digits
+    /// must match.
+    fn model(t: &Timestamp) -> String {
+        let secs = t.secs.clamp(-62_167_219_200, 253_402_300_799);
+        let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+        let rem = secs.rem_euclid(86_400);
+        let mut out = format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", y, mo, d, rem / 3600, (rem % 3600) / 60, rem % 60);
+        if t.digits > 0 {
+            let digits = t.digits.min(9) as u32;
+            out += &format!(".{:0width$}", t.nanos.min(999_999_999) / 10u32.pow(9 - digits), width = digits as usize);
+        }
+        out + "Z"
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn display_matches_the_model(secs in proptest::prelude::any::<i64>(), nanos in 0u32..1_000_000_000, digits in 0u8..12) {
+            let t = Timestamp { secs, nanos, digits };
+            proptest::prop_assert_eq!(t.to_string(), model(&t));
+        }
+    }
 
     #[test]
     fn formats_epoch_and_precision() {
