@@ -12,15 +12,19 @@ import sys
 
 
 class LoggingFTP(ftplib.FTP):
-    """ftplib.FTP that records which reply (code) answered which command."""
+    """ftplib.FTP that records which reply (code) answered which command.
+    Shared with record_transfers_client.py, which adds a note per entry."""
 
     def __init__(self, *args, active_ports=(41000, 41100), **kw):
-        self.entries = []          # [command, [codes]]
+        self.entries = []          # [command, [codes], ...] (see new_entry)
         self.active_ports = active_ports
         super().__init__(*args, **kw)
 
+    def new_entry(self, command):
+        return [command, []]
+
     def putcmd(self, line):
-        self.entries.append([line, []])
+        self.entries.append(self.new_entry(line))
         super().putcmd(line)
 
     def getresp(self):
@@ -34,21 +38,23 @@ class LoggingFTP(ftplib.FTP):
 
     def _note(self, code):
         if not self.entries:
-            self.entries.append(["(connect)", []])
+            self.entries.append(self.new_entry("(connect)"))
         self.entries[-1][1].append(code)
 
-    def makeport(self):
-        # same as ftplib.FTP.makeport, but bind to a port in a fixed range
+    def free_port(self):
+        """A listening socket on a port in the active range (so that the
+        capture filter can stay narrow)."""
         lo, hi = self.active_ports
         for p in range(lo, hi + 1):
             try:
-                sock = socket.create_server((self.sock.getsockname()[0], p),
-                                            family=self.af, backlog=1)
-                break
+                return socket.create_server((self.sock.getsockname()[0], p), family=self.af, backlog=1)
             except OSError:
                 continue
-        else:
-            raise OSError("no free active port")
+        raise OSError("no free active port")
+
+    def makeport(self):
+        # same as ftplib.FTP.makeport, but bind to a port in a fixed range
+        sock = self.free_port()
         port = sock.getsockname()[1]
         host = self.sock.getsockname()[0]
         if self.af == socket.AF_INET:

@@ -26,57 +26,16 @@ import struct
 import sys
 import time
 
+import record_ftplib
+
 BIG_READ = 64 * 1024
 
 
-class LoggingFTP(ftplib.FTP):
-    """ftplib.FTP that records which reply (code) answered which command."""
+class LoggingFTP(record_ftplib.LoggingFTP):
+    """record_ftplib's logging client, with a note (data bytes) per entry."""
 
-    def __init__(self, *args, active_ports=(41000, 41100), **kw):
-        self.entries = []          # [command, [codes], note]
-        self.active_ports = active_ports
-        super().__init__(*args, **kw)
-
-    def putcmd(self, line):
-        self.entries.append([line, [], ""])
-        super().putcmd(line)
-
-    def getresp(self):
-        try:
-            resp = super().getresp()
-        except ftplib.Error as e:
-            self._note(str(e)[:3])
-            raise
-        self._note(resp[:3])
-        return resp
-
-    def _note(self, code):
-        if not self.entries:
-            self.entries.append(["(connect)", [], ""])
-        self.entries[-1][1].append(code)
-
-    def free_port(self):
-        lo, hi = self.active_ports
-        for p in range(lo, hi + 1):
-            try:
-                sock = socket.create_server((self.sock.getsockname()[0], p), family=self.af, backlog=1)
-                return sock
-            except OSError:
-                continue
-        raise OSError("no free active port")
-
-    def makeport(self):
-        # same as ftplib.FTP.makeport, but bind to a port in a fixed range
-        sock = self.free_port()
-        port = sock.getsockname()[1]
-        host = self.sock.getsockname()[0]
-        if self.af == socket.AF_INET:
-            self.sendport(host, port)
-        else:
-            self.sendeprt(host, port)
-        if self.timeout is not ftplib._GLOBAL_DEFAULT_TIMEOUT:
-            sock.settimeout(self.timeout)
-        return sock
+    def new_entry(self, command):
+        return [command, [], ""]
 
     def note_data(self, n):
         # the transfer command is the last entry that is a data command
