@@ -270,14 +270,36 @@ struct Conn {
     /// Where the connection was first seen.
     first: Origin,
     last_seen: Timestamp,
+    client_ended: bool,
+    server_ended: bool,
+    saw_data: bool,
+}
+
+/// A flow table entry: the connection, boxed, and beside it what the
+/// table's sweeps (idle, eviction, end of capture) read, so a sweep over
+/// thousands of flows walks the table alone instead of one cold
+/// connection after another.
+struct Slot {
+    conn: Box<Conn>,
+    /// Frame number of its last packet: recency, in arrival order.
     last_frame: u64,
     /// The capture clock (latest timestamp so far) at its last packet: what
     /// idleness is measured by, so a packet stamped in the past still counts
     /// as activity.
     clock: Timestamp,
-    client_ended: bool,
-    server_ended: bool,
-    saw_data: bool,
+    /// Its session number, 0 until its first payload (sessions end in
+    /// this order).
+    session_id: u64,
+    /// No FTP payload so far, or not FTP: the first to go when the table is
+    /// full. Refreshed after every packet of the flow.
+    droppable: bool,
+}
+
+impl Slot {
+    fn refresh(&mut self) {
+        self.session_id = self.conn.meta.map(|m| m.session_id).unwrap_or(0);
+        self.droppable = !self.conn.saw_data || self.conn.kind == Kind::NotFtp;
+    }
 }
 
 /// A flow that has carried no payload yet (handshake, bare ACKs): kept
@@ -627,9 +649,9 @@ impl Ctx<'_> {
 
 /// The flow table of one capture.
 struct Table {
-    /// Boxed: a table sized for many flows then holds pointers, not whole
-    /// connections, in its spare buckets.
-    conns: FlowMap<FlowKey, Box<Conn>>,
+    /// Connections are boxed: a table sized for many flows then holds
+    /// pointers, not whole connections, in its spare buckets.
+    conns: FlowMap<FlowKey, Slot>,
     /// Flows with no payload yet; they count against `max_flows` too.
     handshakes: FlowMap<FlowKey, Handshake>,
     ports: Vec<u16>,
@@ -640,6 +662,10 @@ struct Table {
     idle_nanos: i128,
     now: Timestamp,
     last_sweep: Timestamp,
+    /// No flow's clock is older than this (see [`Table::sweep_idle`]).
+    oldest_clock: Timestamp,
+    /// Scratch for [`Table::make_room`], kept to spare an allocation per call.
+    recency: Vec<u64>,
 }
 
 impl Table {
@@ -655,6 +681,8 @@ impl Table {
             idle_nanos: (config.idle_timeout_secs.max(1.0) * 1e9) as i128,
             now: Timestamp::default(),
             last_sweep: Timestamp::default(),
+            oldest_clock: Timestamp::default(),
+            recency: Vec::new(),
         }
     }
 
@@ -704,12 +732,12 @@ impl Table {
 
         // A new SYN on a known 4-tuple with another ISN is a new connection.
         if seg.flags.syn && !seg.flags.ack {
-            if let Some(conn) = self.conns.get(&key) {
+            if let Some(Slot { conn, .. }) = self.conns.get(&key) {
                 let client_side = conn.lo_is_client.map(|lo| lo == from_lo).unwrap_or(true);
                 let old_isn = if client_side { conn.to_server.isn() } else { conn.to_client.isn() };
                 if old_isn.is_some_and(|isn| isn != seg.seq.wrapping_add(1)) {
-                    if let Some(conn) = self.conns.remove(&key) {
-                        finish_conn(*conn, ctx, "new connection on the same 4-tuple");
+                    if let Some(slot) = self.conns.remove(&key) {
+                        finish_conn(slot, ctx, "new connection on the same 4-tuple");
                     }
                 }
             }
@@ -731,7 +759,7 @@ impl Table {
             });
             return;
         }
-        let conn = match self.conns.entry(key) {
+        let slot = match self.conns.entry(key) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
                 if !starts_flow {
@@ -765,78 +793,34 @@ impl Table {
                         hi.syn(isn);
                     }
                 }
-                v.insert(Box::new(Conn {
-                    kind,
-                    lo_is_client,
-                    to_server,
-                    to_client,
-                    session: Session::new(self.session),
-                    meta: None,
-                    first: hs.map(|h| h.first).unwrap_or(origin),
-                    last_seen: frame.ts,
+                v.insert(Slot {
+                    conn: Box::new(Conn {
+                        kind,
+                        lo_is_client,
+                        to_server,
+                        to_client,
+                        session: Session::new(self.session),
+                        meta: None,
+                        first: hs.map(|h| h.first).unwrap_or(origin),
+                        last_seen: frame.ts,
+                        client_ended: false,
+                        server_ended: false,
+                        saw_data: false,
+                    }),
                     last_frame: frame.number,
                     clock: self.now,
-                    client_ended: false,
-                    server_ended: false,
-                    saw_data: false,
-                }))
+                    session_id: 0,
+                    droppable: true,
+                })
             }
         };
-        conn.last_seen = frame.ts;
-        conn.last_frame = frame.number;
-        conn.clock = self.now;
-        if conn.kind == Kind::NotFtp {
-            return;
-        }
-        if conn.kind == Kind::Unknown && !seg.payload.is_empty() {
-            // --detect: the first payload decides. A `220` greeting names its
-            // sender the server; anything else is not FTP control.
-            let p = seg.payload;
-            if p.len() >= 4 && &p[..3] == b"220" && (p[3] == b' ' || p[3] == b'-') {
-                conn.kind = Kind::Ftp;
-                conn.lo_is_client = Some(!from_lo);
-            } else {
-                conn.kind = Kind::NotFtp;
-                return;
-            }
-        }
-        if conn.kind == Kind::Unknown {
-            // Handshake only so far; remember the ISNs.
-            if seg.flags.syn {
-                let from_client = match conn.lo_is_client {
-                    Some(lo) => lo == from_lo,
-                    None => return,
-                };
-                if from_client {
-                    conn.to_server.syn(seg.seq);
-                } else {
-                    conn.to_client.syn(seg.seq);
-                }
-            }
-            return;
-        }
-        let Some(lo_is_client) = conn.lo_is_client else {
-            return;
-        };
-        let from_client = lo_is_client == from_lo;
-        if conn.meta.is_none() && (!seg.payload.is_empty() || seg.missing_tail > 0) {
-            let (client, server) = if from_client {
-                (Endpoint { ip: seg.src, port: seg.src_port }, Endpoint { ip: seg.dst, port: seg.dst_port })
-            } else {
-                (Endpoint { ip: seg.dst, port: seg.dst_port }, Endpoint { ip: seg.src, port: seg.src_port })
-            };
-            let session_id = *ctx.next_session;
-            *ctx.next_session += 1;
-            ctx.summary.sessions += 1;
-            conn.meta = Some(Meta { session_id, client, server });
-            if ctx.config.transcript.is_some_and(|sel| sel.matches(session_id, client, server)) {
-                conn.session.transcript = Some(Vec::new());
-                ctx.transcript_sessions.insert(session_id);
-            }
-        }
-        if let Some(end) = segment(conn, &seg, from_client, origin, ctx) {
-            if let Some(conn) = self.conns.remove(&key) {
-                finish_conn(*conn, ctx, end);
+        slot.last_frame = frame.number;
+        slot.clock = self.now;
+        let end = feed(&mut slot.conn, &seg, from_lo, origin, ctx);
+        slot.refresh();
+        if let Some(end) = end {
+            if let Some(slot) = self.conns.remove(&key) {
+                finish_conn(slot, ctx, end);
             }
         }
     }
@@ -864,45 +848,36 @@ impl Table {
         }
         let evicted_handshakes = self.handshakes.len() as u64;
         self.handshakes.clear();
-        let mut quiet: Vec<(u64, FlowKey)> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| !c.saw_data || c.kind == Kind::NotFtp)
-            .map(|(k, c)| (c.meta.map(|m| m.session_id).unwrap_or(0), *k))
-            .collect();
-        let evicted = evicted_handshakes + quiet.len() as u64;
         let max = self.max_flows;
+        let target = self.max_flows - (self.max_flows / 8).max(1);
+        // Recency by frame number: arrival order, even where many packets
+        // share a timestamp or the clock goes backwards. A frame updates one
+        // flow, so no two flows share a `last_frame` and the cut below
+        // takes exactly `excess` sessions.
+        self.recency.clear();
+        self.recency.extend(self.conns.values().filter(|s| !s.droppable).map(|s| s.last_frame));
+        let quiet = (self.conns.len() - self.recency.len()) as u64;
+        let excess = self.recency.len().saturating_sub(target);
+        let cut = if excess > 0 { *self.recency.select_nth_unstable(excess - 1).1 } else { 0 };
+        let mut gone: Vec<Slot> =
+            self.conns.extract_if(|_, s| s.droppable || (excess > 0 && s.last_frame <= cut)).map(|(_, s)| s).collect();
+        let evicted = evicted_handshakes + quiet;
         ctx.warn_many("flow evicted (flow table full)", evicted, || {
             format!("{evicted} flows without FTP payload dropped to make room (more than {max} flows at once)")
         });
-        let target = self.max_flows - (self.max_flows / 8).max(1);
-        if self.conns.len() - quiet.len() > target {
-            // Still too full: the least recently active sessions go too.
-            // Recency by frame number: arrival order, even where many
-            // packets share a timestamp or the clock goes backwards.
-            let mut active: Vec<(u64, u64, FlowKey)> = self
-                .conns
-                .iter()
-                .filter(|(_, c)| c.saw_data && c.kind != Kind::NotFtp)
-                .map(|(k, c)| (c.last_frame, c.meta.map(|m| m.session_id).unwrap_or(0), *k))
-                .collect();
-            let excess = active.len() - target;
-            active.select_nth_unstable(excess - 1);
-            let evicted = excess as u64;
-            ctx.warn_many("session evicted (flow table full)", evicted, || {
-                format!(
-                    "{evicted} least recently active sessions closed to make room (more than {max} flows at once); \
-                     a later packet of one starts a new session"
-                )
-            });
-            quiet.extend(active[..excess].iter().map(|(_, id, k)| (*id, *k)));
-        }
+        // Still too full after those: the least recently active sessions
+        // go too.
+        let evicted = excess as u64;
+        ctx.warn_many("session evicted (flow table full)", evicted, || {
+            format!(
+                "{evicted} least recently active sessions closed to make room (more than {max} flows at once); \
+                 a later packet of one starts a new session"
+            )
+        });
         // Sessions end in session order, whatever the table's order.
-        quiet.sort_unstable();
-        for (_, key) in quiet {
-            if let Some(conn) = self.conns.remove(&key) {
-                finish_conn(*conn, ctx, "evicted");
-            }
+        gone.sort_unstable_by_key(|s| s.session_id);
+        for slot in gone {
+            finish_conn(slot, ctx, "evicted");
         }
         self.flows() < self.max_flows
     }
@@ -949,29 +924,34 @@ impl Table {
         self.handshakes.insert(key, Handshake { lo_is_client, isn, first: origin, clock: self.now });
     }
 
+    /// Closes the flows idle for longer than the idle timeout, in session
+    /// order. Returns at once while no flow can be idle yet: every flow's
+    /// clock is at least `oldest_clock`, the lowest one left by the last
+    /// sweep (a new flow starts at the capture clock, which never goes
+    /// back), so a full table does not cost a scan per new flow.
     fn sweep_idle(&mut self, ctx: &mut Ctx<'_>) {
         let now = self.now.as_nanos();
         let limit = self.idle_nanos;
+        if now - self.oldest_clock.as_nanos() <= limit {
+            return;
+        }
         self.handshakes.retain(|_, h| now - h.clock.as_nanos() <= limit);
-        let mut idle: Vec<(u64, FlowKey)> = self
+        let mut idle: Vec<Slot> =
+            self.conns.extract_if(|_, s| now - s.clock.as_nanos() > limit).map(|(_, s)| s).collect();
+        self.oldest_clock = self
             .conns
-            .iter()
-            .filter(|(_, c)| now - c.clock.as_nanos() > limit)
-            .map(|(k, c)| (c.meta.map(|m| m.session_id).unwrap_or(0), *k))
-            .collect();
-        idle.sort_by_key(|(id, _)| *id);
-        for (_, key) in idle {
-            if let Some(conn) = self.conns.remove(&key) {
-                if conn.meta.is_some() {
-                    ctx.warn("idle flow closed", || {
-                        format!(
-                            "session {} idle for more than the idle timeout; closed",
-                            conn.meta.map(|m| m.session_id).unwrap_or(0)
-                        )
-                    });
-                }
-                finish_conn(*conn, ctx, "idle-timeout");
+            .values()
+            .map(|s| s.clock)
+            .chain(self.handshakes.values().map(|h| h.clock))
+            .min()
+            .unwrap_or(self.now);
+        idle.sort_unstable_by_key(|s| s.session_id);
+        for slot in idle {
+            if slot.conn.meta.is_some() {
+                let id = slot.session_id;
+                ctx.warn("idle flow closed", || format!("session {id} idle for more than the idle timeout; closed"));
             }
+            finish_conn(slot, ctx, "idle-timeout");
         }
     }
 
@@ -980,8 +960,13 @@ impl Table {
     /// lowest live session number.
     fn release_due(&mut self, ctx: &mut Ctx<'_>, frame: u64) {
         if ctx.rows.due() {
-            let low =
-                self.conns.values().filter_map(|c| c.pending_reply_frame()).min().unwrap_or(u64::MAX).min(frame + 1);
+            let low = self
+                .conns
+                .values()
+                .filter_map(|s| s.conn.pending_reply_frame())
+                .min()
+                .unwrap_or(u64::MAX)
+                .min(frame + 1);
             let Ctx { rows, sink, .. } = &mut *ctx;
             if rows.release(low, &mut |r| sink(Output::Incident(r))) {
                 ctx.warn("rows out of order", || {
@@ -994,7 +979,7 @@ impl Table {
             let low = self
                 .conns
                 .values()
-                .filter_map(|c| c.meta.map(|m| m.session_id))
+                .filter_map(|s| s.conn.meta.map(|m| m.session_id))
                 .min()
                 .unwrap_or(u64::MAX)
                 .min(*ctx.next_session);
@@ -1008,15 +993,77 @@ impl Table {
 
     fn finish_all(&mut self, ctx: &mut Ctx<'_>) {
         self.handshakes.clear();
-        let mut all: Vec<(u64, FlowKey)> =
-            self.conns.iter().map(|(k, c)| (c.meta.map(|m| m.session_id).unwrap_or(0), *k)).collect();
+        let mut all: Vec<(u64, FlowKey)> = self.conns.iter().map(|(k, s)| (s.session_id, *k)).collect();
         all.sort_by_key(|(id, _)| *id);
         for (_, key) in all {
-            if let Some(conn) = self.conns.remove(&key) {
-                finish_conn(*conn, ctx, "capture-end");
+            if let Some(slot) = self.conns.remove(&key) {
+                finish_conn(slot, ctx, "capture-end");
             }
         }
     }
+}
+
+/// Runs one segment of a flow past its protocol state (`--detect`, the
+/// handshake, the first payload that makes it a session) into [`segment`];
+/// says how the connection ended when it is over.
+fn feed(
+    conn: &mut Conn,
+    seg: &TcpSegment<'_>,
+    from_lo: bool,
+    origin: Origin,
+    ctx: &mut Ctx<'_>,
+) -> Option<&'static str> {
+    conn.last_seen = origin.ts;
+    if conn.kind == Kind::NotFtp {
+        return None;
+    }
+    if conn.kind == Kind::Unknown && !seg.payload.is_empty() {
+        // --detect: the first payload decides. A `220` greeting names its
+        // sender the server; anything else is not FTP control.
+        let p = seg.payload;
+        if p.len() >= 4 && &p[..3] == b"220" && (p[3] == b' ' || p[3] == b'-') {
+            conn.kind = Kind::Ftp;
+            conn.lo_is_client = Some(!from_lo);
+        } else {
+            conn.kind = Kind::NotFtp;
+            return None;
+        }
+    }
+    if conn.kind == Kind::Unknown {
+        // Handshake only so far; remember the ISNs.
+        if seg.flags.syn {
+            let from_client = match conn.lo_is_client {
+                Some(lo) => lo == from_lo,
+                None => return None,
+            };
+            if from_client {
+                conn.to_server.syn(seg.seq);
+            } else {
+                conn.to_client.syn(seg.seq);
+            }
+        }
+        return None;
+    }
+    let Some(lo_is_client) = conn.lo_is_client else {
+        return None;
+    };
+    let from_client = lo_is_client == from_lo;
+    if conn.meta.is_none() && (!seg.payload.is_empty() || seg.missing_tail > 0) {
+        let (client, server) = if from_client {
+            (Endpoint { ip: seg.src, port: seg.src_port }, Endpoint { ip: seg.dst, port: seg.dst_port })
+        } else {
+            (Endpoint { ip: seg.dst, port: seg.dst_port }, Endpoint { ip: seg.src, port: seg.src_port })
+        };
+        let session_id = *ctx.next_session;
+        *ctx.next_session += 1;
+        ctx.summary.sessions += 1;
+        conn.meta = Some(Meta { session_id, client, server });
+        if ctx.config.transcript.is_some_and(|sel| sel.matches(session_id, client, server)) {
+            conn.session.transcript = Some(Vec::new());
+            ctx.transcript_sessions.insert(session_id);
+        }
+    }
+    segment(conn, seg, from_client, origin, ctx)
 }
 
 /// Routes one stream event of a connection into its session.
@@ -1133,10 +1180,15 @@ fn segment(
 }
 
 /// Flushes a connection that is over (FIN/RST, idle, evicted, capture end).
-fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>, end: &'static str) {
+fn finish_conn(slot: Slot, ctx: &mut Ctx<'_>, end: &'static str) {
+    let last_frame = slot.last_frame;
+    // Worked on in place: moving a connection out of its box copies a
+    // kilobyte, per session.
+    let mut boxed = slot.conn;
+    let conn = &mut *boxed;
     ctx.total_buffered = ctx.total_buffered.saturating_sub(conn.to_server.buffered() + conn.to_client.buffered());
     let Some(meta) = conn.meta else { return };
-    let Conn { to_server, to_client, session, .. } = &mut conn;
+    let Conn { to_server, to_client, session, .. } = &mut *conn;
     to_server.finish(&mut |ev| stream_event(ev, true, session, &meta, ctx));
     to_client.finish(&mut |ev| stream_event(ev, false, session, &meta, ctx));
     session.client_end();
@@ -1144,7 +1196,7 @@ fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>, end: &'static str) {
     let id = meta.session_id;
     ctx.data.session_end(id);
     let transcribed = conn.session.transcript.is_some();
-    let row = (ctx.config.session_rows || transcribed).then(|| session_row(&conn, &meta, ctx, end));
+    let row = (ctx.config.session_rows || transcribed).then(|| session_row(conn, last_frame, &meta, ctx, end));
     let dropped = conn.session.transcript_dropped;
     if dropped > 0 {
         ctx.warn("transcript cap hit", || {
@@ -1255,7 +1307,7 @@ fn finish_conn(mut conn: Conn, ctx: &mut Ctx<'_>, end: &'static str) {
 
 /// The `--sessions` row of a finished connection (transfer counts are
 /// added as its transfers are reported).
-fn session_row(conn: &Conn, meta: &Meta, ctx: &mut Ctx<'_>, end: &'static str) -> SessionRow {
+fn session_row(conn: &Conn, last_frame: u64, meta: &Meta, ctx: &mut Ctx<'_>, end: &'static str) -> SessionRow {
     let s = &conn.session;
     let w = s.warnings;
     let (truncated, lost) = s.line_warnings();
@@ -1290,7 +1342,7 @@ fn session_row(conn: &Conn, meta: &Meta, ctx: &mut Ctx<'_>, end: &'static str) -
         start_time: conn.first.ts.to_string(),
         start_frame: conn.first.frame,
         end_time: conn.last_seen.to_string(),
-        end_frame: conn.last_frame,
+        end_frame: last_frame,
         duration_s: format!("{:.6}", conn.last_seen.secs_since(&conn.first.ts).max(0.0)),
         user: s.user().map(cell).unwrap_or_default(),
         server_software: s.server_software.as_deref().map(|v| cell(v.as_bytes())).unwrap_or_default(),

@@ -15,10 +15,12 @@ const KNOWN_SERVERS: &[(&str, &str)] = &[
 /// The server software named in a greeting banner, with its version when the
 /// banner gives one right after the name (`vsFTPd 3.0.3`).
 pub fn server_software(banner: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(banner);
     for (needle, name) in KNOWN_SERVERS {
-        let Some(at) = text.find(needle) else { continue };
-        let mut rest = text[at + needle.len()..].trim_start_matches([' ', '/']);
+        // A plain byte scan: banners are short, and a `str` pattern search
+        // sets up a searcher per needle, once per session.
+        let Some(at) = banner.windows(needle.len()).position(|w| w == needle.as_bytes()) else { continue };
+        let text = String::from_utf8_lossy(&banner[at + needle.len()..]);
+        let mut rest = text.trim_start_matches([' ', '/']);
         rest = rest.strip_prefix("version ").unwrap_or(rest);
         let version: String =
             rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-' || *c == '_').collect();
