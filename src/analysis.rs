@@ -12,7 +12,7 @@ use crate::ftp::rules::{Source, RFC_503_VERBS};
 use crate::ftp::session::TranscriptEntry;
 use crate::ftp::{Exchange, Session, SessionLimits, StopReason};
 use crate::report::transcript::Transcript;
-use crate::report::{cell, multiline_cell, IncidentRow, SessionRow};
+use crate::report::{cell, multiline_cell, IncidentRow, RowText, SessionRow};
 use crate::transfer::{DataLimits, DataTracker, TransferRow};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -327,6 +327,8 @@ impl Conn {
 struct Ctx<'a> {
     config: &'a Config,
     capture: &'a str,
+    /// The capture's name, shared by its incident rows.
+    capture_shared: std::sync::Arc<str>,
     summary: &'a mut Summary,
     messages: &'a mut Vec<String>,
     /// Detail lines printed so far per warning kind, in this capture.
@@ -380,37 +382,36 @@ impl Ctx<'_> {
             return;
         }
         let sent = ex.sent;
-        let (rule, diagnosis) = diagnose(code, ex.sent, ex.violation, ex.greeting);
-        let command = sent.map(|s| cell(&s.command.display_raw(self.config.show_passwords))).unwrap_or_default();
+        let show = self.config.show_passwords;
         let previous = sent.and_then(|s| s.previous.as_ref());
+        let mut text = RowText::default();
+        text.wire(&[ex.user.unwrap_or_default()]);
+        text.wire_lines(&ex.reply.lines);
+        text.wire(&sent.map(|s| s.command.display_parts(show)).unwrap_or_default());
+        text.wire(&previous.map(|c| c.display_parts(show)).unwrap_or_default());
+        let start = text.plain_buf().len();
+        let rule = diagnose(code, ex.sent, ex.violation, ex.greeting, text.plain_buf());
+        text.end_plain(start);
+        text.plain(ex.help_commands);
+        text.wire(&[ex.server_software.unwrap_or_default().as_bytes()]);
         self.summary.rows += 1;
         let key = (ex.reply.origin.frame, meta.session_id);
         self.rows.push(
             key,
-            IncidentRow {
-                capture: self.capture.to_string(),
-                frame: ex.reply.origin.frame,
-                time: ex.reply.origin.ts.to_string(),
-                session: meta.session_id,
-                client_ip: meta.client.ip.to_string(),
-                client_port: meta.client.port,
-                server_ip: meta.server.ip.to_string(),
-                server_port: meta.server.port,
-                user: ex.user.map(cell).unwrap_or_default(),
+            IncidentRow::new(
+                self.capture_shared.clone(),
+                ex.reply.origin.frame,
+                ex.reply.origin.ts,
+                meta.session_id,
+                (meta.client.ip, meta.client.port),
+                (meta.server.ip, meta.server.port),
                 code,
-                reply: multiline_cell(&ex.reply.text()),
-                command,
-                command_frame: sent.map(|s| s.command.origin.frame),
-                previous_command: previous
-                    .map(|c| cell(&c.display_raw(self.config.show_passwords)))
-                    .unwrap_or_default(),
-                previous_frame: previous.map(|c| c.origin.frame),
+                sent.map(|s| s.command.origin.frame),
+                previous.map(|c| c.origin.frame),
                 rule,
-                diagnosis,
-                help_commands: ex.help_commands.to_string(),
-                server_software: ex.server_software.map(|s| cell(s.as_bytes())).unwrap_or_default(),
-                verdict: self.config.violations.then(|| verdict.unwrap_or("").to_string()),
-            },
+                self.config.violations.then(|| verdict.unwrap_or("")),
+                text,
+            ),
         );
     }
 }
@@ -428,58 +429,64 @@ fn verdict(code: u16, violation: Option<&'static crate::ftp::rules::Rule>, paire
     }
 }
 
-/// The rule id and sentence for a reported reply.
+/// The rule id for a reported reply; its one-sentence diagnosis goes to
+/// `out` (pieces pushed, not formatted: a busy capture has a row every few
+/// packets).
 fn diagnose(
     code: u16,
     sent: Option<&crate::ftp::session::SentCommand>,
     violation: Option<&'static crate::ftp::rules::Rule>,
     greeting: bool,
-) -> (String, String) {
+    out: &mut Vec<u8>,
+) -> &'static str {
+    use std::io::Write as _;
     let Some(sent) = sent else {
         if greeting {
-            return ("greeting".into(), "The server's greeting; it answers no command.".into());
+            out.extend_from_slice(b"The server's greeting; it answers no command.");
+            return "greeting";
         }
         if code == 421 {
-            return ("unsolicited".into(), "Unsolicited 421: the server is closing the control connection.".into());
+            out.extend_from_slice(b"Unsolicited 421: the server is closing the control connection.");
+            return "unsolicited";
         }
-        return (
-            if code == 214 { "help" } else { "unpaired" }.into(),
-            format!("{code} reply that answers no command in the capture (the command may not have been captured)."),
+        let _ = write!(
+            out,
+            "{code} reply that answers no command in the capture (the command may not have been captured)."
         );
+        return if code == 214 { "help" } else { "unpaired" };
     };
-    let verb = if sent.command.verb.is_empty() { "the command".to_string() } else { sent.command.verb.clone() };
+    let verb = if sent.command.verb.is_empty() { "the command" } else { sent.command.verb.as_str() };
     if code == 214 {
         let arg = String::from_utf8_lossy(sent.command.arg()).to_ascii_uppercase();
-        let what = match sent.command.verb.as_str() {
-            "HELP" if arg.trim().is_empty() => "Help reply to HELP: the commands the server recognises.".to_string(),
-            "HELP" => format!("Help reply to HELP {}: help for one command.", escape_word(arg.trim())),
+        let _ = match sent.command.verb.as_str() {
+            "HELP" if arg.trim().is_empty() => write!(out, "Help reply to HELP: the commands the server recognises."),
+            "HELP" => write!(out, "Help reply to HELP {}: help for one command.", escape_word(arg.trim())),
             "SITE" if arg.trim_start().starts_with("HELP") => {
-                "Help reply to SITE HELP: the server's SITE commands.".to_string()
+                write!(out, "Help reply to SITE HELP: the server's SITE commands.")
             }
-            _ => format!("Help reply (214) to {verb}, which is not a HELP command."),
+            _ => write!(out, "Help reply (214) to {verb}, which is not a HELP command."),
         };
-        return ("help".into(), what);
+        return "help";
     }
     if let Some(rule) = violation {
-        let mut d = rule.diagnosis(&sent.command.verb);
+        rule.write_diagnosis(&sent.command.verb, out);
         if code == 503 && rule.source == Source::ServerPolicy {
-            d.push_str(" The 503 is this server's policy, not an RFC requirement.");
+            out.extend_from_slice(b" The 503 is this server's policy, not an RFC requirement.");
         }
-        return (rule.id.to_string(), d);
+        return rule.id;
     }
     if code == 503 {
         if RFC_503_VERBS.contains(&sent.command.verb.as_str()) {
-            return (
-                "server-policy".into(),
-                format!("{verb} was refused with 503 although the checker found no skipped step before it: server policy (or an earlier reply missing from the capture)."),
-            );
+            out.extend_from_slice(verb.as_bytes());
+            out.extend_from_slice(b" was refused with 503 although the checker found no skipped step before it: server policy (or an earlier reply missing from the capture).");
+        } else {
+            out.extend_from_slice(b"503 to ");
+            out.extend_from_slice(verb.as_bytes());
+            out.extend_from_slice(b" goes beyond the RFCs, which allow 503 only for PASS, ACCT, RNTO, ADAT, PBSZ, PROT and HOST; no ordering rule was broken: server policy.");
         }
-        return (
-            "server-policy".into(),
-            format!("503 to {verb} goes beyond the RFCs, which allow 503 only for PASS, ACCT, RNTO, ADAT, PBSZ, PROT and HOST; no ordering rule was broken: server policy."),
-        );
+        return "server-policy";
     }
-    (String::new(), String::new())
+    ""
 }
 
 fn escape_word(s: &str) -> String {
@@ -529,6 +536,7 @@ impl Analyzer {
         let mut ctx = Ctx {
             config: &config,
             capture: name,
+            capture_shared: name.into(),
             summary: &mut self.summary,
             messages: &mut self.messages,
             details: BTreeMap::new(),
@@ -1044,10 +1052,7 @@ fn feed(
         }
         return None;
     }
-    let Some(lo_is_client) = conn.lo_is_client else {
-        return None;
-    };
-    let from_client = lo_is_client == from_lo;
+    let from_client = conn.lo_is_client? == from_lo;
     if conn.meta.is_none() && (!seg.payload.is_empty() || seg.missing_tail > 0) {
         let (client, server) = if from_client {
             (Endpoint { ip: seg.src, port: seg.src_port }, Endpoint { ip: seg.dst, port: seg.dst_port })
@@ -1425,7 +1430,7 @@ mod tests {
         pkts.push((102, S, C, 21, 40000, PSH_ACK, 5008, b"503 RNFR first.\r\n"));
         let (c, summary) = run(Config { max_flows: 64, ..Config::default() }, pcap(&pkts));
         assert_eq!(c.rows.len(), 1);
-        assert_eq!(c.rows[0].command, "RNTO x");
+        assert_eq!(c.rows[0].command(), "RNTO x");
         assert_eq!(summary.sessions, 1);
         // Started at the SYN (the handshake entry was promoted, ISNs kept).
         assert_eq!(c.sessions[0].start_frame, 1);
@@ -1455,7 +1460,7 @@ mod tests {
         assert_eq!(summary.sessions, 2001, "{:?}", summary.warnings);
         assert_eq!(c.sessions.len(), 2001);
         assert_eq!(c.rows.len(), 1);
-        assert_eq!(c.rows[0].command, "RNTO x", "the active session kept its state");
+        assert_eq!(c.rows[0].command(), "RNTO x", "the active session kept its state");
         let evicted = summary.warnings.get("session evicted (flow table full)").copied().unwrap_or(0);
         assert!(evicted >= 1900, "{:?}", summary.warnings);
         assert!(!summary.warnings.contains_key("flow table full"), "{:?}", summary.warnings);
@@ -1481,7 +1486,7 @@ mod tests {
         let (c, summary) = run(Config::default(), pcap(&pkts));
         assert_eq!(summary.sessions, 1, "{:?}", summary.warnings);
         assert_eq!(c.rows.len(), 2);
-        assert_eq!(c.rows[1].command, "RNTO y");
+        assert_eq!(c.rows[1].command(), "RNTO y");
         assert_eq!(summary.warnings.get("timestamp earlier than the frame before"), Some(&2));
         assert!(!summary.warnings.contains_key("idle flow closed"));
     }

@@ -594,22 +594,9 @@ fn check_cell(name: &str, s: &str, newlines: bool) {
 }
 
 fn check_row(row: &IncidentRow) {
-    for (name, value, newlines) in [
-        ("capture", &row.capture, false),
-        ("time", &row.time, false),
-        ("client_ip", &row.client_ip, false),
-        ("server_ip", &row.server_ip, false),
-        ("user", &row.user, false),
-        ("reply", &row.reply, true),
-        ("command", &row.command, false),
-        ("previous_command", &row.previous_command, false),
-        ("rule", &row.rule, false),
-        ("diagnosis", &row.diagnosis, false),
-        ("help_commands", &row.help_commands, false),
-        ("server_software", &row.server_software, false),
-        ("verdict", row.verdict.as_ref().unwrap_or(&String::new()), false),
-    ] {
-        check_cell(name, value, newlines);
+    let names = INCIDENT_COLUMNS.iter().chain(["verdict"].iter());
+    for (name, value) in names.zip(row.record(true)) {
+        check_cell(name, &value, *name == "reply");
     }
 }
 

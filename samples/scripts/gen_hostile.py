@@ -492,8 +492,11 @@ def clean(doc):
 
 def baseline(size, out):
     """`samples/real/vsftpd-ftplib.pcap` repeated until the file holds `size` bytes;
-    copy k has its IPv4 addresses changed to 127.a.b.1 and 127.a.b.2 and its
-    timestamps moved k*10 s later, so every copy is its own session."""
+    copy k has its client's address changed to 127.a.b.1 and its server's to
+    127.a.b.2, and its timestamps moved k*10 s later, so every copy is its own
+    session.  The sample was recorded on loopback, where both ends are
+    127.0.0.1: which end is which comes from the SYNs (the client opens the
+    control and, in passive mode, the data connections)."""
     src = open(os.path.join(SAMPLES, "real", "vsftpd-ftplib.pcap"), "rb").read()
     hdr, body = src[:24], src[24:]
     recs = []
@@ -502,17 +505,29 @@ def baseline(size, out):
         sec, usec, cl, ol = struct.unpack("<IIII", body[pos:pos + 16])
         recs.append((sec, usec, ol, body[pos + 16:pos + 16 + cl]))
         pos += 16 + cl
+
+    def ports(d):
+        ihl = (d[14] & 0x0F) * 4
+        return struct.unpack(">HH", d[14 + ihl:18 + ihl]), d[14 + ihl + 13]
+
+    opened = set()  # (client port, server port) of every connection's SYN
+    for _, _, _, d in recs:
+        if len(d) >= 54 and d[12:14] == b"\x08\x00" and d[23] == 6:
+            (sp, dp), flags = ports(d)
+            if flags & 0x12 == 0x02:
+                opened.add((sp, dp))
     with open(out, "wb") as f:
         f.write(hdr)
         written, k = 24, 0
         while written < size:
             a, b = (k >> 8) & 0xFF, k & 0xFF
+            client, server = bytes([127, a, b, 1]), bytes([127, a, b, 2])
             for sec, usec, ol, d in recs:
                 d = bytearray(d)
-                if len(d) >= 34 and d[12:14] == b"\x08\x00":
-                    for off in (26, 30):
-                        if d[off:off + 4] == b"\x7f\x00\x00\x01":
-                            d[off:off + 4] = bytes([127, a, b, 1 if off == 26 else 2])
+                if len(d) >= 54 and d[12:14] == b"\x08\x00" and d[23] == 6:
+                    (sp, dp), _ = ports(d)
+                    from_server = (dp, sp) in opened or (sp == 21 and (sp, dp) not in opened)
+                    d[26:30], d[30:34] = (server, client) if from_server else (client, server)
                 rec = struct.pack("<IIII", sec + 10 * k, usec, len(d), ol) + bytes(d)
                 f.write(rec)
                 written += len(rec)

@@ -64,6 +64,20 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// RFC 3339 in UTC with the capture's precision, e.g. `2026-03-01T12:00:00.123456Z`.
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.render(&mut [0; 30]))
+    }
+}
+
+/// In reports a time is its RFC 3339 text.
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.render(&mut [0; 30]))
+    }
+}
+
+impl Timestamp {
+    /// The [`Display`](fmt::Display) text, rendered into `buf` without `fmt`.
+    pub fn render<'b>(&self, buf: &'b mut [u8; 30]) -> &'b str {
         // Clamp to years 0..=9999 so the output stays valid RFC 3339.
         let secs = self.secs.clamp(-62_167_219_200, 253_402_300_799);
         let days = secs.div_euclid(86_400);
@@ -71,7 +85,7 @@ impl fmt::Display for Timestamp {
         let (y, mo, d) = civil_from_days(days);
         // Digits written by hand into a fixed buffer: a report renders one
         // time per row, and `write!` with widths cost several times more.
-        let mut buf = *b"0000-00-00T00:00:00.000000000Z";
+        *buf = *b"0000-00-00T00:00:00.000000000Z";
         let mut put = |at: usize, width: usize, value: u64| {
             let mut v = value;
             for slot in buf[at..at + width].iter_mut().rev() {
@@ -93,7 +107,7 @@ impl fmt::Display for Timestamp {
             len = 20 + digits;
         }
         buf[len] = b'Z';
-        f.write_str(std::str::from_utf8(&buf[..=len]).unwrap_or_default())
+        std::str::from_utf8(&buf[..=len]).unwrap_or_default()
     }
 }
 

@@ -55,13 +55,18 @@ impl Command {
     }
 
     /// The line with a PASS (or ACCT) argument masked.
-    pub fn display_raw(&self, show_passwords: bool) -> Vec<u8> {
+    /// [`Command::display_raw`] as two pieces to be joined, without
+    /// copying: the line (or the part before a masked argument), and
+    /// `****` or nothing.
+    pub fn display_parts(&self, show_passwords: bool) -> [&[u8]; 2] {
         if !show_passwords && (self.is("PASS") || self.is("ACCT")) && !self.arg().is_empty() {
-            let mut v = self.raw[..self.arg_start].to_vec();
-            v.extend_from_slice(b"****");
-            return v;
+            return [&self.raw[..self.arg_start.min(self.raw.len())], b"****"];
         }
-        self.raw.clone()
+        [&self.raw, b""]
+    }
+
+    pub fn display_raw(&self, show_passwords: bool) -> Vec<u8> {
+        self.display_parts(show_passwords).concat()
     }
 }
 

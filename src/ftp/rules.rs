@@ -102,8 +102,18 @@ impl Rule {
 
     /// The report's one-sentence diagnosis.
     pub fn diagnosis(&self, verb: &str) -> String {
+        let mut out = Vec::new();
+        self.write_diagnosis(verb, &mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// [`Rule::diagnosis`], appended to `out` piece by piece (one per
+    /// reported row, so no `format!`).
+    pub fn write_diagnosis(&self, verb: &str, out: &mut Vec<u8>) {
         let verb = if verb.is_empty() { "the command" } else { verb };
-        format!("{verb} {} ({}); missing step: {}.", self.what, self.source.label(), self.missing)
+        for piece in [verb, " ", self.what, " (", self.source.label(), "); missing step: ", self.missing, "."] {
+            out.extend_from_slice(piece.as_bytes());
+        }
     }
 }
 

@@ -7,95 +7,404 @@
 
 pub mod transcript;
 
+use crate::capture::time::Timestamp;
 use serde::Serialize;
 use std::io::Write;
+use std::net::IpAddr;
+use std::sync::Arc;
 
 /// The incident report's row: one per reported reply (214 and 503 by
-/// default). Field order is the CSV column order, a published contract.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// default). Its cells, in column order, are [`IncidentRow::cells`], a
+/// published contract.
+///
+/// Built for captures with a row every few packets: values shared by many
+/// rows or cheap to render late (the capture name, times, addresses, rule
+/// ids) are kept as they are and rendered when the row is written, and the
+/// text cells live in one buffer ([`RowText`]), one allocation per row.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IncidentRow {
-    pub capture: String,
+    pub capture: Arc<str>,
     pub frame: u64,
-    pub time: String,
+    pub time: Timestamp,
     pub session: u64,
-    pub client_ip: String,
+    pub client_ip: IpAddr,
     pub client_port: u16,
-    pub server_ip: String,
+    pub server_ip: IpAddr,
     pub server_port: u16,
-    pub user: String,
     pub code: u16,
-    pub reply: String,
-    pub command: String,
     pub command_frame: Option<u64>,
-    pub previous_command: String,
     pub previous_frame: Option<u64>,
-    pub rule: String,
-    pub diagnosis: String,
-    /// For a 214: the commands it lists, space-separated, upper case.
-    pub help_commands: String,
-    /// The server software named in the session's greeting banner.
-    pub server_software: String,
+    pub rule: &'static str,
     /// `--violations` only: refused, accepted, other or server-policy.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<String>,
+    pub verdict: Option<&'static str>,
+    /// The [`TextCell`]s, escaped, one after another.
+    text: String,
+    /// Where each [`TextCell`] ends in `text`.
+    ends: [u32; TEXT_CELLS],
+}
+
+/// The text cells of an [`IncidentRow`], in the order [`RowText`] takes
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextCell {
+    User,
+    Reply,
+    Command,
+    PreviousCommand,
+    Diagnosis,
+    /// For a 214: the commands it lists, space-separated, upper case.
+    HelpCommands,
+    /// The server software named in the session's greeting banner.
+    ServerSoftware,
+}
+
+const TEXT_CELLS: usize = 7;
+
+/// One cell of a row, before rendering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell<'a> {
+    Text(&'a str),
+    /// A number, or an empty cell.
+    Num(Option<u64>),
+    Time(&'a Timestamp),
+    Ip(IpAddr),
 }
 
 impl IncidentRow {
-    /// Visits the CSV cells in column order: the columns of
-    /// [`INCIDENT_COLUMNS`], then `verdict` when `with_verdict`. The one
-    /// place that knows the order; numbers go through one reused buffer, so
-    /// writing a row allocates nothing.
-    fn for_each_cell(&self, with_verdict: bool, cell: &mut dyn FnMut(&str)) {
-        use std::fmt::Write as _;
-        let mut buf = String::with_capacity(20);
-        let mut num = |v: Option<u64>, cell: &mut dyn FnMut(&str)| {
-            buf.clear();
-            if let Some(v) = v {
-                let _ = write!(buf, "{v}");
-            }
-            cell(&buf);
-        };
-        cell(&self.capture);
-        num(Some(self.frame), cell);
-        cell(&self.time);
-        num(Some(self.session), cell);
-        cell(&self.client_ip);
-        num(Some(self.client_port.into()), cell);
-        cell(&self.server_ip);
-        num(Some(self.server_port.into()), cell);
-        cell(&self.user);
-        num(Some(self.code.into()), cell);
-        cell(&self.reply);
-        cell(&self.command);
-        num(self.command_frame, cell);
-        cell(&self.previous_command);
-        num(self.previous_frame, cell);
-        cell(&self.rule);
-        cell(&self.diagnosis);
-        cell(&self.help_commands);
-        cell(&self.server_software);
-        if with_verdict {
-            cell(self.verdict.as_deref().unwrap_or_default());
+    /// A row from its fixed cells and its finished [`RowText`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        capture: Arc<str>,
+        frame: u64,
+        time: Timestamp,
+        session: u64,
+        client: (IpAddr, u16),
+        server: (IpAddr, u16),
+        code: u16,
+        command_frame: Option<u64>,
+        previous_frame: Option<u64>,
+        rule: &'static str,
+        verdict: Option<&'static str>,
+        text: RowText,
+    ) -> Self {
+        let (text, ends) = text.finish();
+        IncidentRow {
+            capture,
+            frame,
+            time,
+            session,
+            client_ip: client.0,
+            client_port: client.1,
+            server_ip: server.0,
+            server_port: server.1,
+            code,
+            command_frame,
+            previous_frame,
+            rule,
+            verdict,
+            text,
+            ends,
         }
     }
 
-    /// The CSV record as strings (see [`IncidentRow::for_each_cell`]).
-    pub fn record(&self, with_verdict: bool) -> Vec<String> {
-        let mut r = Vec::with_capacity(INCIDENT_COLUMNS.len() + 1);
-        self.for_each_cell(with_verdict, &mut |c| r.push(c.to_string()));
-        r
+    /// One text cell.
+    pub fn text(&self, cell: TextCell) -> &str {
+        let i = cell as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.text.get(start..self.ends[i] as usize).unwrap_or_default()
     }
 
-    fn write_csv<W: Write>(&self, w: &mut csv::Writer<W>, with_verdict: bool) -> csv::Result<()> {
-        let mut result = Ok(());
-        self.for_each_cell(with_verdict, &mut |c| {
-            if result.is_ok() {
-                result = w.write_field(c);
-            }
-        });
-        result?;
-        w.write_record(None::<&[u8]>)
+    pub fn user(&self) -> &str {
+        self.text(TextCell::User)
     }
+    pub fn reply(&self) -> &str {
+        self.text(TextCell::Reply)
+    }
+    pub fn command(&self) -> &str {
+        self.text(TextCell::Command)
+    }
+    pub fn previous_command(&self) -> &str {
+        self.text(TextCell::PreviousCommand)
+    }
+    pub fn diagnosis(&self) -> &str {
+        self.text(TextCell::Diagnosis)
+    }
+    pub fn help_commands(&self) -> &str {
+        self.text(TextCell::HelpCommands)
+    }
+    pub fn server_software(&self) -> &str {
+        self.text(TextCell::ServerSoftware)
+    }
+
+    /// The cells in column order, named as in [`INCIDENT_COLUMNS`]: the one
+    /// place that knows the order (CSV, JSONL and [`IncidentRow::record`]
+    /// all walk it). `verdict` is not among them.
+    pub fn cells(&self) -> [(&'static str, Cell<'_>); 19] {
+        use Cell::*;
+        [
+            ("capture", Text(&self.capture)),
+            ("frame", Num(Some(self.frame))),
+            ("time", Time(&self.time)),
+            ("session", Num(Some(self.session))),
+            ("client_ip", Ip(self.client_ip)),
+            ("client_port", Num(Some(self.client_port.into()))),
+            ("server_ip", Ip(self.server_ip)),
+            ("server_port", Num(Some(self.server_port.into()))),
+            ("user", Text(self.user())),
+            ("code", Num(Some(self.code.into()))),
+            ("reply", Text(self.reply())),
+            ("command", Text(self.command())),
+            ("command_frame", Num(self.command_frame)),
+            ("previous_command", Text(self.previous_command())),
+            ("previous_frame", Num(self.previous_frame)),
+            ("rule", Text(self.rule)),
+            ("diagnosis", Text(self.diagnosis())),
+            ("help_commands", Text(self.help_commands())),
+            ("server_software", Text(self.server_software())),
+        ]
+    }
+
+    fn write_cells(&self, with_verdict: bool, rec: &mut CsvRecord<'_>) {
+        for (_, cell) in self.cells() {
+            rec.cell(cell);
+        }
+        if with_verdict {
+            rec.text(self.verdict.unwrap_or_default());
+        }
+    }
+
+    /// The CSV record as strings, the cells the CSV writer writes (before
+    /// quoting).
+    pub fn record(&self, with_verdict: bool) -> Vec<String> {
+        let mut r: Vec<String> = self
+            .cells()
+            .iter()
+            .map(|(_, c)| match c {
+                Cell::Text(t) => t.to_string(),
+                Cell::Num(n) => n.map(|n| n.to_string()).unwrap_or_default(),
+                Cell::Time(t) => t.to_string(),
+                Cell::Ip(ip) => ip.to_string(),
+            })
+            .collect();
+        if with_verdict {
+            r.push(self.verdict.unwrap_or_default().to_string());
+        }
+        r
+    }
+}
+
+/// JSONL: the cells as an object, numbers as numbers (an empty number is
+/// `null`), then `verdict` when set.
+impl Serialize for IncidentRow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("IncidentRow", 20)?;
+        for (name, cell) in self.cells() {
+            match cell {
+                Cell::Text(t) => out.serialize_field(name, t)?,
+                Cell::Num(n) => out.serialize_field(name, &n)?,
+                Cell::Time(t) => out.serialize_field(name, t)?,
+                Cell::Ip(ip) => out.serialize_field(name, &ip)?,
+            }
+        }
+        match self.verdict {
+            Some(v) => out.serialize_field("verdict", v)?,
+            None => out.skip_field("verdict")?,
+        }
+        out.end()
+    }
+}
+
+/// Builds the text cells of an [`IncidentRow`] into one buffer, in
+/// [`TextCell`] order. Bytes from the wire are escaped as [`cell`] does
+/// (and guarded against spreadsheet formulas) straight into the buffer.
+#[derive(Debug)]
+pub struct RowText {
+    buf: Vec<u8>,
+    ends: [u32; TEXT_CELLS],
+    filled: usize,
+}
+
+impl Default for RowText {
+    fn default() -> Self {
+        RowText { buf: Vec::with_capacity(256), ends: [0; TEXT_CELLS], filled: 0 }
+    }
+}
+
+impl RowText {
+    fn end_cell(&mut self, start: usize, guard: bool) {
+        if guard && matches!(self.buf.get(start), Some(b'=' | b'+' | b'-' | b'@')) {
+            self.buf.insert(start, b'\'');
+        }
+        if let Some(end) = self.ends.get_mut(self.filled) {
+            *end = u32::try_from(self.buf.len()).unwrap_or(u32::MAX);
+            self.filled += 1;
+        }
+    }
+
+    /// The next cell: wire bytes, the pieces joined as they are.
+    pub fn wire(&mut self, pieces: &[&[u8]]) {
+        let start = self.buf.len();
+        for piece in pieces {
+            escape_into(&mut self.buf, piece, false);
+        }
+        self.end_cell(start, true);
+    }
+
+    /// The next cell: wire lines (a reply), joined by `\n`.
+    pub fn wire_lines(&mut self, lines: &[Vec<u8>]) {
+        let start = self.buf.len();
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b'\n');
+            }
+            escape_into(&mut self.buf, line, true);
+        }
+        self.end_cell(start, true);
+    }
+
+    /// The next cell: text ftpcap wrote (already safe), used as is.
+    pub fn plain(&mut self, text: &str) {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(text.as_bytes());
+        self.end_cell(start, false);
+    }
+
+    /// The buffer of the cell being built, for text ftpcap writes piece by
+    /// piece; [`RowText::end_plain`] closes it.
+    pub fn plain_buf(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// Closes a cell written through [`RowText::plain_buf`] since `start`.
+    pub fn end_plain(&mut self, start: usize) {
+        self.end_cell(start, false);
+    }
+
+    fn finish(mut self) -> (String, [u32; TEXT_CELLS]) {
+        // Cells not given are empty.
+        while self.filled < TEXT_CELLS {
+            let len = self.buf.len();
+            self.end_cell(len, false);
+        }
+        // Only ASCII runs and whole characters went in.
+        let text = String::from_utf8(self.buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        (text, self.ends)
+    }
+}
+
+/// One CSV record written straight into a byte buffer, quoted as the csv
+/// crate quotes (RFC 4180: a cell holding `"`, `,`, CR or LF is wrapped in
+/// quotes with its quotes doubled; nothing else is). The incident report
+/// writes a row per few packets on busy captures, and going through
+/// `String` cells and `fmt` cost more than the analysis.
+pub struct CsvRecord<'a> {
+    out: &'a mut Vec<u8>,
+    cells: usize,
+}
+
+impl<'a> CsvRecord<'a> {
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        CsvRecord { out, cells: 0 }
+    }
+
+    fn sep(&mut self) {
+        if self.cells > 0 {
+            self.out.push(b',');
+        }
+        self.cells += 1;
+    }
+
+    pub fn text(&mut self, cell: &str) {
+        self.sep();
+        let bytes = cell.as_bytes();
+        let special = |b: &u8| matches!(b, b'"' | b',' | b'\r' | b'\n');
+        let suspect = |x: u64| word::has_below(x, 0x20) || word::has(x, b'"') || word::has(x, b',');
+        let words = word::clean_prefix(bytes, suspect);
+        if !bytes[words..].iter().any(special) {
+            self.out.extend_from_slice(bytes);
+            return;
+        }
+        self.out.push(b'"');
+        for part in bytes.split_inclusive(|b| *b == b'"') {
+            self.out.extend_from_slice(part);
+            if part.ends_with(b"\"") {
+                self.out.push(b'"');
+            }
+        }
+        self.out.push(b'"');
+    }
+
+    pub fn cell(&mut self, cell: Cell<'_>) {
+        match cell {
+            Cell::Text(t) => self.text(t),
+            Cell::Num(n) => self.num(n),
+            Cell::Time(t) => self.time(t),
+            Cell::Ip(ip) => self.ip(ip),
+        }
+    }
+
+    /// A number, or an empty cell for `None`.
+    pub fn num(&mut self, v: Option<u64>) {
+        self.sep();
+        if let Some(v) = v {
+            push_decimal(self.out, v);
+        }
+    }
+
+    pub fn time(&mut self, t: &Timestamp) {
+        self.sep();
+        let mut buf = [0u8; 30];
+        self.out.extend_from_slice(t.render(&mut buf).as_bytes());
+    }
+
+    pub fn ip(&mut self, ip: IpAddr) {
+        self.sep();
+        match ip {
+            IpAddr::V4(v4) => {
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(b'.');
+                    }
+                    push_decimal(self.out, octet.into());
+                }
+            }
+            // Rare, and its text form (zero runs, embedded IPv4) is std's.
+            IpAddr::V6(v6) => {
+                let _ = write!(self.out, "{v6}");
+            }
+        }
+    }
+
+    /// Ends the record (`\n`, as the csv crate does).
+    pub fn end(self) {
+        self.out.push(b'\n');
+    }
+}
+
+/// `v` in decimal, without `fmt`, two digits at a time.
+fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if v >= 10 {
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[v as usize * 2..v as usize * 2 + 2]);
+    } else {
+        at -= 1;
+        buf[at] = b'0' + v as u8;
+    }
+    out.extend_from_slice(&buf[at..]);
 }
 
 /// The column names, in order (issue #2's seventeen first, then the
@@ -185,34 +494,83 @@ pub const SESSION_COLUMNS: &[&str] = &[
     "warnings",
 ];
 
+/// Word-at-a-time byte tests (the classic "has zero byte" bit tricks):
+/// cells are short runs of plain ASCII, and testing eight bytes at once
+/// makes the common case, nothing to escape or quote, a few operations per
+/// word.
+mod word {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+    /// Some byte of `x` is below `n` (exact for `n <= 128`).
+    pub fn has_below(x: u64, n: u8) -> bool {
+        x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS != 0
+    }
+
+    /// Some byte of `x` equals `b`.
+    pub fn has(x: u64, b: u8) -> bool {
+        has_below(x ^ (ONES * u64::from(b)), 1)
+    }
+
+    /// Some byte of `x` is not ASCII.
+    pub fn has_high(x: u64) -> bool {
+        x & HIGHS != 0
+    }
+
+    /// Length of the prefix of `bytes` made of whole words for which
+    /// `suspect` is false; the bytes after it are for a byte-wise look.
+    pub fn clean_prefix(bytes: &[u8], suspect: impl Fn(u64) -> bool) -> usize {
+        let mut at = 0;
+        for chunk in bytes.chunks_exact(8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            if suspect(u64::from_le_bytes(w)) {
+                break;
+            }
+            at += 8;
+        }
+        at
+    }
+}
+
 /// Escapes bytes into an inert, lossless string: UTF-8 text stays as is;
 /// invalid bytes, C0/C1 controls and DEL become `\xNN` (or `\u{NN}` for C1),
 /// a backslash becomes `\\`. `keep_newlines` keeps `\n` (multi-line replies).
 pub fn escape_bytes(bytes: &[u8], keep_newlines: bool) -> String {
-    use std::fmt::Write as _;
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len() + 8);
+    escape_into(&mut out, bytes, keep_newlines);
+    // Only ASCII runs and whole valid characters went in.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// [`escape_bytes`], appending to `out`. What it appends is valid UTF-8.
+pub fn escape_into(out: &mut Vec<u8>, bytes: &[u8], keep_newlines: bool) {
+    use std::io::Write as _;
     // Printable ASCII other than the backslash is copied as is, in runs:
     // nearly every byte of an FTP line, so the slow path below is rare.
     let plain = |b: u8| (0x20..0x7f).contains(&b) && b != b'\\' || (keep_newlines && b == b'\n');
-    let mut out = String::with_capacity(bytes.len() + 8);
+    // A word that may hold a byte `plain` refuses (a newline counts even
+    // when kept: the byte-wise look decides).
+    let suspect = |x: u64| word::has_high(x) || word::has_below(x, 0x20) || word::has(x, 0x7f) || word::has(x, b'\\');
     let mut rest = bytes;
     while !rest.is_empty() {
-        let run = rest.iter().position(|b| !plain(*b)).unwrap_or(rest.len());
-        // The run is ASCII, so it is valid UTF-8 and splits on a char boundary.
-        out.push_str(std::str::from_utf8(&rest[..run]).unwrap_or_default());
+        let words = word::clean_prefix(rest, suspect);
+        let run = words + rest[words..].iter().position(|b| !plain(*b)).unwrap_or(rest.len() - words);
+        out.extend_from_slice(&rest[..run]);
         rest = &rest[run..];
         // Up to the next ASCII byte: one escaped byte, or a stretch of UTF-8.
         let odd = rest.iter().position(|b| b.is_ascii() && plain(*b)).unwrap_or(rest.len());
         for chunk in rest[..odd].utf8_chunks() {
             for c in chunk.valid().chars() {
                 match c {
-                    '\\' => out.push_str("\\\\"),
+                    '\\' => out.extend_from_slice(b"\\\\"),
                     c if (c as u32) < 0x20 || c as u32 == 0x7f => {
                         let _ = write!(out, "\\x{:02x}", c as u32);
                     }
                     c if (0x80..0xa0).contains(&(c as u32)) => {
                         let _ = write!(out, "\\u{{{:x}}}", c as u32);
                     }
-                    c => out.push(c),
+                    c => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
                 }
             }
             for b in chunk.invalid() {
@@ -221,7 +579,6 @@ pub fn escape_bytes(bytes: &[u8], keep_newlines: bool) -> String {
         }
         rest = &rest[odd..];
     }
-    out
 }
 
 /// A cell that no spreadsheet will evaluate: text starting with `=`, `+`,
@@ -253,7 +610,11 @@ pub enum Format {
 }
 
 enum Out<W: Write> {
-    Csv(Box<csv::Writer<W>>),
+    /// CSV: each record is built in `line`, then written to `out`.
+    Csv {
+        out: W,
+        line: Vec<u8>,
+    },
     Jsonl(W),
 }
 
@@ -265,12 +626,19 @@ pub struct ReportWriter<W: Write> {
 impl<W: Write> ReportWriter<W> {
     /// Starts a report; CSV gets its header at once, so an empty report
     /// is still a valid CSV.
-    pub fn new(out: W, format: Format, columns: &[&str]) -> csv::Result<Self> {
+    pub fn new(out: W, format: Format, columns: &[&str]) -> std::io::Result<Self> {
         let out = match format {
             Format::Csv => {
-                let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(out);
-                w.write_record(columns)?;
-                Out::Csv(Box::new(w))
+                let mut out = out;
+                let mut line = Vec::with_capacity(512);
+                let mut rec = CsvRecord::new(&mut line);
+                for c in columns {
+                    rec.text(c);
+                }
+                rec.end();
+                out.write_all(&line)?;
+                line.clear();
+                Out::Csv { out, line }
             }
             Format::Jsonl => Out::Jsonl(out),
         };
@@ -280,7 +648,16 @@ impl<W: Write> ReportWriter<W> {
     /// Writes a row: serde fields in order for CSV, an object for JSONL.
     pub fn row<T: Serialize>(&mut self, row: &T) -> anyhow::Result<()> {
         match &mut self.out {
-            Out::Csv(w) => w.serialize(row)?,
+            Out::Csv { out, line } => {
+                {
+                    let mut w =
+                        csv::WriterBuilder::new().has_headers(false).buffer_capacity(256).from_writer(&mut *line);
+                    w.serialize(row)?;
+                    w.flush()?;
+                }
+                out.write_all(line)?;
+                line.clear();
+            }
             Out::Jsonl(w) => {
                 serde_json::to_writer(&mut *w, row)?;
                 w.write_all(b"\n")?;
@@ -292,7 +669,13 @@ impl<W: Write> ReportWriter<W> {
     /// An incident row: in CSV the fixed columns (plus `verdict` when asked).
     pub fn incident(&mut self, row: &IncidentRow, with_verdict: bool) -> anyhow::Result<()> {
         match &mut self.out {
-            Out::Csv(w) => row.write_csv(w, with_verdict)?,
+            Out::Csv { out, line } => {
+                let mut rec = CsvRecord::new(line);
+                row.write_cells(with_verdict, &mut rec);
+                rec.end();
+                out.write_all(line)?;
+                line.clear();
+            }
             Out::Jsonl(_) => self.row(row)?,
         }
         Ok(())
@@ -300,7 +683,7 @@ impl<W: Write> ReportWriter<W> {
 
     pub fn flush(&mut self) -> std::io::Result<()> {
         match &mut self.out {
-            Out::Csv(w) => w.flush(),
+            Out::Csv { out, .. } => out.flush(),
             Out::Jsonl(w) => w.flush(),
         }
     }
@@ -340,6 +723,48 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Cells come out of [`CsvRecord`] byte for byte as the csv crate
+        /// writes them.
+        #[test]
+        fn csv_record_matches_the_csv_crate(cells in proptest::collection::vec("[a-c,\"\r\n #=']{0,12}|\\PC{0,8}", 1..6),
+                                            nums in proptest::collection::vec(proptest::option::of(proptest::prelude::any::<u64>()), 0..4)) {
+            let mut ours = Vec::new();
+            let mut rec = CsvRecord::new(&mut ours);
+            let mut model = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+            let mut fields: Vec<String> = Vec::new();
+            for c in &cells {
+                rec.text(c);
+                fields.push(c.clone());
+            }
+            for n in &nums {
+                rec.num(*n);
+                fields.push(n.map(|n| n.to_string()).unwrap_or_default());
+            }
+            rec.ip(IpAddr::from([192, 168, 0, 255]));
+            fields.push("192.168.0.255".into());
+            rec.end();
+            model.write_record(&fields).unwrap();
+            proptest::prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(model.into_inner().unwrap()).unwrap());
+        }
+
+        #[test]
+        fn decimal_matches_to_string(v in proptest::prelude::any::<u64>(), small in 0u64..1000) {
+            for v in [v, small] {
+                let mut out = Vec::new();
+                push_decimal(&mut out, v);
+                proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), v.to_string());
+            }
+        }
+
+        /// The word tests agree with byte-wise tests on every word.
+        #[test]
+        fn word_tests_match_bytewise(bytes in proptest::prelude::any::<[u8; 8]>(), n in 0u8..=128, b in proptest::prelude::any::<u8>()) {
+            let x = u64::from_le_bytes(bytes);
+            proptest::prop_assert_eq!(word::has_below(x, n), bytes.iter().any(|c| *c < n));
+            proptest::prop_assert_eq!(word::has(x, b), bytes.contains(&b));
+            proptest::prop_assert_eq!(word::has_high(x), bytes.iter().any(|c| *c >= 0x80));
+        }
+
         #[test]
         fn escape_matches_the_model(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
                                     utf8 in "\\PC{0,16}", keep in proptest::prelude::any::<bool>()) {
@@ -371,33 +796,49 @@ mod tests {
 
     #[test]
     fn header_matches_struct_order() {
-        let row = IncidentRow {
-            capture: "c".into(),
-            frame: 1,
-            time: "t".into(),
-            session: 1,
-            client_ip: "1".into(),
-            client_port: 1,
-            server_ip: "2".into(),
-            server_port: 21,
-            user: String::new(),
-            code: 503,
-            reply: "r".into(),
-            command: String::new(),
-            command_frame: None,
-            previous_command: String::new(),
-            previous_frame: None,
-            rule: "x".into(),
-            diagnosis: "d".into(),
-            help_commands: String::new(),
-            server_software: String::new(),
-            verdict: None,
-        };
-        let mut w = csv::WriterBuilder::new().has_headers(true).from_writer(Vec::new());
-        w.serialize(&row).unwrap();
-        let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
-        assert_eq!(out.lines().next().unwrap(), INCIDENT_COLUMNS.join(","));
+        let mut text = RowText::default();
+        text.wire(&[b"anonymous"]);
+        text.wire_lines(&[b"503-a".to_vec(), b"503 =b".to_vec()]);
+        text.wire(&[b"PASS ", b"****"]);
+        text.wire(&[b"=1+1"]);
+        text.plain("d, \"quoted\"");
+        let row = IncidentRow::new(
+            "c".into(),
+            1,
+            Timestamp::default(),
+            1,
+            (IpAddr::from([10, 0, 0, 1]), 1),
+            (IpAddr::from([10, 0, 0, 2]), 21),
+            503,
+            None,
+            Some(7),
+            "x",
+            None,
+            text,
+        );
+        let names: Vec<&str> = row.cells().iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, INCIDENT_COLUMNS);
+        assert_eq!(row.user(), "anonymous");
+        assert_eq!(row.reply(), "503-a\n503 =b");
+        assert_eq!(row.command(), "PASS ****");
+        assert_eq!(row.previous_command(), "'=1+1");
+        assert_eq!(row.diagnosis(), "d, \"quoted\"");
+        assert_eq!(row.help_commands(), "");
         assert_eq!(row.record(false).len(), INCIDENT_COLUMNS.len());
         assert_eq!(row.record(true).len(), INCIDENT_COLUMNS.len() + 1);
+        let mut out = Vec::new();
+        let mut w = ReportWriter::new(&mut out, Format::Csv, &incident_columns(false)).unwrap();
+        w.incident(&row, false).unwrap();
+        drop(w);
+        let mut r = csv::ReaderBuilder::new().from_reader(out.as_slice());
+        assert_eq!(r.headers().unwrap().iter().collect::<Vec<_>>(), INCIDENT_COLUMNS);
+        let rec = r.records().next().unwrap().unwrap();
+        assert_eq!(rec.iter().collect::<Vec<_>>(), row.record(false));
+        let json: serde_json::Value = serde_json::to_value(&row).unwrap();
+        assert_eq!(json["previous_frame"], 7);
+        assert!(json["command_frame"].is_null());
+        assert_eq!(json["client_ip"], "10.0.0.1");
+        assert_eq!(json["reply"], "503-a\n503 =b");
+        assert!(json.get("verdict").is_none());
     }
 }
