@@ -82,6 +82,46 @@ fn name_key(name: &[u8]) -> Option<u64> {
     (name.len() <= 8).then(|| name.iter().fold(0u64, |k, b| k << 8 | u64::from(*b)))
 }
 
+/// The verbs a client used, each once. A verb of up to 8 bytes, none of
+/// them NUL, packs into a `u64` (as in [`HelpList`]); others are kept as
+/// text. Small on purpose: every session holds one, and a flood of
+/// sessions holds thousands at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerbSet {
+    packed: Vec<u64>,
+    other: Vec<String>,
+}
+
+impl VerbSet {
+    pub fn len(&self) -> usize {
+        self.packed.len() + self.other.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn insert(&mut self, verb: &str) {
+        match name_key(verb.as_bytes()).filter(|_| !verb.as_bytes().contains(&0)) {
+            Some(key) if !self.packed.contains(&key) => self.packed.push(key),
+            Some(_) => {}
+            None if !self.other.iter().any(|v| v == verb) => self.other.push(verb.to_string()),
+            None => {}
+        }
+    }
+
+    /// The verbs, sorted.
+    pub fn sorted(&self) -> Vec<String> {
+        let unpack = |key: &u64| {
+            let bytes: Vec<u8> = key.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        let mut all: Vec<String> = self.packed.iter().map(unpack).chain(self.other.iter().cloned()).collect();
+        all.sort_unstable();
+        all
+    }
+}
+
 impl HelpList {
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
@@ -177,6 +217,21 @@ pub fn help_commands(lines: &[Vec<u8>]) -> HelpList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// A VerbSet holds what a BTreeSet of the same verbs holds.
+        #[test]
+        fn verb_set_matches_btreeset(verbs in proptest::collection::vec("[A-Z]{0,10}|\\PC{0,4}|\0?[A-C]{1,3}", 0..12)) {
+            let mut set = VerbSet::default();
+            let mut model = std::collections::BTreeSet::new();
+            for v in &verbs {
+                set.insert(v);
+                model.insert(v.clone());
+            }
+            proptest::prop_assert_eq!(set.len(), model.len());
+            proptest::prop_assert_eq!(set.sorted(), model.into_iter().collect::<Vec<_>>());
+        }
+    }
 
     fn lines(text: &str) -> Vec<Vec<u8>> {
         text.lines().map(|l| l.as_bytes().to_vec()).collect()

@@ -148,7 +148,7 @@ pub struct Session {
     /// if one was seen.
     pub help_list: Option<super::identify::HelpList>,
     /// Every verb the client used.
-    pub verbs_used: std::collections::BTreeSet<String>,
+    pub verbs_used: super::identify::VerbSet,
     pub commands: u64,
     pub replies_seen: u64,
     pub replies_214: u64,
@@ -222,11 +222,11 @@ impl Session {
 
     /// Verbs the client used that the server's own HELP list lacks (empty
     /// when no HELP list was seen).
-    pub fn unlisted_verbs(&self) -> Vec<&str> {
+    pub fn unlisted_verbs(&self) -> Vec<String> {
         let Some(list) = &self.help_list else {
             return Vec::new();
         };
-        self.verbs_used.iter().map(String::as_str).filter(|v| !list.contains(v)).collect()
+        self.verbs_used.sorted().into_iter().filter(|v| !list.contains(v)).collect()
     }
 
     pub fn line_warnings(&self) -> (u64, u64) {
@@ -331,8 +331,8 @@ impl Session {
             return;
         };
         self.commands += 1;
-        if !command.verb.is_empty() && self.verbs_used.len() < 256 && !self.verbs_used.contains(&command.verb) {
-            self.verbs_used.insert(command.verb.clone());
+        if !command.verb.is_empty() && self.verbs_used.len() < 256 {
+            self.verbs_used.insert(&command.verb);
         }
         if command.is("AUTH") {
             self.auth_sent = true;
