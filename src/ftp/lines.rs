@@ -143,6 +143,25 @@ impl LineFramer {
                 // as one run: the per-byte state machine below is only
                 // needed for those three.
                 let run = data[at..].iter().position(|&b| b == b'\n' || b == IAC || b == 0).unwrap_or(data.len() - at);
+                // A whole line in this chunk, nothing held from before: it is
+                // handed on from `data` itself, not copied (most lines).
+                let whole = data.get(at + run) == Some(&b'\n') && run <= self.max_line;
+                if whole && self.buf.is_empty() && self.origin.is_none() && !self.truncated {
+                    let line = &data[at..at + run];
+                    out(Line {
+                        bytes: line.strip_suffix(b"\r").unwrap_or(line),
+                        origin,
+                        truncated: false,
+                        after_gap: self.after_gap,
+                        unterminated: false,
+                        had_telnet: self.had_telnet,
+                    });
+                    self.after_gap = false;
+                    self.had_telnet = false;
+                    self.cr_pending = false;
+                    at += run + 1;
+                    continue;
+                }
                 if run > 0 {
                     self.store_run(&data[at..at + run], origin);
                     at += run;
@@ -296,6 +315,41 @@ mod tests {
             let split = lines(&chunks);
             let strip = |v: Vec<(Vec<u8>, u64, bool)>| v.into_iter().map(|(b, _, t)| (b, t)).collect::<Vec<_>>();
             prop_assert_eq!(strip(whole), strip(split));
+        }
+
+        /// Lines handed on straight from the input (a whole line in one
+        /// chunk) match lines assembled byte by byte, flags included.
+        #[test]
+        fn whole_lines_match_bytewise(
+            stream in proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(0xffu8), Just(0u8), Just(0xf4u8), Just(0xfbu8), any::<u8>(), Just(b'a')], 0..300),
+            gap_at in proptest::option::of(0usize..300),
+        ) {
+            let run = |chunks: Vec<&[u8]>| {
+                let mut f = LineFramer::new(64);
+                let mut out = Vec::new();
+                let mut seen = 0;
+                let mut gap_due = gap_at.is_some();
+                for c in chunks {
+                    // Chunks are cut at the gap's offset, so it falls
+                    // before the first chunk starting there.
+                    if gap_due && Some(seen) == gap_at.map(|g| g.min(stream.len())) {
+                        f.gap();
+                        gap_due = false;
+                    }
+                    seen += c.len();
+                    f.feed(c, Origin::default(), &mut |l| out.push((l.bytes.to_vec(), l.truncated, l.had_telnet, l.after_gap, l.unterminated)));
+                }
+                if gap_due && Some(seen) == gap_at.map(|g| g.min(stream.len())) {
+                    f.gap();
+                }
+                f.finish(&mut |l| out.push((l.bytes.to_vec(), l.truncated, l.had_telnet, l.after_gap, l.unterminated)));
+                out
+            };
+            // The gap falls at the same stream offset in both: split there.
+            let g = gap_at.unwrap_or(0).min(stream.len());
+            let whole = run(vec![&stream[..g], &stream[g..]]);
+            let bytewise = run(stream.chunks(1).collect());
+            prop_assert_eq!(whole, bytewise);
         }
     }
 }
