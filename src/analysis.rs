@@ -674,6 +674,8 @@ struct Table {
     oldest_clock: Timestamp,
     /// Scratch for [`Table::make_room`], kept to spare an allocation per call.
     recency: Vec<u64>,
+    /// Scratch for the flows a sweep takes out of the table.
+    gone: Vec<Slot>,
 }
 
 impl Table {
@@ -691,6 +693,7 @@ impl Table {
             last_sweep: Timestamp::default(),
             oldest_clock: Timestamp::default(),
             recency: Vec::new(),
+            gone: Vec::new(),
         }
     }
 
@@ -867,8 +870,8 @@ impl Table {
         let quiet = (self.conns.len() - self.recency.len()) as u64;
         let excess = self.recency.len().saturating_sub(target);
         let cut = if excess > 0 { *self.recency.select_nth_unstable(excess - 1).1 } else { 0 };
-        let mut gone: Vec<Slot> =
-            self.conns.extract_if(|_, s| s.droppable || (excess > 0 && s.last_frame <= cut)).map(|(_, s)| s).collect();
+        let mut gone = std::mem::take(&mut self.gone);
+        gone.extend(self.conns.extract_if(|_, s| s.droppable || (excess > 0 && s.last_frame <= cut)).map(|(_, s)| s));
         let evicted = evicted_handshakes + quiet;
         ctx.warn_many("flow evicted (flow table full)", evicted, || {
             format!("{evicted} flows without FTP payload dropped to make room (more than {max} flows at once)")
@@ -882,11 +885,8 @@ impl Table {
                  a later packet of one starts a new session"
             )
         });
-        // Sessions end in session order, whatever the table's order.
-        gone.sort_unstable_by_key(|s| s.session_id);
-        for slot in gone {
-            finish_conn(slot, ctx, "evicted");
-        }
+        finish_in_session_order(&mut gone, ctx, "evicted");
+        self.gone = gone;
         self.flows() < self.max_flows
     }
 
@@ -944,8 +944,8 @@ impl Table {
             return;
         }
         self.handshakes.retain(|_, h| now - h.clock.as_nanos() <= limit);
-        let mut idle: Vec<Slot> =
-            self.conns.extract_if(|_, s| now - s.clock.as_nanos() > limit).map(|(_, s)| s).collect();
+        let mut idle = std::mem::take(&mut self.gone);
+        idle.extend(self.conns.extract_if(|_, s| now - s.clock.as_nanos() > limit).map(|(_, s)| s));
         self.oldest_clock = self
             .conns
             .values()
@@ -953,14 +953,14 @@ impl Table {
             .chain(self.handshakes.values().map(|h| h.clock))
             .min()
             .unwrap_or(self.now);
-        idle.sort_unstable_by_key(|s| s.session_id);
-        for slot in idle {
+        for slot in &idle {
             if slot.conn.meta.is_some() {
                 let id = slot.session_id;
                 ctx.warn("idle flow closed", || format!("session {id} idle for more than the idle timeout; closed"));
             }
-            finish_conn(slot, ctx, "idle-timeout");
         }
+        finish_in_session_order(&mut idle, ctx, "idle-timeout");
+        self.gone = idle;
     }
 
     /// Releases buffered rows whose order is settled. Incidents: below the
@@ -1181,6 +1181,20 @@ fn segment(
         Some("fin")
     } else {
         None
+    }
+}
+
+/// Finishes the connections in `slots` (emptied) in session order,
+/// whatever order the table gave them in: output must not depend on the
+/// hash seed. Sorts (session, index) pairs, not the slots themselves.
+fn finish_in_session_order(slots: &mut Vec<Slot>, ctx: &mut Ctx<'_>, end: &'static str) {
+    let mut order: Vec<(u64, usize)> = slots.iter().enumerate().map(|(i, s)| (s.session_id, i)).collect();
+    order.sort_unstable();
+    let mut taken: Vec<Option<Slot>> = slots.drain(..).map(Some).collect();
+    for (_, i) in order {
+        if let Some(slot) = taken.get_mut(i).and_then(Option::take) {
+            finish_conn(slot, ctx, end);
+        }
     }
 }
 
