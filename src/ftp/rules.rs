@@ -58,8 +58,6 @@ pub struct SequenceState {
 #[derive(Debug, Clone, Copy)]
 pub struct Judged<'a> {
     pub verb: &'a str,
-    /// Upper-cased first word of the argument (`ALL` in `EPSV ALL`).
-    pub arg_word: &'a str,
     /// Another command was still waiting for its reply when this was sent.
     pub sent_while_pending: bool,
     /// QUIT had already been sent when this was sent.
@@ -253,7 +251,9 @@ impl SequenceState {
     }
 
     /// Moves the state on the final (or preliminary) reply to a command.
-    pub fn on_reply(&mut self, verb: &str, arg_word: &str, code: u16) {
+    /// `arg` is the command's argument as sent; only its first word is
+    /// looked at (`EPSV ALL`), case-insensitively.
+    pub fn on_reply(&mut self, verb: &str, arg: &[u8], code: u16) {
         let ok = (200..400).contains(&code);
         let prelim = (100..200).contains(&code);
         if prelim {
@@ -309,7 +309,9 @@ impl SequenceState {
             "REST" => self.rest_pending = code == 350,
             "PORT" | "EPRT" if ok => self.data_ready = true,
             "PASV" if code == 227 => self.data_ready = true,
-            "EPSV" if arg_word == "ALL" => self.epsv_all |= ok,
+            "EPSV" if arg.split(|b| *b == b' ').next().is_some_and(|w| w.eq_ignore_ascii_case(b"ALL")) => {
+                self.epsv_all |= ok
+            }
             "EPSV" if code == 229 => self.data_ready = true,
             "AUTH" if code == 234 => self.auth_done = true,
             "AUTH" if code == 334 => self.adat_expected = true,
@@ -333,7 +335,7 @@ mod tests {
     use super::*;
 
     fn j(verb: &str) -> Judged<'_> {
-        Judged { verb, arg_word: "", sent_while_pending: false, sent_after_quit: false }
+        Judged { verb, sent_while_pending: false, sent_after_quit: false }
     }
 
     fn id(s: &SequenceState, verb: &str) -> Option<&'static str> {
@@ -353,12 +355,12 @@ mod tests {
     fn login_sequence() {
         let mut s = SequenceState::default();
         assert_eq!(id(&s, "PASS"), Some("pass-without-user"));
-        s.on_reply("USER", "", 331);
+        s.on_reply("USER", b"", 331);
         assert_eq!(id(&s, "PASS"), None);
-        s.on_reply("PASS", "", 530);
+        s.on_reply("PASS", b"", 530);
         assert_eq!(id(&s, "PASS"), Some("pass-without-user"));
-        s.on_reply("USER", "", 331);
-        s.on_reply("PASS", "", 230);
+        s.on_reply("USER", b"", 331);
+        s.on_reply("PASS", b"", 230);
         assert_eq!(id(&s, "PASS"), Some("pass-when-logged-in"));
         assert_eq!(id(&s, "ACCT"), Some("acct-without-332"));
         assert_eq!(id(&s, "HOST"), Some("host-after-user"));
@@ -368,11 +370,11 @@ mod tests {
     fn rename_sequence() {
         let mut s = SequenceState::default();
         assert_eq!(id(&s, "RNTO"), Some("rnto-without-rnfr"));
-        s.on_reply("RNFR", "", 550);
+        s.on_reply("RNFR", b"", 550);
         assert_eq!(id(&s, "RNTO"), Some("rnto-without-rnfr"));
-        s.on_reply("RNFR", "", 350);
+        s.on_reply("RNFR", b"", 350);
         assert_eq!(id(&s, "RNTO"), None);
-        s.on_reply("PWD", "", 257);
+        s.on_reply("PWD", b"", 257);
         assert_eq!(id(&s, "RNTO"), Some("rnto-not-after-rnfr"));
     }
 
@@ -380,18 +382,21 @@ mod tests {
     fn data_and_rest_and_security() {
         let mut s = SequenceState::default();
         assert_eq!(id(&s, "RETR"), Some("transfer-without-data-setup"));
-        s.on_reply("PASV", "", 227);
+        s.on_reply("PASV", b"", 227);
         assert_eq!(id(&s, "RETR"), None);
-        s.on_reply("RETR", "", 150);
+        s.on_reply("RETR", b"", 150);
         assert_eq!(id(&s, "LIST"), Some("transfer-without-data-setup"));
-        s.on_reply("REST", "", 350);
+        s.on_reply("REST", b"", 350);
         assert_eq!(id(&s, "NOOP"), Some("rest-not-before-transfer"));
-        s.on_reply("EPSV", "ALL", 200);
+        let mut other = s.clone();
+        other.on_reply("EPSV", b"allx", 200);
+        assert_eq!(id(&other, "PORT"), None, "only the word ALL counts");
+        s.on_reply("EPSV", b"all now", 200);
         assert_eq!(id(&s, "PORT"), Some("data-setup-after-epsv-all"));
         assert_eq!(id(&s, "PBSZ"), Some("pbsz-without-auth"));
         assert_eq!(id(&s, "PROT"), Some("prot-without-pbsz"));
         assert_eq!(id(&s, "ADAT"), Some("adat-without-auth"));
-        s.on_reply("AUTH", "", 334);
+        s.on_reply("AUTH", b"", 334);
         assert_eq!(id(&s, "ADAT"), None);
     }
 
@@ -412,9 +417,9 @@ mod tests {
     #[test]
     fn rein_resets() {
         let mut s = SequenceState::default();
-        s.on_reply("USER", "", 331);
-        s.on_reply("PASS", "", 230);
-        s.on_reply("REIN", "", 220);
+        s.on_reply("USER", b"", 331);
+        s.on_reply("PASS", b"", 230);
+        s.on_reply("REIN", b"", 220);
         assert_eq!(s, SequenceState::default());
     }
 }

@@ -131,7 +131,7 @@ pub struct Session {
     client: LineFramer,
     server: LineFramer,
     replies: ReplyAssembler,
-    pending: VecDeque<SentCommand>,
+    pending: PendingCommands,
     last_command: Option<Rc<Command>>,
     state: SequenceState,
     user: Option<Vec<u8>>,
@@ -170,13 +170,66 @@ pub struct Session {
     pub warnings: SessionWarnings,
 }
 
+/// The commands waiting for their replies, oldest first, and how many of
+/// them are ABOR: asked on every reply, so counted rather than searched for.
+#[derive(Debug, Default)]
+struct PendingCommands {
+    queue: VecDeque<SentCommand>,
+    aborts: usize,
+}
+
+impl PendingCommands {
+    fn counted(&mut self, sent: Option<SentCommand>) -> Option<SentCommand> {
+        if sent.as_ref().is_some_and(|s| s.command.is("ABOR")) {
+            self.aborts = self.aborts.saturating_sub(1);
+        }
+        sent
+    }
+
+    fn push_back(&mut self, sent: SentCommand) {
+        self.aborts += usize::from(sent.command.is("ABOR"));
+        self.queue.push_back(sent);
+    }
+
+    fn push_front(&mut self, sent: SentCommand) {
+        self.aborts += usize::from(sent.command.is("ABOR"));
+        self.queue.push_front(sent);
+    }
+
+    fn pop_front(&mut self) -> Option<SentCommand> {
+        let sent = self.queue.pop_front();
+        self.counted(sent)
+    }
+
+    fn remove(&mut self, i: usize) -> Option<SentCommand> {
+        let sent = self.queue.remove(i);
+        self.counted(sent)
+    }
+
+    fn front(&self) -> Option<&SentCommand> {
+        self.queue.front()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &SentCommand> {
+        self.queue.iter()
+    }
+
+    fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+}
+
 impl Session {
     pub fn new(limits: SessionLimits) -> Self {
         Session {
             client: LineFramer::new(limits.max_line),
             server: LineFramer::new(limits.max_line),
             replies: ReplyAssembler::new(limits.max_reply_lines),
-            pending: VecDeque::new(),
+            pending: PendingCommands::default(),
             last_command: None,
             state: SequenceState::default(),
             user: None,
@@ -431,7 +484,7 @@ impl Session {
             }
         }
         self.greeted = true;
-        let abort_pending = self.pending.iter().any(|s| s.command.is("ABOR"));
+        let abort_pending = self.pending.aborts > 0;
         let help_commands =
             if reply.code == 214 { super::identify::help_commands(&reply.lines) } else { Default::default() };
 
@@ -451,7 +504,7 @@ impl Session {
                     help_commands: &help_commands.names,
                     abort_pending,
                 });
-                self.state.on_reply(&sent.command.verb, &arg_word(&sent.command), reply.code);
+                self.state.on_reply(&sent.command.verb, sent.command.arg(), reply.code);
                 self.pending.push_front(sent);
             } else {
                 out(Exchange {
@@ -510,8 +563,7 @@ impl Session {
             abort_pending,
         });
         if let Some(sent) = &sent {
-            let word = arg_word(&sent.command);
-            self.state.on_reply(&sent.command.verb, &word, reply.code);
+            self.state.on_reply(&sent.command.verb, sent.command.arg(), reply.code);
             if sent.command.is("AUTH") && reply.code == 234 {
                 self.stopped = Some(StopReason::Encrypted);
             }
@@ -536,12 +588,10 @@ impl Session {
         if let Some(v) = sent.verdict {
             return v;
         }
-        let word = arg_word(&sent.command);
         let v = rules::judge(
             &self.state,
             &Judged {
                 verb: &sent.command.verb,
-                arg_word: &word,
                 sent_while_pending: sent.sent_while_pending,
                 sent_after_quit: sent.sent_after_quit,
             },
@@ -549,13 +599,6 @@ impl Session {
         sent.verdict = Some(v);
         v
     }
-}
-
-/// Upper-cased first word of a command's argument.
-fn arg_word(c: &Command) -> String {
-    let arg = c.arg();
-    let end = arg.iter().position(|b| *b == b' ').unwrap_or(arg.len());
-    String::from_utf8_lossy(&arg[..end.min(16)]).to_ascii_uppercase()
 }
 
 #[cfg(test)]
