@@ -78,6 +78,13 @@ impl serde::Serialize for Timestamp {
 impl Timestamp {
     /// The [`Display`](fmt::Display) text, rendered into `buf` without `fmt`.
     pub fn render<'b>(&self, buf: &'b mut [u8; 30]) -> &'b str {
+        *buf = *b"0000-00-00T00:00:00.000000000Z";
+        self.render_second(buf);
+        self.render_fraction(buf)
+    }
+
+    /// Date and time of day, into `buf[..19]`.
+    fn render_second(&self, buf: &mut [u8; 30]) {
         // Clamp to years 0..=9999 so the output stays valid RFC 3339.
         let secs = self.secs.clamp(-62_167_219_200, 253_402_300_799);
         let days = secs.div_euclid(86_400);
@@ -85,29 +92,61 @@ impl Timestamp {
         let (y, mo, d) = civil_from_days(days);
         // Digits written by hand into a fixed buffer: a report renders one
         // time per row, and `write!` with widths cost several times more.
-        *buf = *b"0000-00-00T00:00:00.000000000Z";
-        let mut put = |at: usize, width: usize, value: u64| {
-            let mut v = value;
-            for slot in buf[at..at + width].iter_mut().rev() {
-                *slot = b'0' + (v % 10) as u8;
-                v /= 10;
-            }
-        };
-        put(0, 4, y.max(0) as u64);
-        put(5, 2, mo as u64);
-        put(8, 2, d as u64);
-        put(11, 2, (rem / 3600) as u64);
-        put(14, 2, ((rem % 3600) / 60) as u64);
-        put(17, 2, (rem % 60) as u64);
+        put_digits(buf, 0, 4, y.max(0) as u64);
+        put_digits(buf, 5, 2, mo as u64);
+        put_digits(buf, 8, 2, d as u64);
+        put_digits(buf, 11, 2, (rem / 3600) as u64);
+        put_digits(buf, 14, 2, ((rem % 3600) / 60) as u64);
+        put_digits(buf, 17, 2, (rem % 60) as u64);
+    }
+
+    /// The fraction and `Z` after the second in `buf`; returns the whole text.
+    fn render_fraction<'b>(&self, buf: &'b mut [u8; 30]) -> &'b str {
         let digits = usize::from(self.digits.min(9));
         let mut len = 19;
         if digits > 0 {
+            buf[19] = b'.';
             let frac = self.nanos.min(999_999_999) / 10u32.pow(9 - digits as u32);
-            put(20, digits, u64::from(frac));
+            put_digits(buf, 20, digits, u64::from(frac));
             len = 20 + digits;
         }
         buf[len] = b'Z';
         std::str::from_utf8(&buf[..=len]).unwrap_or_default()
+    }
+}
+
+/// `value`'s last `width` decimal digits into `buf[at..at + width]`.
+fn put_digits(buf: &mut [u8; 30], at: usize, width: usize, value: u64) {
+    let mut v = value;
+    for slot in buf[at..at + width].iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+}
+
+/// Renders the times of a report, row after row: rows come in capture
+/// order, many to a second, so the date and time of day are rendered again
+/// only when the second changes; the fraction always is.
+#[derive(Debug)]
+pub struct TimeText {
+    second: Option<i64>,
+    buf: [u8; 30],
+}
+
+impl Default for TimeText {
+    fn default() -> Self {
+        TimeText { second: None, buf: *b"0000-00-00T00:00:00.000000000Z" }
+    }
+}
+
+impl TimeText {
+    /// `t`'s [`Display`](fmt::Display) text.
+    pub fn text(&mut self, t: &Timestamp) -> &str {
+        if self.second != Some(t.secs) {
+            t.render_second(&mut self.buf);
+            self.second = Some(t.secs);
+        }
+        t.render_fraction(&mut self.buf)
     }
 }
 
@@ -130,6 +169,19 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// A run of times through one [`TimeText`] reads as each one's
+        /// Display, whatever repeats and jumps the run holds.
+        #[test]
+        fn time_text_matches_display(times in proptest::collection::vec(
+            (proptest::prop_oneof![proptest::prelude::Just(1_772_366_400i64), proptest::prelude::any::<i64>()],
+             0u32..1_000_000_000, 0u8..12), 1..20)) {
+            let mut text = TimeText::default();
+            for (secs, nanos, digits) in times {
+                let t = Timestamp { secs, nanos, digits };
+                proptest::prop_assert_eq!(text.text(&t), t.to_string());
+            }
+        }
+
         #[test]
         fn display_matches_the_model(secs in proptest::prelude::any::<i64>(), nanos in 0u32..1_000_000_000, digits in 0u8..12) {
             let t = Timestamp { secs, nanos, digits };

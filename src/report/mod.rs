@@ -7,7 +7,7 @@
 
 pub mod transcript;
 
-use crate::capture::time::Timestamp;
+use crate::capture::time::{TimeText, Timestamp};
 use serde::Serialize;
 use std::io::Write;
 use std::net::IpAddr;
@@ -300,12 +300,15 @@ impl RowText {
 /// `String` cells and `fmt` cost more than the analysis.
 pub struct CsvRecord<'a> {
     out: &'a mut Vec<u8>,
+    times: &'a mut TimeText,
     cells: usize,
 }
 
 impl<'a> CsvRecord<'a> {
-    pub fn new(out: &'a mut Vec<u8>) -> Self {
-        CsvRecord { out, cells: 0 }
+    /// A record appended to `out`; `times` renders its times (kept from
+    /// row to row, see [`TimeText`]).
+    pub fn new(out: &'a mut Vec<u8>, times: &'a mut TimeText) -> Self {
+        CsvRecord { out, times, cells: 0 }
     }
 
     fn sep(&mut self) {
@@ -354,8 +357,7 @@ impl<'a> CsvRecord<'a> {
 
     pub fn time(&mut self, t: &Timestamp) {
         self.sep();
-        let mut buf = [0u8; 30];
-        self.out.extend_from_slice(t.render(&mut buf).as_bytes());
+        self.out.extend_from_slice(self.times.text(t).as_bytes());
     }
 
     pub fn ip(&mut self, ip: IpAddr) {
@@ -404,7 +406,10 @@ fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
         at -= 1;
         buf[at] = b'0' + v as u8;
     }
-    out.extend_from_slice(&buf[at..]);
+    // Byte by byte: a handful of digits, where a copy call costs more.
+    for &digit in &buf[at..] {
+        out.push(digit);
+    }
 }
 
 /// The column names, in order (issue #2's seventeen first, then the
@@ -614,6 +619,7 @@ enum Out<W: Write> {
     Csv {
         out: W,
         line: Vec<u8>,
+        times: TimeText,
     },
     Jsonl(W),
 }
@@ -631,14 +637,15 @@ impl<W: Write> ReportWriter<W> {
             Format::Csv => {
                 let mut out = out;
                 let mut line = Vec::with_capacity(512);
-                let mut rec = CsvRecord::new(&mut line);
+                let mut times = TimeText::default();
+                let mut rec = CsvRecord::new(&mut line, &mut times);
                 for c in columns {
                     rec.text(c);
                 }
                 rec.end();
                 out.write_all(&line)?;
                 line.clear();
-                Out::Csv { out, line }
+                Out::Csv { out, line, times }
             }
             Format::Jsonl => Out::Jsonl(out),
         };
@@ -648,7 +655,7 @@ impl<W: Write> ReportWriter<W> {
     /// Writes a row: serde fields in order for CSV, an object for JSONL.
     pub fn row<T: Serialize>(&mut self, row: &T) -> anyhow::Result<()> {
         match &mut self.out {
-            Out::Csv { out, line } => {
+            Out::Csv { out, line, .. } => {
                 {
                     let mut w =
                         csv::WriterBuilder::new().has_headers(false).buffer_capacity(256).from_writer(&mut *line);
@@ -669,8 +676,8 @@ impl<W: Write> ReportWriter<W> {
     /// An incident row: in CSV the fixed columns (plus `verdict` when asked).
     pub fn incident(&mut self, row: &IncidentRow, with_verdict: bool) -> anyhow::Result<()> {
         match &mut self.out {
-            Out::Csv { out, line } => {
-                let mut rec = CsvRecord::new(line);
+            Out::Csv { out, line, times } => {
+                let mut rec = CsvRecord::new(line, times);
                 row.write_cells(with_verdict, &mut rec);
                 rec.end();
                 out.write_all(line)?;
@@ -729,7 +736,8 @@ mod tests {
         fn csv_record_matches_the_csv_crate(cells in proptest::collection::vec("[a-c,\"\r\n #=']{0,12}|\\PC{0,8}", 1..6),
                                             nums in proptest::collection::vec(proptest::option::of(proptest::prelude::any::<u64>()), 0..4)) {
             let mut ours = Vec::new();
-            let mut rec = CsvRecord::new(&mut ours);
+            let mut times = TimeText::default();
+            let mut rec = CsvRecord::new(&mut ours, &mut times);
             let mut model = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
             let mut fields: Vec<String> = Vec::new();
             for c in &cells {
