@@ -186,7 +186,42 @@ impl HelpList {
 /// tables) gives all of them, a line like `CPFR <sp> pathname` gives its
 /// first word. A one-line `214 Syntax: USER …` (HELP CMD) gives that command.
 /// Commands marked unimplemented are left out.
+///
+/// The last few lists read are remembered (per thread): a server answers
+/// HELP with the same text in every session, and a busy capture holds
+/// thousands of those replies from a handful of servers. Replies over
+/// [`MEMO_MAX_BYTES`] are read each time.
 pub fn help_commands(lines: &[Vec<u8>]) -> HelpList {
+    type Memo = std::cell::RefCell<(Vec<(Vec<Vec<u8>>, HelpList)>, usize)>;
+    thread_local! {
+        static MEMO: Memo = Default::default();
+    }
+    if lines.iter().map(Vec::len).sum::<usize>() > MEMO_MAX_BYTES {
+        return parse_help_commands(lines);
+    }
+    MEMO.with(|memo| {
+        let (entries, next) = &mut *memo.borrow_mut();
+        if let Some((_, list)) = entries.iter().find(|(seen, _)| seen == lines) {
+            return list.clone();
+        }
+        let list = parse_help_commands(lines);
+        let entry = (lines.to_vec(), list.clone());
+        // Round robin over a few slots: enough for the servers of one capture.
+        if entries.len() < MEMO_ENTRIES {
+            entries.push(entry);
+        } else {
+            entries[*next % MEMO_ENTRIES] = entry;
+            *next += 1;
+        }
+        list
+    })
+}
+
+/// Largest HELP reply [`help_commands`] remembers, and how many it does.
+const MEMO_MAX_BYTES: usize = 1 << 16;
+const MEMO_ENTRIES: usize = 8;
+
+fn parse_help_commands(lines: &[Vec<u8>]) -> HelpList {
     let mut out = HelpList::default();
     out.names.reserve(lines.iter().map(Vec::len).sum::<usize>().min(1 << 16));
     if lines.len() <= 1 {
@@ -219,6 +254,22 @@ mod tests {
     use super::*;
 
     proptest::proptest! {
+        /// The memo never hands back another reply's list, whatever the
+        /// order replies come in and however many distinct ones there are.
+        #[test]
+        fn help_memo_matches_parsing(picks in proptest::collection::vec(0usize..12, 1..40)) {
+            let replies: Vec<Vec<Vec<u8>>> = (0..12)
+                .map(|i| {
+                    let names = ["USER", "PASS", "RETR", "STOR", "LIST", "NOOP", "HELP", "QUIT"];
+                    let body: Vec<u8> = names.iter().cycle().skip(i).take(3 + i % 4).flat_map(|n| format!(" {n}").into_bytes()).collect();
+                    vec![b"214-Commands:".to_vec(), body, b"214 OK".to_vec()]
+                })
+                .collect();
+            for i in picks {
+                proptest::prop_assert_eq!(help_commands(&replies[i]), parse_help_commands(&replies[i]));
+            }
+        }
+
         /// A VerbSet holds what a BTreeSet of the same verbs holds.
         #[test]
         fn verb_set_matches_btreeset(verbs in proptest::collection::vec("[A-Z]{0,10}|\\PC{0,4}|\0?[A-C]{1,3}", 0..12)) {
