@@ -38,7 +38,7 @@ run() {
   SECS=$(awk -v n="$best" 'BEGIN { printf "%.6f", n / 1e9 }')
 }
 
-reps_for() { if [ "$1" -lt 4000000 ]; then echo 5; else echo 3; fi; }
+reps_for() { if [ "$1" -lt 4000000 ]; then echo 5; else echo 7; fi; }
 
 # baseline SIZE -> prints seconds per byte of a normal capture of about SIZE bytes
 baseline() {
