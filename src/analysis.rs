@@ -1481,6 +1481,31 @@ mod tests {
     }
 
     #[test]
+    fn idle_flows_close_on_the_capture_clock_and_before_any_eviction() {
+        // A and B go quiet at t=100; C keeps talking. A full table (3 flows)
+        // makes room at t=200 by closing the idle ones, not by evicting; C,
+        // active at t=150, outlives the first sweep and is closed by a later
+        // one once it too has been quiet for over a minute.
+        let a = [10, 0, 1, 1];
+        let b = [10, 0, 1, 2];
+        let d = [10, 0, 1, 4];
+        let pkts: Vec<Pkt<'_>> = vec![
+            (100, S, a, 21, 1024, PSH_ACK, 1, b"220 a\r\n"),
+            (100, S, b, 21, 1024, PSH_ACK, 1, b"220 b\r\n"),
+            (100, S, C, 21, 1024, PSH_ACK, 1, b"220 c\r\n"),
+            (150, C, S, 1024, 21, PSH_ACK, 1, b"NOOP\r\n"),
+            (200, S, d, 21, 1024, PSH_ACK, 1, b"220 d\r\n"),
+            (300, S, d, 21, 1024, PSH_ACK, 8, b"421 bye\r\n"),
+        ];
+        let (c, summary) = run(Config { max_flows: 3, idle_timeout_secs: 60.0, ..Config::default() }, pcap(&pkts));
+        assert_eq!(summary.sessions, 4, "{:?}", summary.warnings);
+        assert!(!summary.warnings.contains_key("session evicted (flow table full)"), "{:?}", summary.warnings);
+        assert_eq!(summary.warnings.get("idle flow closed"), Some(&3), "{:?}", summary.warnings);
+        let ended: Vec<(u64, &str)> = c.sessions.iter().map(|r| (r.session, r.ended.as_str())).collect();
+        assert_eq!(ended, [(1, "idle-timeout"), (2, "idle-timeout"), (3, "idle-timeout"), (4, "capture-end")]);
+    }
+
+    #[test]
     fn handshake_entries_are_small() {
         // A SYN flood costs a handshake entry per flow, not a whole connection.
         assert!(std::mem::size_of::<Handshake>() <= 64, "{}", std::mem::size_of::<Handshake>());
