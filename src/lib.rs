@@ -18,3 +18,4 @@ pub mod ftp;
 pub mod fuzzing;
 pub mod report;
 pub mod transfer;
+pub(crate) mod word;

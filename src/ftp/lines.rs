@@ -14,6 +14,7 @@
 //! stream yields the same lines (a property test checks this).
 
 use crate::flow::Origin;
+use crate::word;
 
 /// One complete line, without its line end.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +143,14 @@ impl LineFramer {
                 // Plain line bytes up to the next LF, IAC or NUL are stored
                 // as one run: the per-byte state machine below is only
                 // needed for those three.
-                let run = data[at..].iter().position(|&b| b == b'\n' || b == IAC || b == 0).unwrap_or(data.len() - at);
+                let rest = &data[at..];
+                let words =
+                    word::clean_prefix(rest, |x| word::has(x, b'\n') || word::has(x, IAC) || word::has_below(x, 1));
+                let run = words
+                    + rest[words..]
+                        .iter()
+                        .position(|&b| b == b'\n' || b == IAC || b == 0)
+                        .unwrap_or(rest.len() - words);
                 // A whole line in this chunk, nothing held from before: it is
                 // handed on from `data` itself, not copied (most lines).
                 let whole = data.get(at + run) == Some(&b'\n') && run <= self.max_line;
