@@ -18,7 +18,7 @@ pub fn server_software(banner: &[u8]) -> Option<String> {
     for (needle, name) in KNOWN_SERVERS {
         // A plain byte scan: banners are short, and a `str` pattern search
         // sets up a searcher per needle, once per session.
-        let Some(at) = banner.windows(needle.len()).position(|w| w == needle.as_bytes()) else { continue };
+        let Some(at) = find(banner, needle.as_bytes()) else { continue };
         let text = String::from_utf8_lossy(&banner[at + needle.len()..]);
         let mut rest = text.trim_start_matches([' ', '/']);
         rest = rest.strip_prefix("version ").unwrap_or(rest);
@@ -29,6 +29,21 @@ pub fn server_software(banner: &[u8]) -> Option<String> {
             return Some(format!("{name} {version}"));
         }
         return Some(name.to_string());
+    }
+    None
+}
+
+/// Where `needle` (not empty) first occurs in `hay`: a scan for its first
+/// byte, compared in full only there (banners are short, needles few).
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = *needle.first()?;
+    let mut from = 0;
+    while let Some(i) = hay.get(from..)?.iter().position(|&b| b == first) {
+        let at = from + i;
+        if hay[at..].starts_with(needle) {
+            return Some(at);
+        }
+        from = at + 1;
     }
     None
 }
@@ -110,16 +125,32 @@ impl VerbSet {
         }
     }
 
+    /// The verbs `list` does not name, sorted. Packed verbs are checked
+    /// against the list's packed names before any is turned back into text.
+    pub fn unlisted(&self, list: &HelpList) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .packed
+            .iter()
+            .filter(|key| !list.keys.contains(key))
+            .map(unpack)
+            .chain(self.other.iter().filter(|v| !list.contains(v)).cloned())
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// The verbs, sorted.
     pub fn sorted(&self) -> Vec<String> {
-        let unpack = |key: &u64| {
-            let bytes: Vec<u8> = key.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
-            String::from_utf8_lossy(&bytes).into_owned()
-        };
         let mut all: Vec<String> = self.packed.iter().map(unpack).chain(self.other.iter().cloned()).collect();
         all.sort_unstable();
         all
     }
+}
+
+/// A packed name back to text.
+fn unpack(key: &u64) -> String {
+    let bytes: Vec<u8> = key.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 impl HelpList {
@@ -280,6 +311,9 @@ mod tests {
                 model.insert(v.clone());
             }
             proptest::prop_assert_eq!(set.len(), model.len());
+            let list = help_commands(&[b"214 USER PASS RETR ABC".to_vec()]);
+            let unlisted: Vec<String> = model.iter().filter(|v| !list.contains(v)).cloned().collect();
+            proptest::prop_assert_eq!(set.unlisted(&list), unlisted);
             proptest::prop_assert_eq!(set.sorted(), model.into_iter().collect::<Vec<_>>());
         }
     }

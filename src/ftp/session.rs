@@ -279,7 +279,7 @@ impl Session {
         let Some(list) = &self.help_list else {
             return Vec::new();
         };
-        self.verbs_used.sorted().into_iter().filter(|v| !list.contains(v)).collect()
+        self.verbs_used.unlisted(list)
     }
 
     pub fn line_warnings(&self) -> (u64, u64) {
