@@ -33,19 +33,11 @@ pub fn server_software(banner: &[u8]) -> Option<String> {
     None
 }
 
-/// Where `needle` (not empty) first occurs in `hay`: a scan for its first
-/// byte, compared in full only there (banners are short, needles few).
+/// Where `needle` (not empty) first occurs in `hay`: windows compared in
+/// full only where the first byte matches (banners are short, needles few).
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let first = *needle.first()?;
-    let mut from = 0;
-    while let Some(i) = hay.get(from..)?.iter().position(|&b| b == first) {
-        let at = from + i;
-        if hay[at..].starts_with(needle) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
+    hay.windows(needle.len()).position(|w| w[0] == first && w == needle)
 }
 
 /// A token that names a command in a HELP list: 2 to 8 upper-case ASCII
