@@ -66,13 +66,18 @@ class LoggingFTP(ftplib.FTP):
         return sock
 
 
-def main():
-    ap = argparse.ArgumentParser()
+def add_client_args(ap):
+    """The server and account options every recording client takes."""
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=21)
     ap.add_argument("--user", default="ftptest")
     ap.add_argument("--password", default="s3cret-pass")
     ap.add_argument("--active-ports", default="41000-41100")
+    return ap
+
+
+def main():
+    ap = add_client_args(argparse.ArgumentParser())
     a = ap.parse_args()
     lo, hi = (int(x) for x in a.active_ports.split("-"))
 

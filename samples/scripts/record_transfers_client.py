@@ -56,12 +56,7 @@ def read_n(s, n):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=21)
-    ap.add_argument("--user", default="ftptest")
-    ap.add_argument("--password", default="s3cret-pass")
-    ap.add_argument("--active-ports", default="41000-41100")
+    ap = record_ftplib.add_client_args(argparse.ArgumentParser())
     ap.add_argument("scenario")
     a = ap.parse_args()
     lo, hi = (int(x) for x in a.active_ports.split("-"))
