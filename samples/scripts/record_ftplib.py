@@ -76,14 +76,19 @@ def add_client_args(ap):
     return ap
 
 
-def main():
-    ap = add_client_args(argparse.ArgumentParser())
-    a = ap.parse_args()
+def logged_in(a, client=None):
+    """A client of class `client` (default LoggingFTP) connected and logged
+    in with the options of add_client_args."""
     lo, hi = (int(x) for x in a.active_ports.split("-"))
-
-    ftp = LoggingFTP(active_ports=(lo, hi), timeout=10)
+    ftp = (client or LoggingFTP)(active_ports=(lo, hi), timeout=10)
     ftp.connect(a.host, a.port)
     ftp.login(a.user, a.password)
+    return ftp
+
+
+def main():
+    a = add_client_args(argparse.ArgumentParser()).parse_args()
+    ftp = logged_in(a)
     nbytes = [0]
 
     def sink(b):

@@ -59,11 +59,7 @@ def main():
     ap = record_ftplib.add_client_args(argparse.ArgumentParser())
     ap.add_argument("scenario")
     a = ap.parse_args()
-    lo, hi = (int(x) for x in a.active_ports.split("-"))
-
-    ftp = LoggingFTP(active_ports=(lo, hi), timeout=10)
-    ftp.connect(a.host, a.port)
-    ftp.login(a.user, a.password)
+    ftp = record_ftplib.logged_in(a, LoggingFTP)
     nbytes = [0]
 
     def sink(b):
