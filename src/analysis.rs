@@ -11,6 +11,7 @@ use crate::flow::{FlowMap, Origin, OverlapPolicy, Reassembler, ReassemblyLimits,
 use crate::ftp::rules::{Source, RFC_503_VERBS};
 use crate::ftp::session::TranscriptEntry;
 use crate::ftp::{Exchange, Session, SessionLimits, StopReason};
+use crate::ordered::Ordered;
 use crate::report::transcript::Transcript;
 use crate::report::{cell, multiline_cell, IncidentRow, RowText, SessionRow};
 use crate::transfer::{DataLimits, DataTracker, TransferRow};
@@ -155,64 +156,6 @@ pub enum Output {
     Transfer(TransferRow),
     Session(SessionRow),
     Transcript(Transcript),
-}
-
-/// Rows waiting until no earlier row can still appear: keyed by their sort
-/// key, released below a watermark. Past `hard_cap` the oldest go out
-/// anyway (and the run warns that order may be off).
-struct Ordered<T> {
-    buf: BTreeMap<(u64, u64, u64), Box<T>>,
-    seq: u64,
-    /// Size at which a flush is attempted; doubles when flushing frees little.
-    threshold: usize,
-}
-
-const ORDER_THRESHOLD: usize = 256;
-const ORDER_HARD_CAP: usize = 65_536;
-
-impl<T> Ordered<T> {
-    fn new() -> Self {
-        Ordered { buf: BTreeMap::new(), seq: 0, threshold: ORDER_THRESHOLD }
-    }
-
-    fn push(&mut self, key: (u64, u64), v: T) {
-        self.seq += 1;
-        self.buf.insert((key.0, key.1, self.seq), Box::new(v));
-    }
-
-    fn due(&self) -> bool {
-        self.buf.len() >= self.threshold
-    }
-
-    /// Releases every row whose first key is below `low`; true if the hard
-    /// cap forced rows out of order.
-    fn release(&mut self, low: u64, out: &mut dyn FnMut(T)) -> bool {
-        while let Some(entry) = self.buf.first_entry() {
-            if entry.key().0 >= low {
-                break;
-            }
-            out(*entry.remove());
-        }
-        let mut forced = false;
-        while self.buf.len() > ORDER_HARD_CAP {
-            if let Some((_, v)) = self.buf.pop_first() {
-                out(*v);
-                forced = true;
-            }
-        }
-        self.threshold = if self.buf.len() * 2 > self.threshold {
-            (self.threshold * 2).min(ORDER_HARD_CAP)
-        } else {
-            ORDER_THRESHOLD.max(self.buf.len() * 2)
-        };
-        forced
-    }
-
-    fn release_all(&mut self, out: &mut dyn FnMut(T)) {
-        while let Some((_, v)) = self.buf.pop_first() {
-            out(*v);
-        }
-    }
 }
 
 /// At most this many detailed warning lines per kind are kept for printing.
@@ -368,10 +311,9 @@ impl Ctx<'_> {
 
     fn exchange(&mut self, meta: &Meta, ex: Exchange<'_>) {
         if self.config.track_data {
-            let user = ex.user.map(cell).unwrap_or_default();
             let client = SocketAddr::new(meta.client.ip, meta.client.port);
             let server = SocketAddr::new(meta.server.ip, meta.server.port);
-            self.data.exchange(meta.session_id, client, server, &ex, &user);
+            self.data.exchange(meta.session_id, client, server, &ex);
         }
         let code = ex.reply.code;
         *self.summary.replies_by_code.entry(code).or_insert(0) += 1;
@@ -540,9 +482,9 @@ impl Analyzer {
             summary: &mut self.summary,
             messages: &mut self.messages,
             details: BTreeMap::new(),
-            rows: Ordered::new(),
-            sessions: Ordered::new(),
-            transfers: Ordered::new(),
+            rows: Ordered::default(),
+            sessions: Ordered::default(),
+            transfers: Ordered::default(),
             transcripts: Vec::new(),
             transcript_transfers: Vec::new(),
             transcript_sessions: BTreeSet::new(),
@@ -994,7 +936,7 @@ impl Table {
             let Ctx { sessions, sink, .. } = &mut *ctx;
             sessions.release(low, &mut |r| sink(Output::Session(r)));
         }
-        if ctx.config.track_data && (ctx.data.ready_count() >= ORDER_THRESHOLD || ctx.transfers.due()) {
+        if ctx.config.track_data && (ctx.data.ready_count() >= crate::ordered::THRESHOLD || ctx.transfers.due()) {
             ctx.release_transfers(frame + 1, false);
         }
     }

@@ -16,6 +16,7 @@ pub mod flow;
 pub mod ftp;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod ordered;
 pub mod report;
 pub mod transfer;
 pub(crate) mod word;

@@ -261,7 +261,7 @@ impl DataTracker {
     }
 
     /// Feeds every control exchange of a session.
-    pub fn exchange(&mut self, session: u64, client: SocketAddr, server: SocketAddr, ex: &Exchange<'_>, user: &str) {
+    pub fn exchange(&mut self, session: u64, client: SocketAddr, server: SocketAddr, ex: &Exchange<'_>) {
         let Some(sent) = ex.sent else { return };
         let code = ex.reply.code;
         let verb = sent.command.verb.as_str();
@@ -291,11 +291,22 @@ impl DataTracker {
             state.setup_refused = None;
             return;
         }
+        let refused_setup =
+            if code >= 400 { ["PORT", "EPRT", "PASV", "EPSV"].into_iter().find(|v| *v == verb) } else { None };
+        let is_transfer = TRANSFER_VERBS.contains(&verb);
+        // Most replies (login, navigation) touch no transfer state: a
+        // session gets an entry only once something here needs one.
+        if refused_setup.is_none()
+            && !is_transfer
+            && verb != "SIZE"
+            && verb != "ABOR"
+            && !self.sessions.contains_key(&session)
+        {
+            return;
+        }
         let state = self.sessions.entry(session).or_default();
-        if code >= 400 {
-            if let Some(v) = ["PORT", "EPRT", "PASV", "EPSV"].into_iter().find(|v| *v == verb) {
-                state.setup_refused = Some((v, code));
-            }
+        if let Some(v) = refused_setup {
+            state.setup_refused = Some((v, code));
         }
         // Replies come in command order: a final reply to another command
         // means the transfers still open (opened at their first reply, so
@@ -323,7 +334,7 @@ impl DataTracker {
             }
             return;
         }
-        if !TRANSFER_VERBS.contains(&verb) {
+        if !is_transfer {
             return;
         }
         if ex.first_reply {
@@ -334,7 +345,7 @@ impl DataTracker {
             let setup_refused = if announcement.is_none() { state.setup_refused.take() } else { None };
             state.open.push(Transfer {
                 session,
-                user: user.to_string(),
+                user: ex.user.map(crate::report::cell).unwrap_or_default(),
                 verb: verb.to_string(),
                 argument: arg,
                 announcement,
@@ -999,7 +1010,7 @@ mod tests {
             if *from_client {
                 session.client_data(bytes, origin);
             } else {
-                session.server_data(bytes, origin, &mut |ex| tracker.exchange(1, client, server, &ex, "u"));
+                session.server_data(bytes, origin, &mut |ex| tracker.exchange(1, client, server, &ex));
             }
         }
         tracker.session_end(1);
