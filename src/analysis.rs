@@ -328,7 +328,7 @@ impl Ctx<'_> {
         let previous = sent.and_then(|s| s.previous.as_ref());
         let mut text = RowText::default();
         text.wire(&[ex.user.unwrap_or_default()]);
-        text.wire_lines(&ex.reply.lines);
+        text.wire_lines(ex.reply.text());
         text.wire(&sent.map(|s| s.command.display_parts(show)).unwrap_or_default());
         text.wire(&previous.map(|c| c.display_parts(show)).unwrap_or_default());
         let start = text.plain_buf().len();

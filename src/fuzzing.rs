@@ -284,10 +284,11 @@ pub fn line_framer(data: &[u8]) {
     assert!(!assembler.in_multiline());
     for r in &replies {
         assert!((100..600).contains(&r.code), "reply code {}", r.code);
-        assert!(!r.lines.is_empty());
-        let first = reply_code(&r.lines[0]).map(|c| c.0);
+        assert!(r.lines().iter().count() == r.lines().len());
+        assert_eq!(r.lines().iter().collect::<Vec<_>>().join(&b'\n'), r.text());
+        let first = reply_code(r.lines().first()).map(|c| c.0);
         assert!(first.is_some(), "a reply must start with a code line");
-        if r.lines.len() == 1 {
+        if r.lines().len() == 1 {
             assert_eq!(first, Some(r.code), "a one-line reply has its line's code");
         }
         let _ = (r.text(), r.is_preliminary());
@@ -551,7 +552,7 @@ impl ExchangeChecker {
         self.seen += 1;
         let r = e.reply;
         assert!((100..600).contains(&r.code), "reply code {}", r.code);
-        assert!(!r.lines.is_empty());
+        assert!(r.lines().iter().count() == r.lines().len());
         let _ = r.text();
         if let Some(sent) = e.sent {
             // Replies answer commands in the order they were sent, except

@@ -265,12 +265,12 @@ impl DataTracker {
         let Some(sent) = ex.sent else { return };
         let code = ex.reply.code;
         let verb = sent.command.verb.as_str();
-        let text = ex.reply.lines.first().map(Vec::as_slice).unwrap_or(b"");
+        let text = ex.reply.lines().first();
         let mode_addr = match (verb, code) {
             ("PORT", 200..=299) => dataaddr::parse_port(sent.command.arg()).map(|a| (DataMode::Active, a)),
             ("EPRT", 200..=299) => dataaddr::parse_eprt(sent.command.arg()).map(|a| (DataMode::ExtendedActive, a)),
-            ("PASV", 227) => dataaddr::parse_pasv_reply(&ex.reply.text()).map(|a| (DataMode::Passive, a)),
-            ("EPSV", 229) => dataaddr::parse_epsv_reply(&ex.reply.text())
+            ("PASV", 227) => dataaddr::parse_pasv_reply(ex.reply.text()).map(|a| (DataMode::Passive, a)),
+            ("EPSV", 229) => dataaddr::parse_epsv_reply(ex.reply.text())
                 .map(|p| (DataMode::ExtendedPassive, SocketAddr::new(server.ip(), p))),
             _ => None,
         };

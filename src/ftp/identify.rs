@@ -2,6 +2,8 @@
 //! banner, and the commands its HELP reply lists. Nothing is guessed beyond
 //! what the server wrote.
 
+use crate::ftp::reply::Lines;
+
 /// Server software names as they appear in banners, and how we print them.
 const KNOWN_SERVERS: &[(&str, &str)] = &[
     ("vsFTPd", "vsFTPd"),
@@ -214,21 +216,23 @@ impl HelpList {
 /// HELP with the same text in every session, and a busy capture holds
 /// thousands of those replies from a handful of servers. Replies over
 /// [`MEMO_MAX_BYTES`] are read each time.
-pub fn help_commands(lines: &[Vec<u8>]) -> HelpList {
-    type Memo = std::cell::RefCell<(Vec<(Vec<Vec<u8>>, HelpList)>, usize)>;
+pub fn help_commands(lines: Lines<'_>) -> HelpList {
+    type Memo = std::cell::RefCell<(Vec<((Vec<u8>, Vec<usize>), HelpList)>, usize)>;
     thread_local! {
         static MEMO: Memo = Default::default();
     }
-    if lines.iter().map(Vec::len).sum::<usize>() > MEMO_MAX_BYTES {
+    if lines.text().len() > MEMO_MAX_BYTES {
         return parse_help_commands(lines);
     }
     MEMO.with(|memo| {
         let (entries, next) = &mut *memo.borrow_mut();
-        if let Some((_, list)) = entries.iter().find(|(seen, _)| seen == lines) {
+        if let Some((_, list)) =
+            entries.iter().find(|((text, joins), _)| text == lines.text() && joins == lines.joins())
+        {
             return list.clone();
         }
         let list = parse_help_commands(lines);
-        let entry = (lines.to_vec(), list.clone());
+        let entry = ((lines.text().to_vec(), lines.joins().to_vec()), list.clone());
         // Round robin over a few slots: enough for the servers of one capture.
         if entries.len() < MEMO_ENTRIES {
             entries.push(entry);
@@ -244,11 +248,11 @@ pub fn help_commands(lines: &[Vec<u8>]) -> HelpList {
 const MEMO_MAX_BYTES: usize = 1 << 16;
 const MEMO_ENTRIES: usize = 8;
 
-fn parse_help_commands(lines: &[Vec<u8>]) -> HelpList {
+fn parse_help_commands(lines: Lines<'_>) -> HelpList {
     let mut out = HelpList::default();
-    out.names.reserve(lines.iter().map(Vec::len).sum::<usize>().min(1 << 16));
+    out.names.reserve(lines.text().len().min(1 << 16));
     if lines.len() <= 1 {
-        let line = spaced(lines.first().map(Vec::as_slice).unwrap_or_default());
+        let line = spaced(lines.first());
         let body = line.get(4..).unwrap_or_default();
         let body = &body[body.iter().take_while(|b| is_space(b)).count()..];
         if let Some(rest) = body.strip_prefix(b"Syntax:") {
@@ -261,7 +265,7 @@ fn parse_help_commands(lines: &[Vec<u8>]) -> HelpList {
         }
         return out;
     }
-    for line in &lines[1..lines.len() - 1] {
+    for line in lines.iter().skip(1).take(lines.len() - 2) {
         let line = spaced(line);
         if !out.push_if_all_commands(&line) {
             if let Some((name, false)) = tokens(&line).next().and_then(command_token) {
@@ -275,21 +279,23 @@ fn parse_help_commands(lines: &[Vec<u8>]) -> HelpList {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flow::Origin;
+    use crate::ftp::reply::Reply;
 
     proptest::proptest! {
         /// The memo never hands back another reply's list, whatever the
         /// order replies come in and however many distinct ones there are.
         #[test]
         fn help_memo_matches_parsing(picks in proptest::collection::vec(0usize..12, 1..40)) {
-            let replies: Vec<Vec<Vec<u8>>> = (0..12)
+            let replies: Vec<Reply> = (0..12)
                 .map(|i| {
                     let names = ["USER", "PASS", "RETR", "STOR", "LIST", "NOOP", "HELP", "QUIT"];
                     let body: Vec<u8> = names.iter().cycle().skip(i).take(3 + i % 4).flat_map(|n| format!(" {n}").into_bytes()).collect();
-                    vec![b"214-Commands:".to_vec(), body, b"214 OK".to_vec()]
+                    Reply::from_lines(214, &[b"214-Commands:".to_vec(), body, b"214 OK".to_vec()], Origin::default())
                 })
                 .collect();
             for i in picks {
-                proptest::prop_assert_eq!(help_commands(&replies[i]), parse_help_commands(&replies[i]));
+                proptest::prop_assert_eq!(help_commands(replies[i].lines()), parse_help_commands(replies[i].lines()));
             }
         }
 
@@ -303,15 +309,17 @@ mod tests {
                 model.insert(v.clone());
             }
             proptest::prop_assert_eq!(set.len(), model.len());
-            let list = help_commands(&[b"214 USER PASS RETR ABC".to_vec()]);
+            let list = help_commands(Reply::from_lines(214, &[b"214 USER PASS RETR ABC"], Origin::default()).lines());
             let unlisted: Vec<String> = model.iter().filter(|v| !list.contains(v)).cloned().collect();
             proptest::prop_assert_eq!(set.unlisted(&list), unlisted);
             proptest::prop_assert_eq!(set.sorted(), model.into_iter().collect::<Vec<_>>());
         }
     }
 
-    fn lines(text: &str) -> Vec<Vec<u8>> {
-        text.lines().map(|l| l.as_bytes().to_vec()).collect()
+    /// The HELP list of a reply with `text`'s lines.
+    fn help(text: &str) -> HelpList {
+        let lines: Vec<&str> = text.lines().collect();
+        help_commands(Reply::from_lines(214, &lines, Origin::default()).lines())
     }
 
     #[test]
@@ -335,26 +343,26 @@ mod tests {
     #[test]
     fn help_lists_of_real_servers() {
         let vsftpd = "214-The following commands are recognized.\n ABOR ACCT ALLO\n XPWD XRMD\n214 Help OK.";
-        assert_eq!(help_commands(&lines(vsftpd)).names, "ABOR ACCT ALLO XPWD XRMD");
+        assert_eq!(help(vsftpd).names, "ABOR ACCT ALLO XPWD XRMD");
         let proftpd = "214-The following commands are recognized (* =>'s unimplemented):\n CWD     XCWD    SMNT*   QUIT\n214 Direct comments to root@127.0.0.1";
-        assert_eq!(help_commands(&lines(proftpd)).names, "CWD XCWD QUIT");
+        assert_eq!(help(proftpd).names, "CWD XCWD QUIT");
         let site = "214-The following SITE commands are recognized (* =>'s unimplemented)\n CPFR <sp> pathname\n HELP\n214 Direct comments";
-        assert_eq!(help_commands(&lines(site)).names, "CPFR HELP");
-        assert_eq!(help_commands(&lines("214 Syntax: USER <SP> user-name (set username).")).names, "USER");
-        assert!(help_commands(&lines("214 Help OK.")).is_empty());
-        assert_eq!(help_commands(&lines("214 CHMOD UMASK HELP")).names, "CHMOD UMASK HELP");
-        assert!(help_commands(&lines("214 CHMOD umask HELP")).is_empty());
+        assert_eq!(help(site).names, "CPFR HELP");
+        assert_eq!(help("214 Syntax: USER <SP> user-name (set username).").names, "USER");
+        assert!(help("214 Help OK.").is_empty());
+        assert_eq!(help("214 CHMOD UMASK HELP").names, "CHMOD UMASK HELP");
+        assert!(help("214 CHMOD umask HELP").is_empty());
         // Whitespace as `split_whitespace` sees it: vertical tab, no-break space.
-        assert_eq!(help_commands(&lines("214-x\n\x0bUSER\n214 end")).names, "USER");
-        assert_eq!(help_commands(&lines("214-x\n USER\u{a0}PASS\n214 end")).names, "USER PASS");
+        assert_eq!(help("214-x\n\x0bUSER\n214 end").names, "USER");
+        assert_eq!(help("214-x\n USER\u{a0}PASS\n214 end").names, "USER PASS");
         let long_row: String = (0..40)
             .map(|i| format!(" C{}", char::from(b'A' + (i % 26) as u8).to_string().repeat(1 + i / 26)))
             .collect();
-        assert_eq!(help_commands(&lines(&format!("214-x\n{long_row}\n214 end"))).keys.len(), 40);
-        let list = help_commands(&lines("214-x\n USER PASS\n214 end"));
+        assert_eq!(help(&format!("214-x\n{long_row}\n214 end")).keys.len(), 40);
+        let list = help("214-x\n USER PASS\n214 end");
         assert!(list.contains("USER") && list.contains("PASS"));
         assert!(!list.contains("USE") && !list.contains("USERPASSX") && !list.contains(""));
-        assert_eq!(help_commands(&lines("214-x\n CWD CWD\u{e9} QUIT CWD\n214 end")).names, "CWD");
-        assert_eq!(help_commands(&lines("214-x\n USER PASS\n PASS ACCT*\n214 end")).names, "USER PASS");
+        assert_eq!(help("214-x\n CWD CWD\u{e9} QUIT CWD\n214 end").names, "CWD");
+        assert_eq!(help("214-x\n USER PASS\n PASS ACCT*\n214 end").names, "USER PASS");
     }
 }

@@ -22,21 +22,104 @@ pub struct ReplyFlags {
 pub struct Reply {
     /// The reply code (of the closing line for multi-line replies).
     pub code: u16,
-    /// All lines, in order, exactly as sent (line ends removed).
-    pub lines: Vec<Vec<u8>>,
+    /// All lines, in order, exactly as sent (line ends removed), joined by
+    /// `\n`: one buffer per reply, and the joined text is what most
+    /// readers want.
+    text: Vec<u8>,
+    /// Where each `\n` joining two lines is in `text` (empty for a
+    /// one-line reply). Kept rather than searched for, so a line holding
+    /// a `\n` of its own (never from the line framer) stays one line.
+    joins: Vec<usize>,
     /// Where the reply's first byte was captured.
     pub origin: Origin,
     pub flags: ReplyFlags,
 }
 
 impl Reply {
+    /// A reply of one line so far.
+    pub fn new(code: u16, first_line: &[u8], origin: Origin, flags: ReplyFlags) -> Self {
+        Reply { code, text: first_line.to_vec(), joins: Vec::new(), origin, flags }
+    }
+
+    /// A reply made of `lines` (the first one even if there are none).
+    pub fn from_lines<L: AsRef<[u8]>>(code: u16, lines: &[L], origin: Origin) -> Self {
+        let mut reply =
+            Reply::new(code, lines.first().map(AsRef::as_ref).unwrap_or_default(), origin, ReplyFlags::default());
+        for line in lines.iter().skip(1) {
+            reply.push_line(line.as_ref());
+        }
+        reply
+    }
+
     pub fn is_preliminary(&self) -> bool {
         (100..200).contains(&self.code)
     }
 
     /// The lines joined with `\n`.
-    pub fn text(&self) -> Vec<u8> {
-        self.lines.join(&b'\n')
+    pub fn text(&self) -> &[u8] {
+        &self.text
+    }
+
+    /// The lines, in order.
+    pub fn lines(&self) -> Lines<'_> {
+        Lines { text: &self.text, joins: &self.joins }
+    }
+
+    fn push_line(&mut self, line: &[u8]) {
+        self.joins.push(self.text.len());
+        self.text.push(b'\n');
+        self.text.extend_from_slice(line);
+    }
+
+    fn replace_last_line(&mut self, line: &[u8]) {
+        let start = self.joins.last().map_or(0, |j| j + 1);
+        self.text.truncate(start);
+        self.text.extend_from_slice(line);
+    }
+}
+
+/// The lines of a [`Reply`] (there is always one at least).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lines<'a> {
+    text: &'a [u8],
+    joins: &'a [usize],
+}
+
+impl<'a> Lines<'a> {
+    pub fn len(&self) -> usize {
+        self.joins.len() + 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    pub fn get(&self, i: usize) -> Option<&'a [u8]> {
+        let start = match i {
+            0 => 0,
+            _ => self.joins.get(i - 1)? + 1,
+        };
+        let end = self.joins.get(i).copied().unwrap_or(self.text.len());
+        self.text.get(start..end)
+    }
+
+    pub fn first(&self) -> &'a [u8] {
+        self.get(0).unwrap_or_default()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let this = *self;
+        (0..this.len()).filter_map(move |i| this.get(i))
+    }
+
+    /// The lines joined with `\n`.
+    pub fn text(&self) -> &'a [u8] {
+        self.text
+    }
+
+    /// Where the joins are in [`Lines::text`].
+    pub fn joins(&self) -> &'a [usize] {
+        self.joins
     }
 }
 
@@ -113,12 +196,12 @@ impl ReplyAssembler {
             }
             return Some(ReplyEvent::Garbage { origin: line.origin, after_gap: line.after_gap });
         };
-        let reply = Reply {
+        let reply = Reply::new(
             code,
-            lines: vec![line.bytes.to_vec()],
-            origin: line.origin,
-            flags: ReplyFlags { truncated: line.truncated, incomplete: line.after_gap, ..Default::default() },
-        };
+            line.bytes,
+            line.origin,
+            ReplyFlags { truncated: line.truncated, incomplete: line.after_gap, ..Default::default() },
+        );
         if sep == b'-' {
             self.open = Some(reply);
             None
@@ -129,15 +212,13 @@ impl ReplyAssembler {
 
     fn push_line(&mut self, bytes: &[u8]) {
         if let Some(open) = &mut self.open {
-            if open.lines.len() < self.max_lines {
-                open.lines.push(bytes.to_vec());
+            if open.lines().len() < self.max_lines {
+                open.push_line(bytes);
             } else {
                 // Keep the closing line; drop the middle.
                 self.dropped_lines += 1;
                 open.flags.truncated = true;
-                if let Some(last) = open.lines.last_mut() {
-                    *last = bytes.to_vec();
-                }
+                open.replace_last_line(bytes);
             }
         }
     }
@@ -211,7 +292,9 @@ mod tests {
         let r = reply(&ev[0]);
         assert_eq!(r.code, 211);
         assert!(r.flags.code_mismatch);
-        assert_eq!(r.lines.len(), 4);
+        assert_eq!(r.lines().len(), 4);
+        assert_eq!(r.lines().get(2), Some(&b"214-not the end"[..]));
+        assert_eq!(r.text(), b"214-The following\n USER PASS\n214-not the end\n211 still text?");
         assert_eq!(r.origin.frame, 1);
     }
 

@@ -330,7 +330,7 @@ impl Session {
         let size = 256
             + match &entry {
                 TranscriptEntry::Command(c) => c.raw.len(),
-                TranscriptEntry::Reply { reply, .. } => reply.lines.iter().map(|l| l.len() + 48).sum(),
+                TranscriptEntry::Reply { reply, .. } => reply.text().len() + 48 * reply.lines().len(),
                 TranscriptEntry::Note { text, .. } => text.len(),
             };
         if self.transcript_bytes + size > TRANSCRIPT_BUDGET {
@@ -478,7 +478,7 @@ impl Session {
         if greeting {
             self.greeted = true;
             if self.banner.is_none() {
-                let banner = reply.text();
+                let banner = reply.text().to_vec();
                 self.server_software = super::identify::server_software(&banner);
                 self.banner = Some(banner);
             }
@@ -486,7 +486,7 @@ impl Session {
         self.greeted = true;
         let abort_pending = self.pending.aborts > 0;
         let help_commands =
-            if reply.code == 214 { super::identify::help_commands(&reply.lines) } else { Default::default() };
+            if reply.code == 214 { super::identify::help_commands(reply.lines()) } else { Default::default() };
 
         if reply.is_preliminary() {
             // 1xx: the command stays waiting for its final reply.
@@ -543,10 +543,10 @@ impl Session {
                 _ => {}
             }
             if s.command.is("SYST") && reply.code == 215 && self.syst.is_none() {
-                self.syst = Some(reply.text());
+                self.syst = Some(reply.text().to_vec());
             }
             // pure-ftpd answers HELP with its SITE list: not the command list.
-            let site_list = reply.lines.first().is_some_and(|l| l.windows(4).any(|w| w == b"SITE"));
+            let site_list = reply.lines().first().windows(4).any(|w| w == b"SITE");
             if s.command.is("HELP") && s.command.arg().is_empty() && !help_commands.is_empty() && !site_list {
                 self.help_list = Some(help_commands.clone());
             }

@@ -252,15 +252,11 @@ impl RowText {
         self.end_cell(start, true);
     }
 
-    /// The next cell: wire lines (a reply), joined by `\n`.
-    pub fn wire_lines(&mut self, lines: &[Vec<u8>]) {
+    /// The next cell: wire lines (a reply) joined by `\n`; the joins stay
+    /// newlines, everything else is escaped as in [`RowText::wire`].
+    pub fn wire_lines(&mut self, joined: &[u8]) {
         let start = self.buf.len();
-        for (i, line) in lines.iter().enumerate() {
-            if i > 0 {
-                self.buf.push(b'\n');
-            }
-            escape_into(&mut self.buf, line, true);
-        }
+        escape_into(&mut self.buf, joined, true);
         self.end_cell(start, true);
     }
 
@@ -301,15 +297,59 @@ impl RowText {
 /// `String` cells and `fmt` cost more than the analysis.
 pub struct CsvRecord<'a> {
     out: &'a mut Vec<u8>,
-    times: &'a mut TimeText,
+    cache: &'a mut RenderCache,
     cells: usize,
 }
 
+/// Text of values that repeat from row to row, kept between rows: the
+/// date and time to the second ([`TimeText`]) and the last two addresses
+/// (a session's rows all name the same client and server).
+#[derive(Default)]
+pub struct RenderCache {
+    times: TimeText,
+    /// The most recent address first.
+    ips: [Option<(IpAddr, Vec<u8>)>; 2],
+}
+
+impl RenderCache {
+    fn ip_text(&mut self, ip: IpAddr) -> &[u8] {
+        match self.ips.iter().position(|e| e.as_ref().is_some_and(|(a, _)| *a == ip)) {
+            Some(0) => {}
+            Some(_) => self.ips.swap(0, 1),
+            None => {
+                let mut text = self.ips[1].take().map(|(_, t)| t).unwrap_or_default();
+                text.clear();
+                render_ip(&mut text, ip);
+                self.ips[1] = Some((ip, text));
+                self.ips.swap(0, 1);
+            }
+        }
+        self.ips[0].as_ref().map(|(_, t)| t.as_slice()).unwrap_or_default()
+    }
+}
+
+fn render_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                push_decimal(out, octet.into());
+            }
+        }
+        // Its text form (zero runs, embedded IPv4) is std's.
+        IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
+    }
+}
+
 impl<'a> CsvRecord<'a> {
-    /// A record appended to `out`; `times` renders its times (kept from
-    /// row to row, see [`TimeText`]).
-    pub fn new(out: &'a mut Vec<u8>, times: &'a mut TimeText) -> Self {
-        CsvRecord { out, times, cells: 0 }
+    /// A record appended to `out`; `cache` keeps text that repeats from
+    /// row to row.
+    pub fn new(out: &'a mut Vec<u8>, cache: &'a mut RenderCache) -> Self {
+        CsvRecord { out, cache, cells: 0 }
     }
 
     fn sep(&mut self) {
@@ -358,25 +398,12 @@ impl<'a> CsvRecord<'a> {
 
     pub fn time(&mut self, t: &Timestamp) {
         self.sep();
-        self.out.extend_from_slice(self.times.text(t).as_bytes());
+        self.out.extend_from_slice(self.cache.times.text(t).as_bytes());
     }
 
     pub fn ip(&mut self, ip: IpAddr) {
         self.sep();
-        match ip {
-            IpAddr::V4(v4) => {
-                for (i, octet) in v4.octets().into_iter().enumerate() {
-                    if i > 0 {
-                        self.out.push(b'.');
-                    }
-                    push_decimal(self.out, octet.into());
-                }
-            }
-            // Rare, and its text form (zero runs, embedded IPv4) is std's.
-            IpAddr::V6(v6) => {
-                let _ = write!(self.out, "{v6}");
-            }
-        }
+        self.out.extend_from_slice(self.cache.ip_text(ip));
     }
 
     /// Ends the record (`\n`, as the csv crate does).
@@ -525,6 +552,9 @@ pub fn escape_into(out: &mut Vec<u8>, bytes: &[u8], keep_newlines: bool) {
         let run = words + rest[words..].iter().position(|b| !plain(*b)).unwrap_or(rest.len() - words);
         out.extend_from_slice(&rest[..run]);
         rest = &rest[run..];
+        if rest.is_empty() {
+            break;
+        }
         // Up to the next ASCII byte: one escaped byte, or a stretch of UTF-8.
         let odd = rest.iter().position(|b| b.is_ascii() && plain(*b)).unwrap_or(rest.len());
         for chunk in rest[..odd].utf8_chunks() {
@@ -581,7 +611,7 @@ enum Out<W: Write> {
     Csv {
         out: W,
         line: Vec<u8>,
-        times: TimeText,
+        cache: RenderCache,
     },
     Jsonl(W),
 }
@@ -599,15 +629,15 @@ impl<W: Write> ReportWriter<W> {
             Format::Csv => {
                 let mut out = out;
                 let mut line = Vec::with_capacity(512);
-                let mut times = TimeText::default();
-                let mut rec = CsvRecord::new(&mut line, &mut times);
+                let mut cache = RenderCache::default();
+                let mut rec = CsvRecord::new(&mut line, &mut cache);
                 for c in columns {
                     rec.text(c);
                 }
                 rec.end();
                 out.write_all(&line)?;
                 line.clear();
-                Out::Csv { out, line, times }
+                Out::Csv { out, line, cache }
             }
             Format::Jsonl => Out::Jsonl(out),
         };
@@ -638,8 +668,8 @@ impl<W: Write> ReportWriter<W> {
     /// An incident row: in CSV the fixed columns (plus `verdict` when asked).
     pub fn incident(&mut self, row: &IncidentRow, with_verdict: bool) -> anyhow::Result<()> {
         match &mut self.out {
-            Out::Csv { out, line, times } => {
-                let mut rec = CsvRecord::new(line, times);
+            Out::Csv { out, line, cache } => {
+                let mut rec = CsvRecord::new(line, cache);
                 row.write_cells(with_verdict, &mut rec);
                 rec.end();
                 out.write_all(line)?;
@@ -698,8 +728,8 @@ mod tests {
         fn csv_record_matches_the_csv_crate(cells in proptest::collection::vec("[a-c,\"\r\n #=']{0,12}|\\PC{0,8}", 1..6),
                                             nums in proptest::collection::vec(proptest::option::of(proptest::prelude::any::<u64>()), 0..4)) {
             let mut ours = Vec::new();
-            let mut times = TimeText::default();
-            let mut rec = CsvRecord::new(&mut ours, &mut times);
+            let mut cache = RenderCache::default();
+            let mut rec = CsvRecord::new(&mut ours, &mut cache);
             let mut model = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
             let mut fields: Vec<String> = Vec::new();
             for c in &cells {
@@ -715,6 +745,26 @@ mod tests {
             rec.end();
             model.write_record(&fields).unwrap();
             proptest::prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(model.into_inner().unwrap()).unwrap());
+        }
+
+        /// However addresses repeat or alternate, the cached text is the
+        /// address's own.
+        #[test]
+        fn address_cache_matches_display(picks in proptest::collection::vec(0usize..5, 1..40), v4 in proptest::prelude::any::<[u8; 4]>()) {
+            let pool: [IpAddr; 5] = [
+                "10.0.0.1".parse().unwrap(),
+                "10.0.0.2".parse().unwrap(),
+                "::ffff:1.2.3.4".parse().unwrap(),
+                "2001:db8::1".parse().unwrap(),
+                IpAddr::from(v4),
+            ];
+            let mut cache = RenderCache::default();
+            for i in picks {
+                let mut out = Vec::new();
+                let mut rec = CsvRecord::new(&mut out, &mut cache);
+                rec.ip(pool[i]);
+                proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), pool[i].to_string());
+            }
         }
 
         #[test]
@@ -759,7 +809,7 @@ mod tests {
     fn header_matches_struct_order() {
         let mut text = RowText::default();
         text.wire(&[b"anonymous"]);
-        text.wire_lines(&[b"503-a".to_vec(), b"503 =b".to_vec()]);
+        text.wire_lines(b"503-a\n503 =b");
         text.wire(&[b"PASS ", b"****"]);
         text.wire(&[b"=1+1"]);
         text.plain("d, \"quoted\"");

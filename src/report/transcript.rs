@@ -49,7 +49,7 @@ pub fn render(t: &Transcript, show_passwords: bool) -> String {
         let (lead, lines) = match e {
             TranscriptEntry::Command(c) => ("C: ", vec![escape_bytes(&c.display_raw(show_passwords), false)]),
             TranscriptEntry::Reply { reply, rule } => {
-                let mut lines: Vec<String> = reply.lines.iter().map(|l| escape_bytes(l, false)).collect();
+                let mut lines: Vec<String> = reply.lines().iter().map(|l| escape_bytes(l, false)).collect();
                 if let Some(rule) = rule {
                     lines.push(format!("   ^ checker: the command broke rule {rule}"));
                 }
