@@ -278,12 +278,12 @@ fn open_capture(path: &Path) -> io::Result<(Box<dyn Read + Send>, Option<u64>)> 
     Ok((Box::new(file), Some(meta.len())))
 }
 
-fn create(path: &Option<PathBuf>) -> Result<Box<dyn Write>> {
+fn create(path: &Option<PathBuf>) -> Result<Box<dyn Write + Send>> {
     Ok(match path {
         Some(p) if p.as_os_str() != "-" => {
             Box::new(io::BufWriter::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?))
         }
-        _ => Box::new(io::BufWriter::new(io::stdout().lock())),
+        _ => Box::new(io::BufWriter::new(io::stdout())),
     })
 }
 
@@ -533,29 +533,64 @@ fn run_report(args: &ReportArgs) -> Result<i32> {
         ),
         None => None,
     };
-    let status = analyze_all(&args.common, &config, |output| {
-        match output {
-            Output::Incident(row) => incidents.incident(&row, args.violations).context("writing the report")?,
-            Output::Transfer(row) => {
-                if let Some(w) = &mut transfers {
-                    w.row(&row).context("writing the transfers report")?;
+    // Rows are written on a thread of their own: on a capture with a row
+    // every few packets, writing the CSV costs a third of the analysis,
+    // and the two overlap on a second core. Batches keep the hand-over
+    // cheap; the bounded channel keeps memory constant.
+    std::thread::scope(|scope| -> Result<i32> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Output>>(WRITE_QUEUE);
+        let writer = scope.spawn(move || -> Result<()> {
+            for batch in rx {
+                for output in batch {
+                    match output {
+                        Output::Incident(row) => {
+                            incidents.incident(&row, args.violations).context("writing the report")?
+                        }
+                        Output::Transfer(row) => {
+                            if let Some(w) = &mut transfers {
+                                w.row(&row).context("writing the transfers report")?;
+                            }
+                        }
+                        Output::Session(row) => {
+                            if let Some(w) = &mut sessions {
+                                w.row(&row).context("writing the sessions report")?;
+                            }
+                        }
+                        Output::Transcript(_) => {}
+                    }
                 }
             }
-            Output::Session(row) => {
-                if let Some(w) = &mut sessions {
-                    w.row(&row).context("writing the sessions report")?;
-                }
+            incidents.flush().context("writing the report")?;
+            for w in [&mut transfers, &mut sessions].into_iter().flatten() {
+                w.flush().context("writing a report")?;
             }
-            Output::Transcript(_) => {}
+            Ok(())
+        });
+        let mut batch = Vec::with_capacity(WRITE_BATCH);
+        let analysed = analyze_all(&args.common, &config, |output| {
+            batch.push(output);
+            if batch.len() >= WRITE_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(WRITE_BATCH));
+                // Fails only once the writer stopped; its error says why.
+                tx.send(full).map_err(|_| anyhow::anyhow!("the report writer stopped"))?;
+            }
+            Ok(())
+        });
+        if !batch.is_empty() {
+            let _ = tx.send(batch);
         }
-        Ok(())
-    })?;
-    incidents.flush().context("writing the report")?;
-    for w in [&mut transfers, &mut sessions].into_iter().flatten() {
-        w.flush().context("writing a report")?;
-    }
-    Ok(status)
+        drop(tx);
+        match writer.join() {
+            Ok(written) => written?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        analysed
+    })
 }
+
+/// Rows per hand-over to the report writer thread, and hand-overs queued.
+const WRITE_BATCH: usize = 256;
+const WRITE_QUEUE: usize = 4;
 
 fn run_transcript(args: &TranscriptArgs) -> Result<i32> {
     let mut config = args.common.config()?;

@@ -395,6 +395,14 @@ impl Reassembler {
             .take_while(|(k, p)| *k + p.data.len() as u64 > start)
             .map(|(k, _)| *k)
             .collect();
+        if overlapping.is_empty() {
+            // The usual case: nothing buffered overlaps; no pieces to cut.
+            if !data.is_empty() {
+                self.buffered += data.len();
+                self.pending.insert(start, Pending { data: data.to_vec(), origin });
+            }
+            return;
+        }
         let mut cursor = start;
         let mut pieces: Vec<(u64, &[u8])> = Vec::new();
         for key in overlapping.iter().rev() {

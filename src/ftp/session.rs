@@ -134,7 +134,8 @@ pub struct Session {
     pending: PendingCommands,
     last_command: Option<Rc<Command>>,
     state: SequenceState,
-    user: Option<Vec<u8>>,
+    /// The last USER command (its argument is the user name).
+    user: Option<Rc<Command>>,
     greeted: bool,
     lost_reply: LostReply,
     limits: SessionLimits,
@@ -265,7 +266,7 @@ impl Session {
     }
 
     pub fn user(&self) -> Option<&[u8]> {
-        self.user.as_deref()
+        self.user.as_deref().map(Command::arg)
     }
 
     /// Lines dropped from multi-line replies longer than `max_reply_lines`.
@@ -390,12 +391,12 @@ impl Session {
         if command.is("AUTH") {
             self.auth_sent = true;
         }
-        if command.is("USER") {
-            self.user = Some(command.arg().to_vec());
-        }
         let sent_after_quit = self.state.quit_sent;
         self.state.on_send(&command.verb);
         let command = Rc::new(command);
+        if command.is("USER") {
+            self.user = Some(Rc::clone(&command));
+        }
         let sent = SentCommand {
             number: self.commands,
             previous: self.last_command.replace(Rc::clone(&command)),
@@ -497,7 +498,7 @@ impl Session {
                     reply: &reply,
                     sent: Some(&sent),
                     violation,
-                    user: self.user.as_deref(),
+                    user: self.user(),
                     greeting: false,
                     first_reply,
                     server_software: self.server_software.as_deref(),
@@ -511,7 +512,7 @@ impl Session {
                     reply: &reply,
                     sent: None,
                     violation: None,
-                    user: self.user.as_deref(),
+                    user: self.user(),
                     greeting,
                     first_reply: false,
                     server_software: self.server_software.as_deref(),
@@ -555,7 +556,7 @@ impl Session {
             reply: &reply,
             sent: sent.as_ref(),
             violation,
-            user: self.user.as_deref(),
+            user: self.user(),
             greeting,
             first_reply,
             server_software: self.server_software.as_deref(),
