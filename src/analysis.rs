@@ -597,6 +597,23 @@ impl Ctx<'_> {
     }
 }
 
+/// The control ports as a bitmap: asked twice per packet.
+struct PortSet(Box<[u64; 1024]>);
+
+impl PortSet {
+    fn of(ports: &[u16]) -> Self {
+        let mut bits = Box::new([0u64; 1024]);
+        for &p in ports {
+            bits[usize::from(p >> 6)] |= 1 << (p & 63);
+        }
+        PortSet(bits)
+    }
+
+    fn contains(&self, port: u16) -> bool {
+        self.0[usize::from(port >> 6)] & (1 << (port & 63)) != 0
+    }
+}
+
 /// The flow table of one capture.
 struct Table {
     /// Connections are boxed: a table sized for many flows then holds
@@ -604,7 +621,7 @@ struct Table {
     conns: FlowMap<FlowKey, Slot>,
     /// Flows with no payload yet; they count against `max_flows` too.
     handshakes: FlowMap<FlowKey, Handshake>,
-    ports: Vec<u16>,
+    ports: PortSet,
     detect: bool,
     reassembly: ReassemblyLimits,
     session: SessionLimits,
@@ -625,7 +642,7 @@ impl Table {
         Table {
             conns: FlowMap::default(),
             handshakes: FlowMap::default(),
-            ports: config.ports.clone(),
+            ports: PortSet::of(&config.ports),
             detect: config.detect,
             reassembly: config.reassembly,
             session: config.session,
@@ -644,7 +661,7 @@ impl Table {
         // ports before full decoding.
         if !self.detect {
             match peek_tcp_ports(frame.linktype, frame.data) {
-                Ok(Some((s, d))) if !self.ports.contains(&s) && !self.ports.contains(&d) => {
+                Ok(Some((s, d))) if !self.ports.contains(s) && !self.ports.contains(d) => {
                     ctx.summary.tcp_segments += 1;
                     if ctx.data.wants_ports(s, d) {
                         if let Ok(seg) = decode_tcp(frame.linktype, frame.data) {
@@ -671,7 +688,7 @@ impl Table {
         if frame.ts > self.now {
             self.now = frame.ts;
         }
-        let port_match = self.ports.contains(&seg.dst_port) || self.ports.contains(&seg.src_port);
+        let port_match = self.ports.contains(seg.dst_port) || self.ports.contains(seg.src_port);
         let origin = Origin { frame: frame.number, ts: frame.ts };
         if !port_match && ctx.data.wants_ports(seg.src_port, seg.dst_port) {
             ctx.data.segment(&seg, origin);
@@ -725,7 +742,7 @@ impl Table {
                     // The SYN's sender is the client; a SYN-ACK's sender the server.
                     Some(from_lo != seg.flags.ack)
                 } else if port_match {
-                    let server_is_dst = self.ports.contains(&seg.dst_port);
+                    let server_is_dst = self.ports.contains(seg.dst_port);
                     Some(if server_is_dst { from_lo } else { !from_lo })
                 } else {
                     None
@@ -1445,6 +1462,24 @@ mod tests {
         assert_eq!(summary.warnings.get("idle flow closed"), Some(&3), "{:?}", summary.warnings);
         let ended: Vec<(u64, &str)> = c.sessions.iter().map(|r| (r.session, r.ended.as_str())).collect();
         assert_eq!(ended, [(1, "idle-timeout"), (2, "idle-timeout"), (3, "idle-timeout"), (4, "capture-end")]);
+    }
+
+    proptest::proptest! {
+        /// The port bitmap answers as a list of the same ports would.
+        #[test]
+        fn port_set_matches_the_list(ports in proptest::collection::vec(proptest::prelude::any::<u16>(), 0..8), probe in proptest::prelude::any::<u16>()) {
+            let set = PortSet::of(&ports);
+            for p in ports.iter().copied().chain([probe, 0, 21, u16::MAX]) {
+                proptest::prop_assert_eq!(set.contains(p), ports.contains(&p));
+            }
+        }
+    }
+
+    #[test]
+    fn a_session_fits_a_small_allocation() {
+        // Most allocators serve blocks up to 1 KiB from a faster path than
+        // bigger ones, and a flood of sessions allocates one per session.
+        assert!(std::mem::size_of::<Conn>() <= 1024, "{}", std::mem::size_of::<Conn>());
     }
 
     #[test]

@@ -150,7 +150,9 @@ pub enum ReplyEvent {
 
 #[derive(Debug)]
 pub struct ReplyAssembler {
-    open: Option<Reply>,
+    /// A multi-line reply still open (boxed: most replies are one line,
+    /// and every session holds an assembler).
+    open: Option<Box<Reply>>,
     max_lines: usize,
     /// Lines dropped because a multi-line reply had more than `max_lines`.
     pub dropped_lines: u64,
@@ -182,7 +184,7 @@ impl ReplyAssembler {
                     }
                     open.code = code;
                     self.push_line(line.bytes);
-                    return self.open.take().map(ReplyEvent::Reply);
+                    return self.open.take().map(|r| ReplyEvent::Reply(*r));
                 }
                 _ => {
                     self.push_line(line.bytes);
@@ -203,7 +205,7 @@ impl ReplyAssembler {
             ReplyFlags { truncated: line.truncated, incomplete: line.after_gap, ..Default::default() },
         );
         if sep == b'-' {
-            self.open = Some(reply);
+            self.open = Some(Box::new(reply));
             None
         } else {
             Some(ReplyEvent::Reply(reply))
@@ -237,7 +239,8 @@ impl ReplyAssembler {
 
     /// End of stream: an open multi-line reply is handed on as incomplete.
     pub fn finish(&mut self) -> Option<Reply> {
-        self.open.take().map(|mut r| {
+        self.open.take().map(|r| {
+            let mut r = *r;
             r.flags.incomplete = true;
             r
         })

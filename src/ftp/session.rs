@@ -140,14 +140,14 @@ pub struct Session {
     lost_reply: LostReply,
     limits: SessionLimits,
     pub stopped: Option<StopReason>,
-    pub banner: Option<Vec<u8>>,
+    pub banner: Option<Box<[u8]>>,
     /// The server software the banner names (never guessed).
-    pub server_software: Option<String>,
+    pub server_software: Option<Box<str>>,
     /// The reply to SYST, if any.
-    pub syst: Option<Vec<u8>>,
+    pub syst: Option<Box<[u8]>>,
     /// Commands listed by the server's plain HELP reply (space-separated),
     /// if one was seen.
-    pub help_list: Option<super::identify::HelpList>,
+    pub help_list: Option<Box<super::identify::HelpList>>,
     /// Every verb the client used.
     pub verbs_used: super::identify::VerbSet,
     pub commands: u64,
@@ -189,6 +189,11 @@ impl PendingCommands {
 
     fn push_back(&mut self, sent: SentCommand) {
         self.aborts += usize::from(sent.command.is("ABOR"));
+        if self.queue.capacity() == 0 {
+            // Room for a few pipelined commands at once, instead of the
+            // growth path on a session's first command.
+            self.queue = VecDeque::with_capacity(4);
+        }
         self.queue.push_back(sent);
     }
 
@@ -479,8 +484,8 @@ impl Session {
         if greeting {
             self.greeted = true;
             if self.banner.is_none() {
-                let banner = reply.text().to_vec();
-                self.server_software = super::identify::server_software(&banner);
+                let banner: Box<[u8]> = reply.text().into();
+                self.server_software = super::identify::server_software(&banner).map(String::into_boxed_str);
                 self.banner = Some(banner);
             }
         }
@@ -544,12 +549,12 @@ impl Session {
                 _ => {}
             }
             if s.command.is("SYST") && reply.code == 215 && self.syst.is_none() {
-                self.syst = Some(reply.text().to_vec());
+                self.syst = Some(reply.text().into());
             }
             // pure-ftpd answers HELP with its SITE list: not the command list.
             let site_list = reply.lines().first().windows(4).any(|w| w == b"SITE");
             if s.command.is("HELP") && s.command.arg().is_empty() && !help_commands.is_empty() && !site_list {
-                self.help_list = Some(help_commands.clone());
+                self.help_list = Some(Box::new(help_commands.clone()));
             }
         }
         out(Exchange {
