@@ -387,6 +387,16 @@ impl Reassembler {
     /// overlaps with buffered segments by the policy.
     fn insert(&mut self, start: u64, data: &[u8], origin: Origin, sink: &mut dyn FnMut(StreamEvent<'_>)) {
         let end = start + data.len() as u64;
+        // Past the end of everything buffered (the usual case: data after a
+        // hole arrives in order): nothing can overlap, no range search.
+        let after_all = self.pending.last_key_value().is_none_or(|(k, p)| k + p.data.len() as u64 <= start);
+        if after_all {
+            if !data.is_empty() {
+                self.buffered += data.len();
+                self.pending.insert(start, Pending { data: data.to_vec(), origin });
+            }
+            return;
+        }
         // Collect overlapping buffered segments (they start before `end`).
         let overlapping: Vec<u64> = self
             .pending
