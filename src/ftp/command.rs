@@ -31,7 +31,8 @@ impl Command {
         let rest = &line.bytes[verb_len..];
         let well_formed = verb_len > 0 && verb_len <= MAX_VERB && (rest.is_empty() || rest[0] == b' ');
         let verb = if well_formed {
-            String::from_utf8_lossy(&line.bytes[..verb_len]).to_ascii_uppercase()
+            // ASCII letters only: always valid UTF-8.
+            String::from_utf8(line.bytes[..verb_len].to_ascii_uppercase()).unwrap_or_default()
         } else {
             String::new()
         };
