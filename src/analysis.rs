@@ -635,6 +635,9 @@ struct Table {
     recency: Vec<u64>,
     /// Scratch for the flows a sweep takes out of the table.
     gone: Vec<Slot>,
+    /// Scratch for [`nth_smallest`].
+    candidates: Vec<u64>,
+    spare: Spare,
 }
 
 impl Table {
@@ -653,6 +656,8 @@ impl Table {
             oldest_clock: Timestamp::default(),
             recency: Vec::new(),
             gone: Vec::new(),
+            candidates: Vec::new(),
+            spare: Spare::default(),
         }
     }
 
@@ -707,7 +712,7 @@ impl Table {
                 let old_isn = if client_side { conn.to_server.isn() } else { conn.to_client.isn() };
                 if old_isn.is_some_and(|isn| isn != seg.seq.wrapping_add(1)) {
                     if let Some(slot) = self.conns.remove(&key) {
-                        finish_conn(slot, ctx, "new connection on the same 4-tuple");
+                        self.spare.keep(finish_conn(slot, ctx, "new connection on the same 4-tuple"));
                     }
                 }
             }
@@ -764,7 +769,7 @@ impl Table {
                     }
                 }
                 v.insert(Slot {
-                    conn: Box::new(Conn {
+                    conn: self.spare.boxed(Conn {
                         kind,
                         lo_is_client,
                         to_server,
@@ -790,7 +795,7 @@ impl Table {
         slot.refresh();
         if let Some(end) = end {
             if let Some(slot) = self.conns.remove(&key) {
-                finish_conn(slot, ctx, end);
+                self.spare.keep(finish_conn(slot, ctx, end));
             }
         }
     }
@@ -825,10 +830,11 @@ impl Table {
         // flow, so no two flows share a `last_frame` and the cut below
         // takes exactly `excess` sessions.
         self.recency.clear();
+        self.recency.reserve(self.conns.len());
         self.recency.extend(self.conns.values().filter(|s| !s.droppable).map(|s| s.last_frame));
         let quiet = (self.conns.len() - self.recency.len()) as u64;
         let excess = self.recency.len().saturating_sub(target);
-        let cut = if excess > 0 { *self.recency.select_nth_unstable(excess - 1).1 } else { 0 };
+        let cut = if excess > 0 { nth_smallest(&mut self.recency, excess - 1, &mut self.candidates) } else { 0 };
         let mut gone = std::mem::take(&mut self.gone);
         gone.extend(self.conns.extract_if(|_, s| s.droppable || (excess > 0 && s.last_frame <= cut)).map(|(_, s)| s));
         let evicted = evicted_handshakes + quiet;
@@ -844,7 +850,7 @@ impl Table {
                  a later packet of one starts a new session"
             )
         });
-        finish_in_session_order(&mut gone, ctx, "evicted");
+        finish_in_session_order(&mut gone, ctx, "evicted", &mut self.spare);
         self.gone = gone;
         self.flows() < self.max_flows
     }
@@ -918,7 +924,7 @@ impl Table {
                 ctx.warn("idle flow closed", || format!("session {id} idle for more than the idle timeout; closed"));
             }
         }
-        finish_in_session_order(&mut idle, ctx, "idle-timeout");
+        finish_in_session_order(&mut idle, ctx, "idle-timeout", &mut self.spare);
         self.gone = idle;
     }
 
@@ -964,7 +970,7 @@ impl Table {
         all.sort_by_key(|(id, _)| *id);
         for (_, key) in all {
             if let Some(slot) = self.conns.remove(&key) {
-                finish_conn(slot, ctx, "capture-end");
+                drop(finish_conn(slot, ctx, "capture-end"));
             }
         }
     }
@@ -1143,27 +1149,78 @@ fn segment(
     }
 }
 
+/// The `n`-th smallest (from 0) of `values`, which must hold more than
+/// `n` (both are reordered). Eviction asks for the eighth of a full table
+/// least recently active: when recency is spread evenly, the values below
+/// twice the expected cut are a quarter of them, and only those are
+/// selected among; otherwise all are. Exact either way.
+fn nth_smallest(values: &mut [u64], n: usize, candidates: &mut Vec<u64>) -> u64 {
+    let (lo, hi) = values.iter().fold((u64::MAX, 0), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let share = (n as u128 + 1) * 2 * u128::from(hi.saturating_sub(lo)) / values.len().max(1) as u128;
+    let bound = lo.saturating_add(u64::try_from(share).unwrap_or(u64::MAX));
+    candidates.clear();
+    candidates.extend(values.iter().copied().filter(|&v| v <= bound));
+    // Every value not taken is above every value taken.
+    let pool: &mut [u64] = if candidates.len() > n { candidates } else { values };
+    *pool.select_nth_unstable(n).1
+}
+
 /// Finishes the connections in `slots` (emptied) in session order,
 /// whatever order the table gave them in: output must not depend on the
-/// hash seed. Sorts (session, index) pairs, not the slots themselves.
-fn finish_in_session_order(slots: &mut Vec<Slot>, ctx: &mut Ctx<'_>, end: &'static str) {
-    let mut order: Vec<(u64, usize)> = slots.iter().enumerate().map(|(i, s)| (s.session_id, i)).collect();
-    order.sort_unstable();
-    let mut taken: Vec<Option<Slot>> = slots.drain(..).map(Some).collect();
-    for (_, i) in order {
-        if let Some(slot) = taken.get_mut(i).and_then(Option::take) {
-            finish_conn(slot, ctx, end);
+/// hash seed. (Flows without a session all have number 0; finishing those
+/// emits nothing, so their order does not matter.)
+fn finish_in_session_order(slots: &mut Vec<Slot>, ctx: &mut Ctx<'_>, end: &'static str, spare: &mut Spare) {
+    slots.sort_unstable_by_key(|s| s.session_id);
+    for slot in slots.drain(..) {
+        spare.keep(finish_conn(slot, ctx, end));
+    }
+}
+
+/// Finished connections' boxes, kept for new connections: a new session
+/// then reuses the box and its small buffers instead of allocating them
+/// (a flood of short sessions is mostly allocation otherwise).
+#[derive(Default)]
+#[allow(clippy::vec_box)] // the boxes move between this list and table slots
+struct Spare(Vec<Box<Conn>>);
+
+/// Most boxes [`Spare`] keeps: an eviction's worth at the default table
+/// size, about 2 MiB.
+const SPARE_CONNS: usize = 1024;
+
+impl Spare {
+    fn keep(&mut self, conn: Box<Conn>) {
+        if self.0.len() < SPARE_CONNS {
+            self.0.push(conn);
+        }
+    }
+
+    /// `fresh` in a box: a kept one (with the old connection's small
+    /// buffers, emptied; nothing else of it survives) or a new one.
+    fn boxed(&mut self, mut fresh: Conn) -> Box<Conn> {
+        match self.0.pop() {
+            Some(mut old) => {
+                fresh.to_server.reuse_buffers(&mut old.to_server);
+                fresh.to_client.reuse_buffers(&mut old.to_client);
+                fresh.session.reuse_buffers(&mut old.session);
+                *old = fresh;
+                old
+            }
+            None => Box::new(fresh),
         }
     }
 }
 
-/// Flushes a connection that is over (FIN/RST, idle, evicted, capture end).
-fn finish_conn(slot: Slot, ctx: &mut Ctx<'_>, end: &'static str) {
-    let last_frame = slot.last_frame;
+/// Flushes a connection that is over (FIN/RST, idle, evicted, capture
+/// end); hands back its box.
+fn finish_conn(slot: Slot, ctx: &mut Ctx<'_>, end: &'static str) -> Box<Conn> {
     // Worked on in place: moving a connection out of its box copies a
     // kilobyte, per session.
     let mut boxed = slot.conn;
-    let conn = &mut *boxed;
+    finish_conn_in(&mut boxed, slot.last_frame, ctx, end);
+    boxed
+}
+
+fn finish_conn_in(conn: &mut Conn, last_frame: u64, ctx: &mut Ctx<'_>, end: &'static str) {
     ctx.total_buffered = ctx.total_buffered.saturating_sub(conn.to_server.buffered() + conn.to_client.buffered());
     let Some(meta) = conn.meta else { return };
     let Conn { to_server, to_client, session, .. } = &mut *conn;

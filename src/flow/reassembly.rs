@@ -86,6 +86,9 @@ pub struct ReassemblyStats {
 const MAX_AHEAD: u64 = 64 << 20;
 /// Delivered bytes remembered to compare retransmissions against.
 const RECENT: usize = 4096;
+/// Largest buffer [`Reassembler::reuse_buffers`] keeps (a bigger one would
+/// pin memory in every recycled slot).
+const REUSED_CAPACITY: usize = 256;
 
 #[derive(Debug)]
 pub struct Reassembler {
@@ -119,6 +122,15 @@ impl Reassembler {
             recent_frame: 0,
             limits,
             stats: ReassemblyStats::default(),
+        }
+    }
+
+    /// Takes `old`'s buffer of delivered bytes, emptied, if it is small:
+    /// a new connection in a recycled slot then allocates nothing for it.
+    pub fn reuse_buffers(&mut self, old: &mut Reassembler) {
+        if old.recent.capacity() <= REUSED_CAPACITY {
+            self.recent = std::mem::take(&mut old.recent);
+            self.recent.clear();
         }
     }
 
@@ -637,6 +649,18 @@ mod tests {
         push(&mut r, 2, b"b", 2);
         let ev = collect(&mut r, |r, s| r.finish(s));
         assert_eq!(ev, vec![Ev::Gap(1), Ev::Data(b"b".to_vec(), 2), Ev::Gap(1), Ev::Data(b"d".to_vec(), 1)]);
+    }
+
+    #[test]
+    fn reused_buffers_carry_no_state() {
+        let limits = ReassemblyLimits::default();
+        let mut old = Reassembler::new(limits);
+        old.syn(99);
+        old.push(100, b"hello", 0, Origin::default(), &mut |_| {});
+        old.push(110, b"later", 0, Origin::default(), &mut |_| {});
+        let mut reused = Reassembler::new(limits);
+        reused.reuse_buffers(&mut old);
+        assert_eq!(format!("{reused:?}"), format!("{:?}", Reassembler::new(limits)));
     }
 
     proptest! {

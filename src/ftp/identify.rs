@@ -110,6 +110,14 @@ impl VerbSet {
         self.len() == 0
     }
 
+    /// Takes `old`'s packed verbs' buffer, emptied, if it is small.
+    pub fn reuse_buffers(&mut self, old: &mut VerbSet) {
+        if old.packed.capacity() <= 32 {
+            self.packed = std::mem::take(&mut old.packed);
+            self.packed.clear();
+        }
+    }
+
     pub fn insert(&mut self, verb: &str) {
         match name_key(verb.as_bytes()).filter(|_| !verb.as_bytes().contains(&0)) {
             Some(key) if !self.packed.contains(&key) => self.packed.push(key),

@@ -80,6 +80,14 @@ impl LineFramer {
         }
     }
 
+    /// Takes `old`'s line buffer, emptied, if it is small.
+    pub fn reuse_buffers(&mut self, old: &mut LineFramer) {
+        if old.buf.capacity() <= 256 {
+            self.buf = std::mem::take(&mut old.buf);
+            self.buf.clear();
+        }
+    }
+
     fn store(&mut self, b: u8, origin: Origin) {
         if self.origin.is_none() {
             self.origin = Some(origin);

@@ -263,6 +263,19 @@ impl Session {
         }
     }
 
+    /// Takes `old`'s small buffers, emptied (line buffers, the pending
+    /// command queue, the verb set): a new session in a recycled slot then
+    /// allocates little. Nothing else of `old` carries over.
+    pub fn reuse_buffers(&mut self, old: &mut Session) {
+        self.client.reuse_buffers(&mut old.client);
+        self.server.reuse_buffers(&mut old.server);
+        if old.pending.queue.capacity() <= 16 {
+            self.pending.queue = std::mem::take(&mut old.pending.queue);
+            self.pending.queue.clear();
+        }
+        self.verbs_used.reuse_buffers(&mut old.verbs_used);
+    }
+
     /// Frame of the first byte of a reply still being assembled.
     pub fn pending_reply_frame(&self) -> Option<u64> {
         let line = self.server.partial_origin().map(|o| o.frame);
@@ -640,6 +653,25 @@ mod tests {
         s.client_end();
         s.server_end(&mut sink);
         rows
+    }
+
+    #[test]
+    fn reused_buffers_carry_no_state() {
+        let limits = SessionLimits::default();
+        let mut old = Session::new(limits);
+        let mut sink = |_: Exchange<'_>| {};
+        old.server_data(b"220 hi\r\n230-partial", Origin::default(), &mut sink);
+        old.client_data(b"USER a\r\nPASS b\r\nLIST\r\nRETR", Origin::default());
+        let mut reused = Session::new(limits);
+        reused.reuse_buffers(&mut old);
+        assert_eq!(format!("{reused:?}"), format!("{:?}", Session::new(limits)));
+        // And it behaves as new.
+        let mut n = 0;
+        reused.server_data(b"220 again\r\n", Origin::default(), &mut |e: Exchange<'_>| {
+            assert!(e.greeting);
+            n += 1;
+        });
+        assert_eq!(n, 1);
     }
 
     #[test]
