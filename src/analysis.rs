@@ -331,9 +331,8 @@ impl Ctx<'_> {
         text.wire_lines(ex.reply.text());
         text.wire(&sent.map(|s| s.command.display_parts(show)).unwrap_or_default());
         text.wire(&previous.map(|c| c.display_parts(show)).unwrap_or_default());
-        let start = text.plain_buf().len();
         let rule = diagnose(code, ex.sent, ex.violation, ex.greeting, text.plain_buf());
-        text.end_plain(start);
+        text.end_plain();
         text.plain(ex.help_commands);
         text.wire(&[ex.server_software.unwrap_or_default().as_bytes()]);
         self.summary.rows += 1;

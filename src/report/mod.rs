@@ -10,6 +10,7 @@ pub mod transcript;
 use crate::capture::time::{TimeText, Timestamp};
 use crate::word;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::io::Write;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -38,10 +39,16 @@ pub struct IncidentRow {
     pub rule: &'static str,
     /// `--violations` only: refused, accepted, other or server-policy.
     pub verdict: Option<&'static str>,
-    /// The [`TextCell`]s, escaped, one after another.
-    text: String,
+    /// The [`TextCell`]s one after another: wire bytes as captured (escaped
+    /// when the row is written, off the analysis path), text ftpcap wrote
+    /// as is.
+    text: Vec<u8>,
     /// Where each [`TextCell`] ends in `text`.
     ends: [u32; TEXT_CELLS],
+    /// Bit `i`: cell `i` holds wire bytes.
+    wire: u8,
+    /// Bit `i`: cell `i` holds wire lines whose joining newlines stay.
+    lines: u8,
 }
 
 /// The text cells of an [`IncidentRow`], in the order [`RowText`] takes
@@ -65,6 +72,12 @@ const TEXT_CELLS: usize = 7;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cell<'a> {
     Text(&'a str),
+    /// Bytes from the wire: escaped as [`cell`] does when written
+    /// ([`multiline_cell`] when `lines`).
+    Wire {
+        bytes: &'a [u8],
+        lines: bool,
+    },
     /// A number, or an empty cell.
     Num(Option<u64>),
     Time(&'a Timestamp),
@@ -88,7 +101,7 @@ impl IncidentRow {
         verdict: Option<&'static str>,
         text: RowText,
     ) -> Self {
-        let (text, ends) = text.finish();
+        let (text, ends, wire, lines) = text.finish();
         IncidentRow {
             capture,
             frame,
@@ -105,35 +118,52 @@ impl IncidentRow {
             verdict,
             text,
             ends,
+            wire,
+            lines,
         }
     }
 
-    /// One text cell.
-    pub fn text(&self, cell: TextCell) -> &str {
+    /// One text cell, before rendering.
+    fn raw_cell(&self, cell: TextCell) -> Cell<'_> {
         let i = cell as usize;
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        self.text.get(start..self.ends[i] as usize).unwrap_or_default()
+        let bytes = self.text.get(start..self.ends[i] as usize).unwrap_or_default();
+        if self.wire & (1 << i) != 0 {
+            Cell::Wire { bytes, lines: self.lines & (1 << i) != 0 }
+        } else {
+            // Only `&str` went into text cells that are not wire bytes.
+            Cell::Text(std::str::from_utf8(bytes).unwrap_or_default())
+        }
     }
 
-    pub fn user(&self) -> &str {
+    /// One text cell as the report shows it.
+    pub fn text(&self, cell: TextCell) -> Cow<'_, str> {
+        match self.raw_cell(cell) {
+            Cell::Wire { bytes, lines } => Cow::Owned(wire_text(bytes, lines)),
+            Cell::Text(t) => Cow::Borrowed(t),
+            _ => Cow::Borrowed(""),
+        }
+    }
+
+    pub fn user(&self) -> Cow<'_, str> {
         self.text(TextCell::User)
     }
-    pub fn reply(&self) -> &str {
+    pub fn reply(&self) -> Cow<'_, str> {
         self.text(TextCell::Reply)
     }
-    pub fn command(&self) -> &str {
+    pub fn command(&self) -> Cow<'_, str> {
         self.text(TextCell::Command)
     }
-    pub fn previous_command(&self) -> &str {
+    pub fn previous_command(&self) -> Cow<'_, str> {
         self.text(TextCell::PreviousCommand)
     }
-    pub fn diagnosis(&self) -> &str {
+    pub fn diagnosis(&self) -> Cow<'_, str> {
         self.text(TextCell::Diagnosis)
     }
-    pub fn help_commands(&self) -> &str {
+    pub fn help_commands(&self) -> Cow<'_, str> {
         self.text(TextCell::HelpCommands)
     }
-    pub fn server_software(&self) -> &str {
+    pub fn server_software(&self) -> Cow<'_, str> {
         self.text(TextCell::ServerSoftware)
     }
 
@@ -151,17 +181,17 @@ impl IncidentRow {
             ("client_port", Num(Some(self.client_port.into()))),
             ("server_ip", Ip(self.server_ip)),
             ("server_port", Num(Some(self.server_port.into()))),
-            ("user", Text(self.user())),
+            ("user", self.raw_cell(TextCell::User)),
             ("code", Num(Some(self.code.into()))),
-            ("reply", Text(self.reply())),
-            ("command", Text(self.command())),
+            ("reply", self.raw_cell(TextCell::Reply)),
+            ("command", self.raw_cell(TextCell::Command)),
             ("command_frame", Num(self.command_frame)),
-            ("previous_command", Text(self.previous_command())),
+            ("previous_command", self.raw_cell(TextCell::PreviousCommand)),
             ("previous_frame", Num(self.previous_frame)),
             ("rule", Text(self.rule)),
-            ("diagnosis", Text(self.diagnosis())),
-            ("help_commands", Text(self.help_commands())),
-            ("server_software", Text(self.server_software())),
+            ("diagnosis", self.raw_cell(TextCell::Diagnosis)),
+            ("help_commands", self.raw_cell(TextCell::HelpCommands)),
+            ("server_software", self.raw_cell(TextCell::ServerSoftware)),
         ]
     }
 
@@ -182,6 +212,7 @@ impl IncidentRow {
             .iter()
             .map(|(_, c)| match c {
                 Cell::Text(t) => t.to_string(),
+                Cell::Wire { bytes, lines } => wire_text(bytes, *lines),
                 Cell::Num(n) => n.map(|n| n.to_string()).unwrap_or_default(),
                 Cell::Time(t) => t.to_string(),
                 Cell::Ip(ip) => ip.to_string(),
@@ -203,6 +234,7 @@ impl Serialize for IncidentRow {
         for (name, cell) in self.cells() {
             match cell {
                 Cell::Text(t) => out.serialize_field(name, t)?,
+                Cell::Wire { bytes, lines } => out.serialize_field(name, &wire_text(bytes, lines))?,
                 Cell::Num(n) => out.serialize_field(name, &n)?,
                 Cell::Time(t) => out.serialize_field(name, t)?,
                 Cell::Ip(ip) => out.serialize_field(name, &ip)?,
@@ -217,77 +249,78 @@ impl Serialize for IncidentRow {
 }
 
 /// Builds the text cells of an [`IncidentRow`] into one buffer, in
-/// [`TextCell`] order. Bytes from the wire are escaped as [`cell`] does
-/// (and guarded against spreadsheet formulas) straight into the buffer.
+/// [`TextCell`] order. Bytes from the wire are copied as they are: they are
+/// escaped (as [`cell`] does, guarded against spreadsheet formulas) when
+/// the row is written, on the writer's thread.
 #[derive(Debug)]
 pub struct RowText {
     buf: Vec<u8>,
     ends: [u32; TEXT_CELLS],
     filled: usize,
+    wire: u8,
+    lines: u8,
 }
 
 impl Default for RowText {
     fn default() -> Self {
-        RowText { buf: Vec::with_capacity(256), ends: [0; TEXT_CELLS], filled: 0 }
+        RowText { buf: Vec::with_capacity(256), ends: [0; TEXT_CELLS], filled: 0, wire: 0, lines: 0 }
     }
 }
 
 impl RowText {
-    fn end_cell(&mut self, start: usize, guard: bool) {
-        if guard && matches!(self.buf.get(start), Some(b'=' | b'+' | b'-' | b'@')) {
-            self.buf.insert(start, b'\'');
-        }
+    fn end_cell(&mut self, wire: bool, lines: bool) {
         if let Some(end) = self.ends.get_mut(self.filled) {
             *end = u32::try_from(self.buf.len()).unwrap_or(u32::MAX);
+            self.wire |= u8::from(wire) << self.filled;
+            self.lines |= u8::from(lines) << self.filled;
             self.filled += 1;
         }
     }
 
     /// The next cell: wire bytes, the pieces joined as they are.
     pub fn wire(&mut self, pieces: &[&[u8]]) {
-        let start = self.buf.len();
         for piece in pieces {
-            escape_into(&mut self.buf, piece, false);
+            self.buf.extend_from_slice(piece);
         }
-        self.end_cell(start, true);
+        self.end_cell(true, false);
     }
 
     /// The next cell: wire lines (a reply) joined by `\n`; the joins stay
     /// newlines, everything else is escaped as in [`RowText::wire`].
     pub fn wire_lines(&mut self, joined: &[u8]) {
-        let start = self.buf.len();
-        escape_into(&mut self.buf, joined, true);
-        self.end_cell(start, true);
+        self.buf.extend_from_slice(joined);
+        self.end_cell(true, true);
     }
 
     /// The next cell: text ftpcap wrote (already safe), used as is.
     pub fn plain(&mut self, text: &str) {
-        let start = self.buf.len();
         self.buf.extend_from_slice(text.as_bytes());
-        self.end_cell(start, false);
+        self.end_cell(false, false);
     }
 
     /// The buffer of the cell being built, for text ftpcap writes piece by
-    /// piece; [`RowText::end_plain`] closes it.
+    /// piece (UTF-8 only); [`RowText::end_plain`] closes it.
     pub fn plain_buf(&mut self) -> &mut Vec<u8> {
         &mut self.buf
     }
 
-    /// Closes a cell written through [`RowText::plain_buf`] since `start`.
-    pub fn end_plain(&mut self, start: usize) {
-        self.end_cell(start, false);
+    /// Closes a cell written through [`RowText::plain_buf`].
+    pub fn end_plain(&mut self) {
+        self.end_cell(false, false);
     }
 
-    fn finish(mut self) -> (String, [u32; TEXT_CELLS]) {
+    fn finish(mut self) -> (Vec<u8>, [u32; TEXT_CELLS], u8, u8) {
         // Cells not given are empty.
         while self.filled < TEXT_CELLS {
-            let len = self.buf.len();
-            self.end_cell(len, false);
+            self.end_cell(false, false);
         }
-        // Only ASCII runs and whole characters went in.
-        let text = String::from_utf8(self.buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-        (text, self.ends)
+        (self.buf, self.ends, self.wire, self.lines)
     }
+}
+
+/// Wire bytes as a report cell ([`cell`], or [`multiline_cell`] for lines).
+fn wire_text(bytes: &[u8], lines: bool) -> String {
+    spreadsheet_safe(escape_bytes(bytes, lines))
 }
 
 /// One CSV record written straight into a byte buffer, quoted as the csv
@@ -307,6 +340,8 @@ pub struct CsvRecord<'a> {
 #[derive(Default)]
 pub struct RenderCache {
     times: TimeText,
+    /// Scratch for escaping wire cells.
+    escaped: Vec<u8>,
     /// The most recent address first.
     ips: [Option<(IpAddr, Vec<u8>)>; 2],
 }
@@ -360,8 +395,11 @@ impl<'a> CsvRecord<'a> {
     }
 
     pub fn text(&mut self, cell: &str) {
+        self.text_bytes(cell.as_bytes());
+    }
+
+    fn text_bytes(&mut self, bytes: &[u8]) {
         self.sep();
-        let bytes = cell.as_bytes();
         let special = |b: &u8| matches!(b, b'"' | b',' | b'\r' | b'\n');
         let suspect = |x: u64| word::has_below(x, 0x20) || word::has(x, b'"') || word::has(x, b',');
         let words = word::clean_prefix(bytes, suspect);
@@ -379,9 +417,23 @@ impl<'a> CsvRecord<'a> {
         self.out.push(b'"');
     }
 
+    /// Wire bytes, escaped and guarded as [`cell`] (or [`multiline_cell`]
+    /// for `lines`) does, then quoted as any text.
+    pub fn wire(&mut self, bytes: &[u8], lines: bool) {
+        let mut escaped = std::mem::take(&mut self.cache.escaped);
+        escaped.clear();
+        escape_into(&mut escaped, bytes, lines);
+        if matches!(escaped.first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')) {
+            escaped.insert(0, b'\'');
+        }
+        self.text_bytes(&escaped);
+        self.cache.escaped = escaped;
+    }
+
     pub fn cell(&mut self, cell: Cell<'_>) {
         match cell {
             Cell::Text(t) => self.text(t),
+            Cell::Wire { bytes, lines } => self.wire(bytes, lines),
             Cell::Num(n) => self.num(n),
             Cell::Time(t) => self.time(t),
             Cell::Ip(ip) => self.ip(ip),
@@ -742,6 +794,33 @@ mod tests {
             }
             rec.ip(IpAddr::from([192, 168, 0, 255]));
             fields.push("192.168.0.255".into());
+            rec.end();
+            model.write_record(&fields).unwrap();
+            proptest::prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(model.into_inner().unwrap()).unwrap());
+        }
+
+        /// Wire cells come out escaped and guarded as [`cell`] and
+        /// [`multiline_cell`] make them, quoted as the csv crate quotes.
+        #[test]
+        fn wire_cells_match_escaping_then_the_csv_crate(
+            cells in proptest::collection::vec(proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just(b'='), proptest::strategy::Just(b'"'), proptest::strategy::Just(b','),
+                proptest::strategy::Just(b'\n'), proptest::strategy::Just(b'\\'), proptest::strategy::Just(b'-'),
+                proptest::strategy::Just(b'a'), proptest::prelude::any::<u8>()], 0..16), 1..5),
+            lines in proptest::prelude::any::<bool>(),
+        ) {
+            let mut ours = Vec::new();
+            let mut cache = RenderCache::default();
+            let mut rec = CsvRecord::new(&mut ours, &mut cache);
+            let mut model = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+            // A record of one empty field is `""` to the csv crate; rows
+            // have many fields, so start with another one.
+            rec.text("x");
+            let fields: Vec<String> =
+                std::iter::once("x".to_string()).chain(cells.iter().map(|c| if lines { multiline_cell(c) } else { cell(c) })).collect();
+            for c in &cells {
+                rec.wire(c, lines);
+            }
             rec.end();
             model.write_record(&fields).unwrap();
             proptest::prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(model.into_inner().unwrap()).unwrap());
