@@ -6,14 +6,146 @@ use crate::flow::Origin;
 /// The longest verb kept; real verbs are 3 or 4 letters (`XMKD` etc.).
 const MAX_VERB: usize = 16;
 
+/// The verbs of the FTP RFCs and the common extensions: a command with one
+/// of these names it without an allocation of its own.
+const KNOWN_VERBS: &[&str] = &[
+    "ABOR", "ACCT", "ADAT", "ALLO", "APPE", "AUTH", "AVBL", "CCC", "CDUP", "CLNT", "CONF", "CSID", "CWD", "DELE",
+    "DSIZ", "ENC", "EPRT", "EPSV", "FEAT", "HASH", "HELP", "HOST", "LANG", "LIST", "LPRT", "LPSV", "MDTM", "MFCT",
+    "MFF", "MFMT", "MIC", "MKD", "MLSD", "MLST", "MODE", "NLST", "NOOP", "OPTS", "PASS", "PASV", "PBSZ", "PORT",
+    "PROT", "PWD", "QUIT", "REIN", "REST", "RETR", "RMD", "RMDA", "RNFR", "RNTO", "SITE", "SIZE", "SMNT", "SPSV",
+    "STAT", "STOR", "STOU", "STRU", "SYST", "THMB", "TYPE", "USER", "XCRC", "XCUP", "XCWD", "XMKD", "XPWD", "XRMD",
+];
+
+/// [`KNOWN_VERBS`] by their letters packed into an integer, sorted.
+fn known_verbs() -> &'static [(u64, &'static str)] {
+    static KEYS: std::sync::OnceLock<Vec<(u64, &'static str)>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut keys: Vec<(u64, &'static str)> =
+            KNOWN_VERBS.iter().map(|v| (v.bytes().fold(0u64, |k, b| k << 8 | u64::from(b)), *v)).collect();
+        keys.sort_unstable();
+        keys
+    })
+}
+
+/// A command's verb, upper case: a known verb by reference, another one
+/// owned.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Verb {
+    Known(&'static str),
+    Other(Box<str>),
+}
+
+impl Verb {
+    /// The verb of `letters` (ASCII letters).
+    fn of(letters: &[u8]) -> Verb {
+        let key =
+            (letters.len() <= 8).then(|| letters.iter().fold(0u64, |k, b| k << 8 | u64::from(b.to_ascii_uppercase())));
+        if let Some(key) = key {
+            let known = known_verbs();
+            if let Ok(i) = known.binary_search_by_key(&key, |(k, _)| *k) {
+                return Verb::Known(known[i].1);
+            }
+        }
+        Verb::Other(String::from_utf8_lossy(&letters.to_ascii_uppercase()).into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Verb::Known(s) => s,
+            Verb::Other(s) => s,
+        }
+    }
+}
+
+impl Default for Verb {
+    fn default() -> Self {
+        Verb::Known("")
+    }
+}
+
+impl std::ops::Deref for Verb {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for Verb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
+impl PartialEq<str> for Verb {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Verb {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// Bytes kept inline when short (most command lines), on the heap when not.
+#[derive(Clone, PartialEq, Eq)]
+pub enum LineBytes {
+    Inline { len: u8, bytes: [u8; INLINE_LINE] },
+    Heap(Box<[u8]>),
+}
+
+/// Longest command line kept inline.
+const INLINE_LINE: usize = 38;
+
+impl LineBytes {
+    fn of(line: &[u8]) -> LineBytes {
+        if line.len() <= INLINE_LINE {
+            let mut bytes = [0u8; INLINE_LINE];
+            bytes[..line.len()].copy_from_slice(line);
+            LineBytes::Inline { len: line.len() as u8, bytes }
+        } else {
+            LineBytes::Heap(line.into())
+        }
+    }
+}
+
+impl std::ops::Deref for LineBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            LineBytes::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            LineBytes::Heap(b) => b,
+        }
+    }
+}
+
+impl std::fmt::Debug for LineBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl PartialEq<[u8]> for LineBytes {
+    fn eq(&self, other: &[u8]) -> bool {
+        **self == *other
+    }
+}
+
+impl PartialEq<Vec<u8>> for LineBytes {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        **self == **other
+    }
+}
+
 /// One command line as the client sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
     /// Upper-cased verb (ASCII letters only); empty when the line does not
     /// start with one.
-    pub verb: String,
+    pub verb: Verb,
     /// The line exactly as sent (Telnet sequences and line end removed).
-    pub raw: Vec<u8>,
+    pub raw: LineBytes,
     /// Byte offset of the argument in `raw` (after the separating space).
     pub arg_start: usize,
     pub origin: Origin,
@@ -30,16 +162,11 @@ impl Command {
         let verb_len = line.bytes.iter().take_while(|b| b.is_ascii_alphabetic()).count();
         let rest = &line.bytes[verb_len..];
         let well_formed = verb_len > 0 && verb_len <= MAX_VERB && (rest.is_empty() || rest[0] == b' ');
-        let verb = if well_formed {
-            // ASCII letters only: always valid UTF-8.
-            String::from_utf8(line.bytes[..verb_len].to_ascii_uppercase()).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let verb = if well_formed { Verb::of(&line.bytes[..verb_len]) } else { Verb::default() };
         let arg_start = if well_formed { (verb_len + 1).min(line.bytes.len()) } else { 0 };
         Some(Command {
             verb,
-            raw: line.bytes.to_vec(),
+            raw: LineBytes::of(line.bytes),
             arg_start,
             origin: line.origin,
             after_gap: line.after_gap,
@@ -52,7 +179,7 @@ impl Command {
     }
 
     pub fn is(&self, verb: &str) -> bool {
-        self.verb == verb
+        self.verb.as_str() == verb
     }
 
     /// The line with a PASS (or ACCT) argument masked.
@@ -63,7 +190,7 @@ impl Command {
         if !show_passwords && (self.is("PASS") || self.is("ACCT")) && !self.arg().is_empty() {
             return [&self.raw[..self.arg_start.min(self.raw.len())], b"****"];
         }
-        [&self.raw, b""]
+        [&*self.raw, b""]
     }
 
     pub fn display_raw(&self, show_passwords: bool) -> Vec<u8> {
@@ -96,6 +223,18 @@ mod tests {
         let c = cmd(b"12x").unwrap();
         assert_eq!(c.verb, "");
         assert!(cmd(b"").is_none());
+    }
+
+    #[test]
+    fn known_verbs_are_sorted_and_found() {
+        assert!(KNOWN_VERBS.windows(2).all(|w| w[0] < w[1]), "KNOWN_VERBS must stay sorted");
+        for v in KNOWN_VERBS {
+            assert!(matches!(Verb::of(v.to_ascii_lowercase().as_bytes()), Verb::Known(k) if k == *v));
+        }
+        assert!(matches!(Verb::of(b"Frob"), Verb::Other(s) if &*s == "FROB"));
+        let long = cmd(b"RETR a-file-name-longer-than-the-inline-room.txt").unwrap();
+        assert_eq!(long.raw, b"RETR a-file-name-longer-than-the-inline-room.txt".to_vec());
+        assert_eq!(long.arg(), b"a-file-name-longer-than-the-inline-room.txt");
     }
 
     #[test]
