@@ -236,12 +236,16 @@ struct Slot {
     /// No FTP payload so far, or not FTP: the first to go when the table is
     /// full. Refreshed after every packet of the flow.
     droppable: bool,
+    /// Finishing the connection now would emit nothing but the end of its
+    /// session ([`Conn::finish_is_silent`]). Refreshed after every packet.
+    silent: bool,
 }
 
 impl Slot {
     fn refresh(&mut self) {
         self.session_id = self.conn.meta.map(|m| m.session_id).unwrap_or(0);
         self.droppable = !self.conn.saw_data || self.conn.kind == Kind::NotFtp;
+        self.silent = self.conn.finish_is_silent();
     }
 }
 
@@ -259,6 +263,13 @@ struct Handshake {
 }
 
 impl Conn {
+    /// [`finish_conn`] would do nothing but end the session (see
+    /// [`Session::finish_is_silent`]): nothing buffered in either
+    /// direction, no reassembly problem counted, a quiet session.
+    fn finish_is_silent(&self) -> bool {
+        self.to_server.finish_is_silent() && self.to_client.finish_is_silent() && self.session.finish_is_silent()
+    }
+
     /// Frame of the first byte of a reply still being assembled (partial
     /// line, open multi-line reply, or bytes held out of order).
     fn pending_reply_frame(&self) -> Option<u64> {
@@ -785,6 +796,7 @@ impl Table {
                     clock: self.now,
                     session_id: 0,
                     droppable: true,
+                    silent: true,
                 })
             }
         };
@@ -1212,6 +1224,15 @@ impl Spare {
 /// Flushes a connection that is over (FIN/RST, idle, evicted, capture
 /// end); hands back its box.
 fn finish_conn(slot: Slot, ctx: &mut Ctx<'_>, end: &'static str) -> Box<Conn> {
+    // A quiet connection is not read again: flows are evicted or time out
+    // long after their last packet, when their memory is out of every
+    // cache, and a flood of them is mostly that wait.
+    if slot.silent && !ctx.config.session_rows {
+        if slot.session_id != 0 {
+            ctx.data.session_end(slot.session_id);
+        }
+        return slot.conn;
+    }
     // Worked on in place: moving a connection out of its box copies a
     // kilobyte, per session.
     let mut boxed = slot.conn;
@@ -1536,6 +1557,32 @@ mod tests {
         // Most allocators serve blocks up to 1 KiB from a faster path than
         // bigger ones, and a flood of sessions allocates one per session.
         assert!(std::mem::size_of::<Conn>() <= 1024, "{}", std::mem::size_of::<Conn>());
+    }
+
+    #[test]
+    fn evicted_sessions_still_flush_what_they_hold() {
+        // Session 1 holds a reply with no line end and a counted warning
+        // (an unpaired reply); sessions 2.. are quiet. Evicting them all
+        // must still hand on the partial reply and count the warning.
+        let mut pkts: Vec<Pkt<'_>> = vec![
+            (100, S, C, 21, 40000, PSH_ACK, 5000, b"220 hi\r\n"),
+            (100, S, C, 21, 40000, PSH_ACK, 5008, b"200 unasked\r\n"),
+            (100, C, S, 40000, 21, PSH_ACK, 1000, b"RNTO x\r\n"),
+            (100, S, C, 21, 40000, PSH_ACK, 5021, b"503 RNFR first."),
+        ];
+        for i in 0..200u32 {
+            let client = [10, 1, (i >> 8) as u8, i as u8];
+            pkts.push((101, S, client, 21, 1024, PSH_ACK, 1, b"220 flood\r\n"));
+        }
+        // Without session rows, as by default (they turn the shortcut off).
+        let mut a = Analyzer::new(Config { max_flows: 16, ..Config::default() });
+        let c = a.analyze_collect("t", Box::new(std::io::Cursor::new(pcap(&pkts)))).unwrap();
+        let summary = a.summary.clone();
+        assert!(c.sessions.is_empty());
+        assert_eq!(c.rows.len(), 1, "{:?}", summary.warnings);
+        assert_eq!(c.rows[0].command(), "RNTO x");
+        assert_eq!(summary.warnings.get("reply without command"), Some(&1), "{:?}", summary.warnings);
+        assert!(summary.warnings.get("session evicted (flow table full)").copied().unwrap_or(0) >= 180);
     }
 
     #[test]

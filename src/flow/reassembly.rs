@@ -134,6 +134,12 @@ impl Reassembler {
         }
     }
 
+    /// [`Reassembler::finish`] would hand on nothing, and no cap or window
+    /// problem was counted.
+    pub fn finish_is_silent(&self) -> bool {
+        self.pending.is_empty() && self.stats.cap_hits == 0 && self.stats.out_of_window == 0
+    }
+
     /// Bytes held out of order right now.
     pub fn buffered(&self) -> usize {
         self.buffered

@@ -247,6 +247,12 @@ impl LineFramer {
     }
 
     /// End of stream: a final line without a line end is still handed on.
+    /// No partial line is held ([`LineFramer::finish`] would hand on
+    /// nothing) and no line was cut or lost.
+    pub fn finish_is_silent(&self) -> bool {
+        self.buf.is_empty() && !self.truncated && self.truncated_lines == 0 && self.lost_partial_lines == 0
+    }
+
     pub fn finish(&mut self, out: &mut dyn FnMut(Line<'_>)) {
         if !self.buf.is_empty() || self.truncated {
             self.emit(true, out);

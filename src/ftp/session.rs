@@ -276,6 +276,22 @@ impl Session {
         self.verbs_used.reuse_buffers(&mut old.verbs_used);
     }
 
+    /// Ending the session now would hand on nothing (no partial line, no
+    /// open reply) and it has nothing to report (no warning counted, no
+    /// transcript, no HELP list to compare verbs with, not encrypted).
+    /// Asked after every packet, while the session is in the cache, so
+    /// that closing a quiet session much later need not read it.
+    pub fn finish_is_silent(&self) -> bool {
+        self.client.finish_is_silent()
+            && self.server.finish_is_silent()
+            && !self.replies.in_multiline()
+            && self.replies.dropped_lines == 0
+            && self.stopped.is_none()
+            && self.transcript.is_none()
+            && self.help_list.is_none()
+            && self.warnings == SessionWarnings::default()
+    }
+
     /// Frame of the first byte of a reply still being assembled.
     pub fn pending_reply_frame(&self) -> Option<u64> {
         let line = self.server.partial_origin().map(|o| o.frame);
