@@ -298,16 +298,37 @@ struct Ctx<'a> {
     sink: &'a mut dyn FnMut(Output),
     next_session: &'a mut u64,
     total_buffered: usize,
+    /// A warning kind whose detail lines are all printed, and how many
+    /// more of it came in a row, not yet added to the summary: a hostile
+    /// capture repeats one kind per packet (a gap each), and counting it
+    /// here spares two map lookups each time.
+    streak: Option<(&'static str, u64)>,
 }
 
 impl Ctx<'_> {
     fn warn(&mut self, kind: &'static str, detail: impl FnOnce() -> String) {
+        if let Some((streak_kind, n)) = &mut self.streak {
+            if std::ptr::eq(*streak_kind, kind) || *streak_kind == kind {
+                *n += 1;
+                return;
+            }
+        }
+        self.flush_streak();
         *self.summary.warnings.entry(kind).or_insert(0) += 1;
         let n = self.details.entry(kind).or_insert(0);
         *n += 1;
         if *n <= DETAILS_PER_KIND {
             let line = format!("{}: {}", self.capture, detail());
             self.messages.push(line);
+        } else {
+            self.streak = Some((kind, 0));
+        }
+    }
+
+    /// Adds the warnings counted in [`Ctx::streak`] to the summary.
+    fn flush_streak(&mut self) {
+        if let Some((kind, n)) = self.streak.take() {
+            *self.summary.warnings.entry(kind).or_insert(0) += n;
         }
     }
 
@@ -502,6 +523,7 @@ impl Analyzer {
             sink,
             next_session: &mut self.next_session,
             total_buffered: 0,
+            streak: None,
         };
         let mut previous_ts: Option<Timestamp> = None;
         let (mut backwards, mut first_backwards) = (0u64, 0u64);
@@ -552,6 +574,7 @@ impl Analyzer {
             t.transfers = ctx.transcript_transfers.iter().filter(|r| r.session == t.session).cloned().collect();
             (ctx.sink)(Output::Transcript(t));
         }
+        ctx.flush_streak();
         Ok(CaptureOutcome { problem: result.err(), frames: reader.frames() })
     }
 

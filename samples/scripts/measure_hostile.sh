@@ -4,6 +4,9 @@
 # peak RSS, MB/s, and the ratio of seconds-per-byte to a normal capture of
 # similar size (samples/real/vsftpd-ftplib.pcap repeated, each copy its own
 # session; made by gen_hostile.py --baseline and cached in the scratch dir).
+# Times are the fastest of 5 runs (9 above 4 MB), the input's runs
+# interleaved with the normal capture's so that the load of the machine
+# weighs on both alike.
 #
 # Usage: samples/scripts/measure_hostile.sh [BIG_DIR]
 #   BIG_DIR (default target/hostile-big) holds the big captures made by
@@ -20,36 +23,48 @@ mkdir -p "$SCRATCH"
 
 now() { date +%s%N; }
 
-# run FILE -> sets SECS (best of REPS wall-clock runs), RSS_KB, RC, ERRFILE
-run() {
-  local f=$1 reps=$2 best= t0 t1 d
+# once FILE -> sets ONCE (wall-clock nanoseconds of one run), RC,
+# RSS_KB and ERRFILE
+once() {
+  local f=$1 t0 t1
   ERRFILE=$SCRATCH/stderr.txt
-  for _ in $(seq "$reps"); do
-    t0=$(now)
-    set +e
-    /usr/bin/time -f '%M' -o "$SCRATCH/rss.txt" "$BIN" "$f" >"$SCRATCH/stdout.txt" 2>"$ERRFILE"
-    RC=$?
-    set -e
-    t1=$(now)
-    d=$((t1 - t0))
-    if [ -z "$best" ] || [ "$d" -lt "$best" ]; then best=$d; fi
-  done
+  t0=$(now)
+  set +e
+  /usr/bin/time -f '%M' -o "$SCRATCH/rss.txt" "$BIN" "$f" >"$SCRATCH/stdout.txt" 2>"$ERRFILE"
+  RC=$?
+  set -e
+  t1=$(now)
   RSS_KB=$(tail -1 "$SCRATCH/rss.txt")
-  SECS=$(awk -v n="$best" 'BEGIN { printf "%.6f", n / 1e9 }')
+  ONCE=$((t1 - t0))
 }
 
-reps_for() { if [ "$1" -lt 4000000 ]; then echo 5; else echo 7; fi; }
+reps_for() { if [ "$1" -lt 4000000 ]; then echo 5; else echo 9; fi; }
 
-# baseline SIZE -> prints seconds per byte of a normal capture of about SIZE bytes
-baseline() {
+# baseline_file SIZE -> prints the normal capture of about SIZE bytes (made once)
+baseline_file() {
   local want=$1 bucket=65536 f
   while [ "$bucket" -lt "$want" ]; do bucket=$((bucket * 2)); done
   f=$SCRATCH/baseline-$bucket.pcap
-  [ -f "$f" ] || python3 samples/scripts/gen_hostile.py --baseline "$bucket" "$f"
-  local size
-  size=$(stat -c %s "$f")
-  run "$f" "$(reps_for "$size")"
-  awk -v s="$SECS" -v n="$size" 'BEGIN { printf "%.6e", s / n }'
+  [ -f "$f" ] || python3 samples/scripts/gen_hostile.py --baseline "$bucket" "$f" >&2
+  echo "$f"
+}
+
+# measure FILE [BASE] -> SECS (fastest run of FILE) and BASE_SECS (fastest
+# of BASE), runs of the two interleaved so that a change in the machine's
+# load hits both alike; RC, RSS_KB and ERRFILE from FILE's last run
+measure() {
+  local f=$1 base=${2:-} reps best= bbest=
+  reps=$(reps_for "$(stat -c %s "$f")")
+  for _ in $(seq "$reps"); do
+    if [ -n "$base" ]; then
+      once "$base"
+      if [ -z "$bbest" ] || [ "$ONCE" -lt "$bbest" ]; then bbest=$ONCE; fi
+    fi
+    once "$f"
+    if [ -z "$best" ] || [ "$ONCE" -lt "$best" ]; then best=$ONCE; fi
+  done
+  SECS=$(awk -v n="$best" 'BEGIN { printf "%.6f", n / 1e9 }')
+  BASE_SECS=$(awk -v n="${bbest:-0}" 'BEGIN { printf "%.6f", n / 1e9 }')
 }
 
 files=(samples/hostile/*.pcap samples/hostile/*.pcapng)
@@ -62,9 +77,9 @@ echo "|---|---:|---:|---:|---|---:|---:|---:|"
 for f in "${files[@]}"; do
   [ -f "$f" ] || continue
   size=$(stat -c %s "$f")
-  base=0
-  if [ "$size" -ge 100000 ]; then base=$(baseline "$size"); fi
-  run "$f" "$(reps_for "$size")"
+  base=
+  if [ "$size" -ge 100000 ]; then base=$(baseline_file "$size"); fi
+  measure "$f" "$base"
   rows=$(grep -o '[0-9]* row(s)' "$ERRFILE" | tail -1 | cut -d' ' -f1)
   warn=$(sed -n 's/^ftpcap: warnings: //p' "$ERRFILE")
   skipped=$(sed -n 's/^ftpcap: frames skipped: /skipped: /p' "$ERRFILE")
@@ -72,8 +87,9 @@ for f in "${files[@]}"; do
     | head -1 | sed -e 's/^ftpcap: [^ ]*: //' -e 's/; stopped reading there//' -e 's/ (analysed the .*//')
   notes=$(printf '%s\n' "$problem" "$warn" "$skipped" | sed '/^$/d' | paste -sd';' | sed -e 's/;/; /g' -e 's/|/\\|/g')
   mbs=$(awk -v n="$size" -v s="$SECS" 'BEGIN { printf "%.1f", n / 1e6 / (s > 0 ? s : 1e-9) }')
-  if [ "$size" -ge 100000 ]; then
-    ratio=$(awk -v n="$size" -v s="$SECS" -v b="$base" 'BEGIN { printf "%.2f", (s / n) / b }')
+  if [ -n "$base" ]; then
+    bsize=$(stat -c %s "$base")
+    ratio=$(awk -v n="$size" -v s="$SECS" -v bn="$bsize" -v b="$BASE_SECS" 'BEGIN { printf "%.2f", (s / n) / (b / bn) }')
   else
     ratio="n/a (startup-bound, $(awk -v s="$SECS" 'BEGIN { printf "%.1f", s * 1000 }') ms)"
   fi
