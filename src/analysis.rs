@@ -263,6 +263,68 @@ struct Handshake {
 }
 
 impl Conn {
+    fn new(
+        kind: Kind,
+        lo_is_client: Option<bool>,
+        first: Origin,
+        last_seen: Timestamp,
+        reassembly: ReassemblyLimits,
+        session: SessionLimits,
+    ) -> Conn {
+        Conn {
+            kind,
+            lo_is_client,
+            to_server: Reassembler::new(reassembly),
+            to_client: Reassembler::new(reassembly),
+            session: Session::new(session),
+            meta: None,
+            first,
+            last_seen,
+            client_ended: false,
+            server_ended: false,
+            saw_data: false,
+        }
+    }
+
+    /// Becomes what [`Conn::new`] makes, in place (a kept box, see
+    /// [`Spare`]): its small buffers survive, emptied, and nothing of the
+    /// old connection else. Every field is named, so a new one cannot be
+    /// forgotten.
+    fn renew(
+        &mut self,
+        new_kind: Kind,
+        new_lo_is_client: Option<bool>,
+        new_first: Origin,
+        new_last_seen: Timestamp,
+        reassembly: ReassemblyLimits,
+        session_limits: SessionLimits,
+    ) {
+        let Conn {
+            kind,
+            lo_is_client,
+            to_server,
+            to_client,
+            session,
+            meta,
+            first,
+            last_seen,
+            client_ended,
+            server_ended,
+            saw_data,
+        } = self;
+        *kind = new_kind;
+        *lo_is_client = new_lo_is_client;
+        to_server.renew(reassembly);
+        to_client.renew(reassembly);
+        session.renew(session_limits);
+        *meta = None;
+        *first = new_first;
+        *last_seen = new_last_seen;
+        *client_ended = false;
+        *server_ended = false;
+        *saw_data = false;
+    }
+
     /// [`finish_conn`] would do nothing but end the session (see
     /// [`Session::finish_is_silent`]): nothing buffered in either
     /// direction, no reassembly problem counted, a quiet session.
@@ -786,14 +848,17 @@ impl Table {
                     None
                 };
                 let kind = if port_match { Kind::Ftp } else { Kind::Unknown };
-                let mut to_server = Reassembler::new(self.reassembly);
-                let mut to_client = Reassembler::new(self.reassembly);
+                let first = hs.map(|h| h.first).unwrap_or(origin);
+                let mut conn = match self.spare.0.pop() {
+                    Some(mut kept) => {
+                        kept.renew(kind, lo_is_client, first, frame.ts, self.reassembly, self.session);
+                        kept
+                    }
+                    None => Box::new(Conn::new(kind, lo_is_client, first, frame.ts, self.reassembly, self.session)),
+                };
                 if let Some(h) = hs {
-                    let (lo, hi) = if h.lo_is_client {
-                        (&mut to_server, &mut to_client)
-                    } else {
-                        (&mut to_client, &mut to_server)
-                    };
+                    let Conn { to_server, to_client, .. } = &mut *conn;
+                    let (lo, hi) = if h.lo_is_client { (to_server, to_client) } else { (to_client, to_server) };
                     if let Some(isn) = h.isn[0] {
                         lo.syn(isn);
                     }
@@ -802,19 +867,7 @@ impl Table {
                     }
                 }
                 v.insert(Slot {
-                    conn: self.spare.boxed(Conn {
-                        kind,
-                        lo_is_client,
-                        to_server,
-                        to_client,
-                        session: Session::new(self.session),
-                        meta: None,
-                        first: hs.map(|h| h.first).unwrap_or(origin),
-                        last_seen: frame.ts,
-                        client_ended: false,
-                        server_ended: false,
-                        saw_data: false,
-                    }),
+                    conn,
                     last_frame: frame.number,
                     clock: self.now,
                     session_id: 0,
@@ -1225,21 +1278,6 @@ impl Spare {
     fn keep(&mut self, conn: Box<Conn>) {
         if self.0.len() < SPARE_CONNS {
             self.0.push(conn);
-        }
-    }
-
-    /// `fresh` in a box: a kept one (with the old connection's small
-    /// buffers, emptied; nothing else of it survives) or a new one.
-    fn boxed(&mut self, mut fresh: Conn) -> Box<Conn> {
-        match self.0.pop() {
-            Some(mut old) => {
-                fresh.to_server.reuse_buffers(&mut old.to_server);
-                fresh.to_client.reuse_buffers(&mut old.to_client);
-                fresh.session.reuse_buffers(&mut old.session);
-                *old = fresh;
-                old
-            }
-            None => Box::new(fresh),
         }
     }
 }

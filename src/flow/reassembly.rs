@@ -86,7 +86,7 @@ pub struct ReassemblyStats {
 const MAX_AHEAD: u64 = 64 << 20;
 /// Delivered bytes remembered to compare retransmissions against.
 const RECENT: usize = 4096;
-/// Largest buffer [`Reassembler::reuse_buffers`] keeps (a bigger one would
+/// Largest buffer [`Reassembler::renew`] keeps (a bigger one would
 /// pin memory in every recycled slot).
 const REUSED_CAPACITY: usize = 256;
 
@@ -125,13 +125,28 @@ impl Reassembler {
         }
     }
 
-    /// Takes `old`'s buffer of delivered bytes, emptied, if it is small:
-    /// a new connection in a recycled slot then allocates nothing for it.
-    pub fn reuse_buffers(&mut self, old: &mut Reassembler) {
-        if old.recent.capacity() <= REUSED_CAPACITY {
-            self.recent = std::mem::take(&mut old.recent);
-            self.recent.clear();
+    /// Becomes what [`Reassembler::new`] makes, in place, keeping the
+    /// buffer of delivered bytes (emptied) if it is small: a new connection
+    /// in a recycled slot then allocates nothing for it, and nothing is
+    /// built elsewhere and copied in. Every field is named, so a new one
+    /// cannot be forgotten.
+    pub fn renew(&mut self, limits: ReassemblyLimits) {
+        let Reassembler { isn, next, pending, buffered, fin_at, peer_acked, recent, recent_frame, limits: own, stats } =
+            self;
+        *isn = None;
+        *next = 0;
+        pending.clear();
+        *buffered = 0;
+        *fin_at = None;
+        *peer_acked = 0;
+        if recent.capacity() <= REUSED_CAPACITY {
+            recent.clear();
+        } else {
+            *recent = Vec::new();
         }
+        *recent_frame = 0;
+        *own = limits;
+        *stats = ReassemblyStats::default();
     }
 
     /// [`Reassembler::finish`] would hand on nothing, and no cap or window
@@ -664,9 +679,8 @@ mod tests {
         old.syn(99);
         old.push(100, b"hello", 0, Origin::default(), &mut |_| {});
         old.push(110, b"later", 0, Origin::default(), &mut |_| {});
-        let mut reused = Reassembler::new(limits);
-        reused.reuse_buffers(&mut old);
-        assert_eq!(format!("{reused:?}"), format!("{:?}", Reassembler::new(limits)));
+        old.renew(limits);
+        assert_eq!(format!("{old:?}"), format!("{:?}", Reassembler::new(limits)));
     }
 
     proptest! {

@@ -110,12 +110,15 @@ impl VerbSet {
         self.len() == 0
     }
 
-    /// Takes `old`'s packed verbs' buffer, emptied, if it is small.
-    pub fn reuse_buffers(&mut self, old: &mut VerbSet) {
-        if old.packed.capacity() <= 32 {
-            self.packed = std::mem::take(&mut old.packed);
+    /// Empties the set in place, keeping the packed verbs' buffer if it is
+    /// small.
+    pub fn renew(&mut self) {
+        if self.packed.capacity() <= 32 {
             self.packed.clear();
+        } else {
+            self.packed = Vec::new();
         }
+        self.other = Vec::new();
     }
 
     pub fn insert(&mut self, verb: &str) {

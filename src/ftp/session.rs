@@ -263,17 +263,75 @@ impl Session {
         }
     }
 
-    /// Takes `old`'s small buffers, emptied (line buffers, the pending
-    /// command queue, the verb set): a new session in a recycled slot then
-    /// allocates little. Nothing else of `old` carries over.
-    pub fn reuse_buffers(&mut self, old: &mut Session) {
-        self.client.reuse_buffers(&mut old.client);
-        self.server.reuse_buffers(&mut old.server);
-        if old.pending.queue.capacity() <= 16 {
-            self.pending.queue = std::mem::take(&mut old.pending.queue);
-            self.pending.queue.clear();
+    /// Becomes what [`Session::new`] makes, in place, keeping its small
+    /// buffers emptied (line buffers, the pending command queue, the verb
+    /// set): a new session in a recycled slot then allocates little, and
+    /// nothing is built elsewhere and copied in. Every field is named, so
+    /// a new one cannot be forgotten.
+    pub fn renew(&mut self, new_limits: SessionLimits) {
+        let Session {
+            client,
+            server,
+            replies,
+            pending,
+            last_command,
+            state,
+            user,
+            greeted,
+            lost_reply,
+            limits,
+            stopped,
+            banner,
+            server_software,
+            syst,
+            help_list,
+            verbs_used,
+            commands,
+            replies_seen,
+            replies_214,
+            replies_503,
+            login,
+            quit_answered,
+            auth_sent,
+            gaps,
+            transcript,
+            transcript_bytes,
+            transcript_dropped,
+            warnings,
+        } = self;
+        client.renew(new_limits.max_line);
+        server.renew(new_limits.max_line);
+        *replies = ReplyAssembler::new(new_limits.max_reply_lines);
+        if pending.queue.capacity() <= 16 {
+            pending.queue.clear();
+        } else {
+            pending.queue = VecDeque::new();
         }
-        self.verbs_used.reuse_buffers(&mut old.verbs_used);
+        pending.aborts = 0;
+        *last_command = None;
+        *state = SequenceState::default();
+        *user = None;
+        *greeted = false;
+        *lost_reply = LostReply::None;
+        *limits = new_limits;
+        *stopped = None;
+        *banner = None;
+        *server_software = None;
+        *syst = None;
+        *help_list = None;
+        verbs_used.renew();
+        *commands = 0;
+        *replies_seen = 0;
+        *replies_214 = 0;
+        *replies_503 = 0;
+        *login = "none";
+        *quit_answered = false;
+        *auth_sent = false;
+        *gaps = 0;
+        *transcript = None;
+        *transcript_bytes = 0;
+        *transcript_dropped = 0;
+        *warnings = SessionWarnings::default();
     }
 
     /// Ending the session now would hand on nothing (no partial line, no
@@ -675,13 +733,23 @@ mod tests {
     fn reused_buffers_carry_no_state() {
         let limits = SessionLimits::default();
         let mut old = Session::new(limits);
+        old.transcript = Some(Vec::new());
         let mut sink = |_: Exchange<'_>| {};
-        old.server_data(b"220 hi\r\n230-partial", Origin::default(), &mut sink);
-        old.client_data(b"USER a\r\nPASS b\r\nLIST\r\nRETR", Origin::default());
-        let mut reused = Session::new(limits);
-        reused.reuse_buffers(&mut old);
-        assert_eq!(format!("{reused:?}"), format!("{:?}", Session::new(limits)));
+        old.server_data(b"220 hi\r\n", Origin::default(), &mut sink);
+        old.client_data(b"SYST\r\nHELP\r\nUSER a\r\nPASS b\r\nABOR\r\nLIST\r\nRETR", Origin::default());
+        old.server_data(
+            b"215 UNIX\r\n214-x\r\n USER PASS\r\n214 ok\r\nnot a reply\r\n230-partial",
+            Origin::default(),
+            &mut sink,
+        );
+        old.client_gap();
+        assert!(
+            old.help_list.is_some() && old.syst.is_some() && old.warnings.garbage_lines > 0 && old.pending.aborts > 0
+        );
+        old.renew(limits);
+        assert_eq!(format!("{old:?}"), format!("{:?}", Session::new(limits)));
         // And it behaves as new.
+        let mut reused = old;
         let mut n = 0;
         reused.server_data(b"220 again\r\n", Origin::default(), &mut |e: Exchange<'_>| {
             assert!(e.greeting);
