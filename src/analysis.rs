@@ -360,6 +360,11 @@ struct Ctx<'a> {
     sink: &'a mut dyn FnMut(Output),
     next_session: &'a mut u64,
     total_buffered: usize,
+    /// Replies counted by code in this capture, added to the summary at the
+    /// end (a map lookup per reply otherwise).
+    replies_by_code: Box<[u64; 600]>,
+    /// `config.codes` as a table by code, asked on every reply.
+    codes: Box<[bool; 600]>,
     /// A warning kind whose detail lines are all printed, and how many
     /// more of it came in a row, not yet added to the summary: a hostile
     /// capture repeats one kind per packet (a gap each), and counting it
@@ -410,9 +415,13 @@ impl Ctx<'_> {
             self.data.exchange(meta.session_id, client, server, &ex);
         }
         let code = ex.reply.code;
-        *self.summary.replies_by_code.entry(code).or_insert(0) += 1;
+        // Reply codes are 100..=599 (the parser takes no other).
+        match self.replies_by_code.get_mut(usize::from(code)) {
+            Some(n) => *n += 1,
+            None => *self.summary.replies_by_code.entry(code).or_insert(0) += 1,
+        }
         let verdict = verdict(code, ex.violation, ex.sent.is_some());
-        let wanted = self.config.codes.contains(&code)
+        let wanted = self.codes.get(usize::from(code)).copied().unwrap_or(false)
             || (self.config.violations && ex.first_reply && matches!(verdict, Some("accepted" | "other" | "refused")));
         if !wanted {
             return;
@@ -585,6 +594,8 @@ impl Analyzer {
             sink,
             next_session: &mut self.next_session,
             total_buffered: 0,
+            replies_by_code: Box::new([0; 600]),
+            codes: Box::new(std::array::from_fn(|code| config.codes.contains(&(code as u16)))),
             streak: None,
         };
         let mut previous_ts: Option<Timestamp> = None;
@@ -637,6 +648,9 @@ impl Analyzer {
             (ctx.sink)(Output::Transcript(t));
         }
         ctx.flush_streak();
+        for (code, n) in ctx.replies_by_code.iter().enumerate().filter(|(_, n)| **n > 0) {
+            *ctx.summary.replies_by_code.entry(code as u16).or_insert(0) += n;
+        }
         Ok(CaptureOutcome { problem: result.err(), frames: reader.frames() })
     }
 
