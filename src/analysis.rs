@@ -863,7 +863,7 @@ impl Table {
                 };
                 let kind = if port_match { Kind::Ftp } else { Kind::Unknown };
                 let first = hs.map(|h| h.first).unwrap_or(origin);
-                let mut conn = match self.spare.0.pop() {
+                let mut conn = match self.spare.take() {
                     Some(mut kept) => {
                         kept.renew(kind, lo_is_client, first, frame.ts, self.reassembly, self.session);
                         kept
@@ -1294,6 +1294,11 @@ impl Spare {
             self.0.push(conn);
         }
     }
+
+    /// A kept box, to be renewed ([`Conn::renew`]) before use.
+    fn take(&mut self) -> Option<Box<Conn>> {
+        self.0.pop()
+    }
 }
 
 /// Flushes a connection that is over (FIN/RST, idle, evicted, capture
@@ -1617,6 +1622,20 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The eviction cut is the n-th smallest value, whatever their spread.
+        #[test]
+        fn nth_smallest_matches_sorting(
+            values in proptest::collection::vec(proptest::prop_oneof![0u64..50, proptest::prelude::any::<u64>()], 1..200),
+            pick in proptest::prelude::any::<proptest::sample::Index>(),
+        ) {
+            let n = pick.index(values.len());
+            let mut sorted = values.clone();
+            sorted.sort_unstable();
+            let mut work = values.clone();
+            let mut scratch = Vec::new();
+            proptest::prop_assert_eq!(nth_smallest(&mut work, n, &mut scratch), sorted[n]);
+        }
+
         /// The port bitmap answers as a list of the same ports would.
         #[test]
         fn port_set_matches_the_list(ports in proptest::collection::vec(proptest::prelude::any::<u16>(), 0..8), probe in proptest::prelude::any::<u16>()) {
