@@ -423,7 +423,7 @@ impl<'a> CsvRecord<'a> {
         let mut escaped = std::mem::take(&mut self.cache.escaped);
         escaped.clear();
         escape_into(&mut escaped, bytes, lines);
-        if matches!(escaped.first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')) {
+        if starts_like_formula(&escaped) {
             escaped.insert(0, b'\'');
         }
         self.text_bytes(&escaped);
@@ -633,10 +633,16 @@ pub fn escape_into(out: &mut Vec<u8>, bytes: &[u8], keep_newlines: bool) {
 /// A cell that no spreadsheet will evaluate: text starting with `=`, `+`,
 /// `-`, `@`, tab or CR gets a leading apostrophe.
 pub fn spreadsheet_safe(s: String) -> String {
-    match s.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{s}"),
-        _ => s,
+    if starts_like_formula(s.as_bytes()) {
+        format!("'{s}")
+    } else {
+        s
     }
+}
+
+/// A spreadsheet would read a cell starting so as a formula.
+fn starts_like_formula(cell: &[u8]) -> bool {
+    matches!(cell.first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'))
 }
 
 /// Bytes from the wire to a report cell.
