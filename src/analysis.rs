@@ -849,7 +849,9 @@ impl Table {
                 if !starts_flow {
                     return;
                 }
-                let hs = self.handshakes.remove(&key);
+                // Most new flows never had a handshake entry (mid-stream, or
+                // a table full of sessions): skip hashing the key then.
+                let hs = if self.handshakes.is_empty() { None } else { self.handshakes.remove(&key) };
                 let lo_is_client = if let Some(h) = hs {
                     Some(h.lo_is_client)
                 } else if seg.flags.syn {
@@ -937,7 +939,9 @@ impl Table {
         let excess = self.recency.len().saturating_sub(target);
         let cut = if excess > 0 { nth_smallest(&mut self.recency, excess - 1, &mut self.candidates) } else { 0 };
         let mut gone = std::mem::take(&mut self.gone);
-        gone.extend(self.conns.extract_if(|_, s| s.droppable || (excess > 0 && s.last_frame <= cut)).map(|(_, s)| s));
+        for (_, slot) in self.conns.extract_if(|_, s| s.droppable || (excess > 0 && s.last_frame <= cut)) {
+            retire(slot, ctx, &mut gone, &mut self.spare);
+        }
         let evicted = evicted_handshakes + quiet;
         ctx.warn_many("flow evicted (flow table full)", evicted, || {
             format!("{evicted} flows without FTP payload dropped to make room (more than {max} flows at once)")
@@ -1011,7 +1015,13 @@ impl Table {
         }
         self.handshakes.retain(|_, h| now - h.clock.as_nanos() <= limit);
         let mut idle = std::mem::take(&mut self.gone);
-        idle.extend(self.conns.extract_if(|_, s| now - s.clock.as_nanos() > limit).map(|(_, s)| s));
+        for (_, slot) in self.conns.extract_if(|_, s| now - s.clock.as_nanos() > limit) {
+            if slot.conn.meta.is_some() {
+                let id = slot.session_id;
+                ctx.warn("idle flow closed", || format!("session {id} idle for more than the idle timeout; closed"));
+            }
+            retire(slot, ctx, &mut idle, &mut self.spare);
+        }
         self.oldest_clock = self
             .conns
             .values()
@@ -1019,12 +1029,6 @@ impl Table {
             .chain(self.handshakes.values().map(|h| h.clock))
             .min()
             .unwrap_or(self.now);
-        for slot in &idle {
-            if slot.conn.meta.is_some() {
-                let id = slot.session_id;
-                ctx.warn("idle flow closed", || format!("session {id} idle for more than the idle timeout; closed"));
-            }
-        }
         finish_in_session_order(&mut idle, ctx, "idle-timeout", &mut self.spare);
         self.gone = idle;
     }
@@ -1264,6 +1268,19 @@ fn nth_smallest(values: &mut [u64], n: usize, candidates: &mut Vec<u64>) -> u64 
     // Every value not taken is above every value taken.
     let pool: &mut [u64] = if candidates.len() > n { candidates } else { values };
     *pool.select_nth_unstable(n).1
+}
+
+/// Takes a flow out of the table: finishes it at once when that emits
+/// nothing (a quiet session with no data connection pending, see
+/// [`finish_conn`]), so its place in session order does not matter and a
+/// flood of them is not sorted; else adds it to `later`, for
+/// [`finish_in_session_order`].
+fn retire(slot: Slot, ctx: &mut Ctx<'_>, later: &mut Vec<Slot>, spare: &mut Spare) {
+    if slot.silent && !ctx.config.session_rows && !ctx.data.has_session(slot.session_id) {
+        spare.keep(slot.conn);
+    } else {
+        later.push(slot);
+    }
 }
 
 /// Finishes the connections in `slots` (emptied) in session order,

@@ -530,6 +530,11 @@ impl DataTracker {
         }
     }
 
+    /// Whether [`DataTracker::session_end`] of `session` would do anything.
+    pub fn has_session(&self, session: u64) -> bool {
+        !self.sessions.is_empty() && self.sessions.contains_key(&session)
+    }
+
     pub fn session_end(&mut self, session: u64) {
         if let Some(state) = self.sessions.remove(&session) {
             self.finished.extend(state.open.into_iter().map(|t| (t, false)));
