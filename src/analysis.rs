@@ -956,6 +956,7 @@ impl Table {
             )
         });
         finish_in_session_order(&mut gone, ctx, "evicted", &mut self.spare);
+        self.spare.settle();
         self.gone = gone;
         self.flows() < self.max_flows
     }
@@ -1015,13 +1016,20 @@ impl Table {
         }
         self.handshakes.retain(|_, h| now - h.clock.as_nanos() <= limit);
         let mut idle = std::mem::take(&mut self.gone);
+        let mut closed = std::mem::take(&mut self.recency);
+        closed.clear();
         for (_, slot) in self.conns.extract_if(|_, s| now - s.clock.as_nanos() > limit) {
             if slot.conn.meta.is_some() {
-                let id = slot.session_id;
-                ctx.warn("idle flow closed", || format!("session {id} idle for more than the idle timeout; closed"));
+                closed.push(slot.session_id);
             }
             retire(slot, ctx, &mut idle, &mut self.spare);
         }
+        // Warned in session order: the table's order changes from run to run.
+        closed.sort_unstable();
+        for &id in &closed {
+            ctx.warn("idle flow closed", || format!("session {id} idle for more than the idle timeout; closed"));
+        }
+        self.recency = closed;
         self.oldest_clock = self
             .conns
             .values()
@@ -1030,6 +1038,7 @@ impl Table {
             .min()
             .unwrap_or(self.now);
         finish_in_session_order(&mut idle, ctx, "idle-timeout", &mut self.spare);
+        self.spare.settle();
         self.gone = idle;
     }
 
@@ -1310,6 +1319,14 @@ impl Spare {
         if self.0.len() < SPARE_CONNS {
             self.0.push(conn);
         }
+    }
+
+    /// Orders the kept boxes so that they are handed out by ascending
+    /// address. A sweep keeps them in hash order; handed out in that order,
+    /// every new session would touch its cold box at random, while in
+    /// address order the memory is read ahead.
+    fn settle(&mut self) {
+        self.0.sort_unstable_by_key(|b| std::cmp::Reverse(&**b as *const Conn as usize));
     }
 
     /// A kept box, to be renewed ([`Conn::renew`]) before use.
@@ -1636,6 +1653,24 @@ mod tests {
         assert_eq!(summary.warnings.get("idle flow closed"), Some(&3), "{:?}", summary.warnings);
         let ended: Vec<(u64, &str)> = c.sessions.iter().map(|r| (r.session, r.ended.as_str())).collect();
         assert_eq!(ended, [(1, "idle-timeout"), (2, "idle-timeout"), (3, "idle-timeout"), (4, "capture-end")]);
+    }
+
+    #[test]
+    fn flows_closed_together_as_idle_are_reported_in_session_order() {
+        // Eight sessions go quiet at once and one sweep closes them all: the
+        // detail lines name them in session order, whatever order the table
+        // (seeded at random per run) holds them in.
+        let clients: Vec<[u8; 4]> = (0..8u8).map(|i| [10, 0, 2, i]).collect();
+        let mut pkts: Vec<Pkt<'_>> =
+            clients.iter().map(|&c| (100, S, c, 21, 1024, PSH_ACK, 1, &b"220 hi\r\n"[..])).collect();
+        pkts.push((300, S, C, 21, 1024, PSH_ACK, 1, b"220 late\r\n"));
+        let mut a = Analyzer::new(Config { idle_timeout_secs: 60.0, ..Config::default() });
+        a.analyze_collect("t", Box::new(std::io::Cursor::new(pcap(&pkts)))).unwrap();
+        let idle: Vec<&str> = a.messages.iter().filter(|m| m.contains("idle")).map(String::as_str).collect();
+        let expected: Vec<String> = (1..=DETAILS_PER_KIND)
+            .map(|id| format!("t: session {id} idle for more than the idle timeout; closed"))
+            .collect();
+        assert_eq!(idle, expected);
     }
 
     proptest::proptest! {
