@@ -437,7 +437,7 @@ impl Ctx<'_> {
         let rule = diagnose(code, ex.sent, ex.violation, ex.greeting, text.plain_buf());
         text.end_plain();
         text.plain(ex.help_commands);
-        text.wire(&[ex.server_software.unwrap_or_default().as_bytes()]);
+        text.wire(&[ex.server_software.get().unwrap_or_default().as_bytes()]);
         self.summary.rows += 1;
         let key = (ex.reply.origin.frame, meta.session_id);
         self.rows.push(
@@ -1514,7 +1514,7 @@ fn session_row(conn: &Conn, last_frame: u64, meta: &Meta, ctx: &mut Ctx<'_>, end
         end_frame: last_frame,
         duration_s: format!("{:.6}", conn.last_seen.secs_since(&conn.first.ts).max(0.0)),
         user: s.user().map(cell).unwrap_or_default(),
-        server_software: s.server_software.as_deref().map(|v| cell(v.as_bytes())).unwrap_or_default(),
+        server_software: s.software().get().map(|v| cell(v.as_bytes())).unwrap_or_default(),
         banner: multiline_cell(banner),
         syst: s.syst.as_deref().map(multiline_cell).unwrap_or_default(),
         login: s.login.to_string(),

@@ -8,7 +8,7 @@ const MAX_VERB: usize = 16;
 
 /// The verbs of the FTP RFCs and the common extensions: a command with one
 /// of these names it without an allocation of its own.
-const KNOWN_VERBS: &[&str] = &[
+pub const KNOWN_VERBS: &[&str] = &[
     "ABOR", "ACCT", "ADAT", "ALLO", "APPE", "AUTH", "AVBL", "CCC", "CDUP", "CLNT", "CONF", "CSID", "CWD", "DELE",
     "DSIZ", "ENC", "EPRT", "EPSV", "FEAT", "HASH", "HELP", "HOST", "LANG", "LIST", "LPRT", "LPSV", "MDTM", "MFCT",
     "MFF", "MFMT", "MIC", "MKD", "MLSD", "MLST", "MODE", "NLST", "NOOP", "OPTS", "PASS", "PASV", "PBSZ", "PORT",
@@ -16,22 +16,29 @@ const KNOWN_VERBS: &[&str] = &[
     "STAT", "STOR", "STOU", "STRU", "SYST", "THMB", "TYPE", "USER", "XCRC", "XCUP", "XCWD", "XMKD", "XPWD", "XRMD",
 ];
 
-/// [`KNOWN_VERBS`] by their letters packed into an integer, sorted.
-fn known_verbs() -> &'static [(u64, &'static str)] {
-    static KEYS: std::sync::OnceLock<Vec<(u64, &'static str)>> = std::sync::OnceLock::new();
+/// Known verbs: at most this many, so that a set of them fits a `u128`.
+pub const MAX_KNOWN_VERBS: usize = 128;
+
+/// [`KNOWN_VERBS`] by their letters packed into an integer, sorted, each
+/// with its index in the list.
+fn known_verbs() -> &'static [(u64, u8)] {
+    static KEYS: std::sync::OnceLock<Vec<(u64, u8)>> = std::sync::OnceLock::new();
     KEYS.get_or_init(|| {
-        let mut keys: Vec<(u64, &'static str)> =
-            KNOWN_VERBS.iter().map(|v| (v.bytes().fold(0u64, |k, b| k << 8 | u64::from(b)), *v)).collect();
+        let mut keys: Vec<(u64, u8)> = KNOWN_VERBS
+            .iter()
+            .zip(0u8..)
+            .map(|(v, i)| (v.bytes().fold(0u64, |k, b| k << 8 | u64::from(b)), i))
+            .collect();
         keys.sort_unstable();
         keys
     })
 }
 
-/// A command's verb, upper case: a known verb by reference, another one
-/// owned.
+/// A command's verb, upper case: a known verb by its index in
+/// [`KNOWN_VERBS`], another one owned.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Verb {
-    Known(&'static str),
+    Known { name: &'static str, index: u8 },
     Other(Box<str>),
 }
 
@@ -43,7 +50,8 @@ impl Verb {
         if let Some(key) = key {
             let known = known_verbs();
             if let Ok(i) = known.binary_search_by_key(&key, |(k, _)| *k) {
-                return Verb::Known(known[i].1);
+                let index = known[i].1;
+                return Verb::Known { name: KNOWN_VERBS.get(usize::from(index)).copied().unwrap_or_default(), index };
             }
         }
         Verb::Other(String::from_utf8_lossy(&letters.to_ascii_uppercase()).into())
@@ -51,15 +59,31 @@ impl Verb {
 
     pub fn as_str(&self) -> &str {
         match self {
-            Verb::Known(s) => s,
+            Verb::Known { name, .. } => name,
             Verb::Other(s) => s,
+        }
+    }
+
+    /// The verb `name` (already upper case), known or not.
+    pub fn named(name: &str) -> Verb {
+        match KNOWN_VERBS.binary_search(&name) {
+            Ok(i) => Verb::Known { name: KNOWN_VERBS[i], index: i as u8 },
+            Err(_) => Verb::Other(name.into()),
+        }
+    }
+
+    /// Its index in [`KNOWN_VERBS`], if it is one of them.
+    pub fn known_index(&self) -> Option<usize> {
+        match self {
+            Verb::Known { index, .. } => Some(usize::from(*index)),
+            Verb::Other(_) => None,
         }
     }
 }
 
 impl Default for Verb {
     fn default() -> Self {
-        Verb::Known("")
+        Verb::Other("".into())
     }
 }
 
@@ -228,8 +252,11 @@ mod tests {
     #[test]
     fn known_verbs_are_sorted_and_found() {
         assert!(KNOWN_VERBS.windows(2).all(|w| w[0] < w[1]), "KNOWN_VERBS must stay sorted");
+        assert!(KNOWN_VERBS.len() <= MAX_KNOWN_VERBS);
         for v in KNOWN_VERBS {
-            assert!(matches!(Verb::of(v.to_ascii_lowercase().as_bytes()), Verb::Known(k) if k == *v));
+            let verb = Verb::of(v.to_ascii_lowercase().as_bytes());
+            assert!(matches!(verb, Verb::Known { .. }));
+            assert_eq!(verb.as_str(), *v);
         }
         assert!(matches!(Verb::of(b"Frob"), Verb::Other(s) if &*s == "FROB"));
         let long = cmd(b"RETR a-file-name-longer-than-the-inline-room.txt").unwrap();

@@ -2,6 +2,7 @@
 //! banner, and the commands its HELP reply lists. Nothing is guessed beyond
 //! what the server wrote.
 
+use crate::ftp::command::{Verb, KNOWN_VERBS, MAX_KNOWN_VERBS};
 use crate::ftp::reply::Lines;
 
 /// Server software names as they appear in banners, and how we print them.
@@ -91,54 +92,90 @@ fn name_key(name: &[u8]) -> Option<u64> {
     (name.len() <= 8).then(|| name.iter().fold(0u64, |k, b| k << 8 | u64::from(*b)))
 }
 
-/// The verbs a client used, each once. A verb of up to 8 bytes, none of
-/// them NUL, packs into a `u64` (as in [`HelpList`]); others are kept as
-/// text. Small on purpose: every session holds one, and a flood of
-/// sessions holds thousands at once.
+/// Most verbs outside the known list a [`VerbSet`] keeps: a client sending
+/// garbage must not grow it without bound.
+pub const MAX_OTHER_VERBS: usize = 256;
+
+/// The verbs a client used, each once: the known ones
+/// ([`KNOWN_VERBS`](super::command::KNOWN_VERBS)) as bits, the others
+/// apart. Small on purpose: every session holds one, and a flood of
+/// sessions holds thousands at once; a session using only known verbs
+/// allocates nothing for it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VerbSet {
+    /// Bit `i` of the 128: `KNOWN_VERBS[i]` was used.
+    known: [u64; 2],
+    others: Option<Box<OtherVerbs>>,
+}
+
+/// Verbs outside the known list: those of up to 8 bytes, none of them NUL,
+/// packed into a `u64` (as in [`HelpList`]), the rest as text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct OtherVerbs {
     packed: Vec<u64>,
-    other: Vec<String>,
+    text: Vec<String>,
 }
 
 impl VerbSet {
     pub fn len(&self) -> usize {
-        self.packed.len() + self.other.len()
+        let known = self.known.iter().map(|w| w.count_ones() as usize).sum::<usize>();
+        known + self.others.as_ref().map_or(0, |o| o.packed.len() + o.text.len())
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Empties the set in place, keeping the packed verbs' buffer if it is
-    /// small.
+    /// Empties the set in place.
     pub fn renew(&mut self) {
-        if self.packed.capacity() <= 32 {
-            self.packed.clear();
-        } else {
-            self.packed = Vec::new();
-        }
-        self.other = Vec::new();
+        self.known = [0; 2];
+        self.others = None;
     }
 
-    pub fn insert(&mut self, verb: &str) {
+    /// Adds `verb`; verbs other than the known ones are kept up to
+    /// [`MAX_OTHER_VERBS`].
+    pub fn insert(&mut self, verb: &Verb) {
+        if let Some(i) = verb.known_index().filter(|&i| i < MAX_KNOWN_VERBS) {
+            if let Some(word) = self.known.get_mut(i / 64) {
+                *word |= 1 << (i % 64);
+            }
+            return;
+        }
+        let others = self.others.get_or_insert_with(Default::default);
+        if others.packed.len() + others.text.len() >= MAX_OTHER_VERBS {
+            return;
+        }
+        let verb = verb.as_str();
         match name_key(verb.as_bytes()).filter(|_| !verb.as_bytes().contains(&0)) {
-            Some(key) if !self.packed.contains(&key) => self.packed.push(key),
+            Some(key) if !others.packed.contains(&key) => others.packed.push(key),
             Some(_) => {}
-            None if !self.other.iter().any(|v| v == verb) => self.other.push(verb.to_string()),
+            None if !others.text.iter().any(|v| v == verb) => others.text.push(verb.to_string()),
             None => {}
         }
+    }
+
+    /// The known verbs in the set, as text.
+    fn known_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        KNOWN_VERBS.iter().enumerate().filter(|(i, _)| self.known[i / 64] & (1 << (i % 64)) != 0).map(|(_, v)| *v)
+    }
+
+    fn packed(&self) -> &[u64] {
+        self.others.as_ref().map_or(&[], |o| &o.packed)
+    }
+
+    fn text(&self) -> &[String] {
+        self.others.as_ref().map_or(&[], |o| &o.text)
     }
 
     /// The verbs `list` does not name, sorted. Packed verbs are checked
     /// against the list's packed names before any is turned back into text.
     pub fn unlisted(&self, list: &HelpList) -> Vec<String> {
         let mut out: Vec<String> = self
-            .packed
-            .iter()
-            .filter(|key| !list.keys.contains(key))
-            .map(unpack)
-            .chain(self.other.iter().filter(|v| !list.contains(v)).cloned())
+            .known_names()
+            .filter(|v| !list.contains(v))
+            .map(String::from)
+            .chain(self.packed().iter().filter(|key| !list.keys.contains(key)).map(unpack))
+            .chain(self.text().iter().filter(|v| !list.contains(v)).cloned())
             .collect();
         out.sort_unstable();
         out
@@ -146,7 +183,12 @@ impl VerbSet {
 
     /// The verbs, sorted.
     pub fn sorted(&self) -> Vec<String> {
-        let mut all: Vec<String> = self.packed.iter().map(unpack).chain(self.other.iter().cloned()).collect();
+        let mut all: Vec<String> = self
+            .known_names()
+            .map(String::from)
+            .chain(self.packed().iter().map(unpack))
+            .chain(self.text().iter().cloned())
+            .collect();
         all.sort_unstable();
         all
     }
@@ -312,11 +354,11 @@ mod tests {
 
         /// A VerbSet holds what a BTreeSet of the same verbs holds.
         #[test]
-        fn verb_set_matches_btreeset(verbs in proptest::collection::vec("[A-Z]{0,10}|\\PC{0,4}|\0?[A-C]{1,3}", 0..12)) {
+        fn verb_set_matches_btreeset(verbs in proptest::collection::vec("USER|PASS|RETR|ABOR|XRMD|[A-Z]{0,10}|\\PC{0,4}|\0?[A-C]{1,3}", 0..12)) {
             let mut set = VerbSet::default();
             let mut model = std::collections::BTreeSet::new();
             for v in &verbs {
-                set.insert(v);
+                set.insert(&Verb::named(v));
                 model.insert(v.clone());
             }
             proptest::prop_assert_eq!(set.len(), model.len());

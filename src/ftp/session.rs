@@ -57,13 +57,30 @@ pub struct Exchange<'a> {
     /// This is the first reply to its command: the verdict was made now.
     pub first_reply: bool,
     /// The server software its greeting banner names, once seen.
-    pub server_software: Option<&'a str>,
+    pub server_software: ServerSoftware<'a>,
     /// For a 214: the commands it lists, space-separated (see
     /// [`super::identify::help_commands`]).
     pub help_commands: &'a str,
     /// An ABOR the client sent still waits for its reply (so a transfer
     /// ending now ends after the client asked to abort it).
     pub abort_pending: bool,
+}
+
+/// The server software a session's greeting banner names, worked out the
+/// first time a report row asks: most sessions draw no row, and naming the
+/// software scans the banner for every known server.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerSoftware<'a> {
+    banner: Option<&'a [u8]>,
+    name: &'a std::cell::OnceCell<Option<Box<str>>>,
+}
+
+impl<'a> ServerSoftware<'a> {
+    pub fn get(&self) -> Option<&'a str> {
+        self.name
+            .get_or_init(|| self.banner.and_then(super::identify::server_software).map(String::into_boxed_str))
+            .as_deref()
+    }
 }
 
 /// Most bytes (estimated) one session's transcript keeps in memory.
@@ -141,8 +158,9 @@ pub struct Session {
     limits: SessionLimits,
     pub stopped: Option<StopReason>,
     pub banner: Option<Box<[u8]>>,
-    /// The server software the banner names (never guessed).
-    pub server_software: Option<Box<str>>,
+    /// The server software the banner names (never guessed), once asked
+    /// for (see [`ServerSoftware`]).
+    server_software: std::cell::OnceCell<Option<Box<str>>>,
     /// The reply to SYST, if any.
     pub syst: Option<Box<[u8]>>,
     /// Commands listed by the server's plain HELP reply (space-separated),
@@ -244,7 +262,7 @@ impl Session {
             limits,
             stopped: None,
             banner: None,
-            server_software: None,
+            server_software: std::cell::OnceCell::new(),
             syst: None,
             help_list: None,
             verbs_used: Default::default(),
@@ -316,7 +334,7 @@ impl Session {
         *limits = new_limits;
         *stopped = None;
         *banner = None;
-        *server_software = None;
+        *server_software = std::cell::OnceCell::new();
         *syst = None;
         *help_list = None;
         verbs_used.renew();
@@ -355,6 +373,11 @@ impl Session {
         let line = self.server.partial_origin().map(|o| o.frame);
         let reply = self.replies.open_origin().map(|o| o.frame);
         line.into_iter().chain(reply).min()
+    }
+
+    /// The server software the greeting banner names (never guessed).
+    pub fn software(&self) -> ServerSoftware<'_> {
+        ServerSoftware { banner: self.banner.as_deref(), name: &self.server_software }
     }
 
     pub fn user(&self) -> Option<&[u8]> {
@@ -477,7 +500,7 @@ impl Session {
             return;
         };
         self.commands += 1;
-        if !command.verb.is_empty() && self.verbs_used.len() < 256 {
+        if !command.verb.is_empty() {
             self.verbs_used.insert(&command.verb);
         }
         if command.is("AUTH") {
@@ -571,9 +594,7 @@ impl Session {
         if greeting {
             self.greeted = true;
             if self.banner.is_none() {
-                let banner: Box<[u8]> = reply.text().into();
-                self.server_software = super::identify::server_software(&banner).map(String::into_boxed_str);
-                self.banner = Some(banner);
+                self.banner = Some(reply.text().into());
             }
         }
         self.greeted = true;
@@ -593,7 +614,7 @@ impl Session {
                     user: self.user(),
                     greeting: false,
                     first_reply,
-                    server_software: self.server_software.as_deref(),
+                    server_software: self.software(),
                     help_commands: &help_commands.names,
                     abort_pending,
                 });
@@ -607,7 +628,7 @@ impl Session {
                     user: self.user(),
                     greeting,
                     first_reply: false,
-                    server_software: self.server_software.as_deref(),
+                    server_software: self.software(),
                     help_commands: &help_commands.names,
                     abort_pending,
                 });
@@ -651,7 +672,7 @@ impl Session {
             user: self.user(),
             greeting,
             first_reply,
-            server_software: self.server_software.as_deref(),
+            server_software: self.software(),
             help_commands: &help_commands.names,
             abort_pending,
         });
