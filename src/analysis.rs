@@ -937,7 +937,7 @@ impl Table {
         self.recency.extend(self.conns.values().filter(|s| !s.droppable).map(|s| s.last_frame));
         let quiet = (self.conns.len() - self.recency.len()) as u64;
         let excess = self.recency.len().saturating_sub(target);
-        let cut = if excess > 0 { nth_smallest(&mut self.recency, excess - 1, &mut self.candidates) } else { 0 };
+        let cut = if excess > 0 { nth_smallest(&self.recency, excess - 1, &mut self.candidates) } else { 0 };
         let mut gone = std::mem::take(&mut self.gone);
         for (_, slot) in self.conns.extract_if(|_, s| s.droppable || (excess > 0 && s.last_frame <= cut)) {
             retire(slot, ctx, &mut gone, &mut self.spare);
@@ -1264,19 +1264,41 @@ fn segment(
 }
 
 /// The `n`-th smallest (from 0) of `values`, which must hold more than
-/// `n` (both are reordered). Eviction asks for the eighth of a full table
-/// least recently active: when recency is spread evenly, the values below
-/// twice the expected cut are a quarter of them, and only those are
-/// selected among; otherwise all are. Exact either way.
-fn nth_smallest(values: &mut [u64], n: usize, candidates: &mut Vec<u64>) -> u64 {
+/// `n`. A histogram of the values over their range finds the bin holding
+/// it, and only that bin's values are selected among. The passes have no
+/// data-dependent branches: the values are frame numbers in the table's
+/// random order, where compare-and-branch selection mispredicts on most
+/// of them. Exact for any spread (all in one bin: a plain selection).
+fn nth_smallest(values: &[u64], n: usize, scratch: &mut Vec<u64>) -> u64 {
+    const BIN_BITS: u32 = 10;
     let (lo, hi) = values.iter().fold((u64::MAX, 0), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-    let share = (n as u128 + 1) * 2 * u128::from(hi.saturating_sub(lo)) / values.len().max(1) as u128;
-    let bound = lo.saturating_add(u64::try_from(share).unwrap_or(u64::MAX));
-    candidates.clear();
-    candidates.extend(values.iter().copied().filter(|&v| v <= bound));
-    // Every value not taken is above every value taken.
-    let pool: &mut [u64] = if candidates.len() > n { candidates } else { values };
-    *pool.select_nth_unstable(n).1
+    if lo >= hi {
+        return lo;
+    }
+    // Offsets from `lo` shifted down to fit 2^BIN_BITS bins.
+    let shift = (u64::BITS - (hi - lo).leading_zeros()).saturating_sub(BIN_BITS);
+    let mut counts = [0u32; 1 << BIN_BITS];
+    for &v in values {
+        counts[((v - lo) >> shift) as usize & ((1 << BIN_BITS) - 1)] += 1;
+    }
+    let mut below = 0usize;
+    let mut bin = 0;
+    for (i, &c) in counts.iter().enumerate() {
+        if below + c as usize > n {
+            bin = i as u64;
+            break;
+        }
+        below += c as usize;
+    }
+    scratch.clear();
+    scratch.resize(values.len(), 0);
+    let mut k = 0;
+    for &v in values {
+        scratch[k] = v;
+        k += usize::from((v - lo) >> shift == bin);
+    }
+    scratch.truncate(k);
+    *scratch.select_nth_unstable(n - below).1
 }
 
 /// Takes a flow out of the table: finishes it at once when that emits
@@ -1683,9 +1705,8 @@ mod tests {
             let n = pick.index(values.len());
             let mut sorted = values.clone();
             sorted.sort_unstable();
-            let mut work = values.clone();
             let mut scratch = Vec::new();
-            proptest::prop_assert_eq!(nth_smallest(&mut work, n, &mut scratch), sorted[n]);
+            proptest::prop_assert_eq!(nth_smallest(&values, n, &mut scratch), sorted[n]);
         }
 
         /// The port bitmap answers as a list of the same ports would.
