@@ -223,6 +223,7 @@ struct Conn {
 /// thousands of flows walks the table alone instead of one cold
 /// connection after another.
 struct Slot {
+    key: FlowKey,
     conn: Box<Conn>,
     /// Frame number of its last packet: recency, in arrival order.
     last_frame: u64,
@@ -246,6 +247,120 @@ impl Slot {
         self.session_id = self.conn.meta.map(|m| m.session_id).unwrap_or(0);
         self.droppable = !self.conn.saw_data || self.conn.kind == Kind::NotFtp;
         self.silent = self.conn.finish_is_silent();
+    }
+
+    /// Its eviction rank (see [`Flows`]): 0 when droppable, else one past
+    /// its last frame, so that the least recently active rank lowest.
+    fn rank(&self) -> u64 {
+        if self.droppable {
+            0
+        } else {
+            self.last_frame.saturating_add(1).min(HOLE - 1)
+        }
+    }
+}
+
+/// [`Flows::rank`] of an empty position: above every flow's.
+const HOLE: u64 = u64::MAX;
+
+/// The connections of a flow table in a slab. `slots` holds them at
+/// stable positions (a closed flow leaves a hole that the next new one
+/// fills), `index` finds a flow's position by its key, and `rank` holds
+/// every position's eviction rank in a dense array of its own: eviction
+/// reads the rank of every flow, and at 8 bytes a flow those stay in the
+/// cache where hash buckets of key and slot (88 bytes) did not.
+///
+/// Invariants: `index` maps exactly the keys of the occupied positions
+/// to them; `rank[i]` is [`Slot::rank`] of the flow at `i`, or [`HOLE`]
+/// when `i` is empty; `free` lists the empty positions.
+#[derive(Default)]
+struct Flows {
+    index: FlowMap<FlowKey, u32>,
+    slots: Vec<Option<Slot>>,
+    rank: Vec<u64>,
+    free: Vec<u32>,
+}
+
+impl Flows {
+    fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    fn contains_key(&self, key: &FlowKey) -> bool {
+        self.index.contains_key(key)
+    }
+
+    fn get(&self, key: &FlowKey) -> Option<&Slot> {
+        let i = *self.index.get(key)? as usize;
+        self.slots.get(i)?.as_ref()
+    }
+
+    fn at_mut(&mut self, i: usize) -> Option<&mut Slot> {
+        self.slots.get_mut(i)?.as_mut()
+    }
+
+    /// The position of `key`'s flow; a new flow from `make` when there is
+    /// none (none at all if `make` gives none).
+    fn position_or_insert(&mut self, key: FlowKey, make: impl FnOnce() -> Option<Slot>) -> Option<usize> {
+        match self.index.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => Some(*o.get() as usize),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let slot = make()?;
+                let i = match self.free.pop() {
+                    Some(i) => i as usize,
+                    None => {
+                        self.slots.push(None);
+                        self.rank.push(HOLE);
+                        self.slots.len() - 1
+                    }
+                };
+                v.insert(i as u32);
+                if let (Some(place), Some(rank)) = (self.slots.get_mut(i), self.rank.get_mut(i)) {
+                    *rank = slot.rank();
+                    *place = Some(slot);
+                }
+                Some(i)
+            }
+        }
+    }
+
+    /// Refreshes the flow at `i` after a packet ([`Slot::refresh`]) and its
+    /// rank with it.
+    fn refresh(&mut self, i: usize) {
+        if let (Some(Some(slot)), Some(rank)) = (self.slots.get_mut(i), self.rank.get_mut(i)) {
+            slot.refresh();
+            *rank = slot.rank();
+        }
+    }
+
+    fn remove(&mut self, key: &FlowKey) -> Option<Slot> {
+        let i = self.index.remove(key)? as usize;
+        self.vacate(i)
+    }
+
+    /// Takes out the flow at position `i`, if there is one.
+    fn take_at(&mut self, i: usize) -> Option<Slot> {
+        let slot = self.vacate(i)?;
+        self.index.remove(&slot.key);
+        Some(slot)
+    }
+
+    fn vacate(&mut self, i: usize) -> Option<Slot> {
+        let slot = self.slots.get_mut(i)?.take()?;
+        if let Some(rank) = self.rank.get_mut(i) {
+            *rank = HOLE;
+        }
+        self.free.push(i as u32);
+        Some(slot)
+    }
+
+    /// Every position's rank (see [`Flows`]).
+    fn ranks(&self) -> &[u64] {
+        &self.rank
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Slot> {
+        self.slots.iter().flatten()
     }
 }
 
@@ -727,7 +842,7 @@ impl PortSet {
 struct Table {
     /// Connections are boxed: a table sized for many flows then holds
     /// pointers, not whole connections, in its spare buckets.
-    conns: FlowMap<FlowKey, Slot>,
+    conns: Flows,
     /// Flows with no payload yet; they count against `max_flows` too.
     handshakes: FlowMap<FlowKey, Handshake>,
     ports: PortSet,
@@ -746,13 +861,15 @@ struct Table {
     gone: Vec<Slot>,
     /// Scratch for [`nth_smallest`].
     candidates: Vec<u64>,
+    /// Scratch for the positions [`Table::make_room`] evicts.
+    positions: Vec<u32>,
     spare: Spare,
 }
 
 impl Table {
     fn new(config: &Config) -> Self {
         Table {
-            conns: FlowMap::default(),
+            conns: Flows::default(),
             handshakes: FlowMap::default(),
             ports: PortSet::of(&config.ports),
             detect: config.detect,
@@ -766,6 +883,7 @@ impl Table {
             recency: Vec::new(),
             gone: Vec::new(),
             candidates: Vec::new(),
+            positions: Vec::new(),
             spare: Spare::default(),
         }
     }
@@ -843,12 +961,11 @@ impl Table {
             });
             return;
         }
-        let slot = match self.conns.entry(key) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                if !starts_flow {
-                    return;
-                }
+        let position = self.conns.position_or_insert(key, || {
+            if !starts_flow {
+                return None;
+            }
+            {
                 // Most new flows never had a handshake entry (mid-stream, or
                 // a table full of sessions): skip hashing the key then.
                 let hs = if self.handshakes.is_empty() { None } else { self.handshakes.remove(&key) };
@@ -882,7 +999,8 @@ impl Table {
                         hi.syn(isn);
                     }
                 }
-                v.insert(Slot {
+                Some(Slot {
+                    key,
                     conn,
                     last_frame: frame.number,
                     clock: self.now,
@@ -891,13 +1009,15 @@ impl Table {
                     silent: true,
                 })
             }
-        };
+        });
+        let Some(position) = position else { return };
+        let Some(slot) = self.conns.at_mut(position) else { return };
         slot.last_frame = frame.number;
         slot.clock = self.now;
         let end = feed(&mut slot.conn, &seg, from_lo, origin, ctx);
-        slot.refresh();
+        self.conns.refresh(position);
         if let Some(end) = end {
-            if let Some(slot) = self.conns.remove(&key) {
+            if let Some(slot) = self.conns.take_at(position) {
                 self.spare.keep(finish_conn(slot, ctx, end));
             }
         }
@@ -933,15 +1053,29 @@ impl Table {
         // flow, so no two flows share a `last_frame` and the cut below
         // takes exactly `excess` sessions.
         self.recency.clear();
-        self.recency.reserve(self.conns.len());
-        self.recency.extend(self.conns.values().filter(|s| !s.droppable).map(|s| s.last_frame));
+        self.recency.extend(self.conns.ranks().iter().copied().filter(|&r| r != 0 && r != HOLE));
         let quiet = (self.conns.len() - self.recency.len()) as u64;
         let excess = self.recency.len().saturating_sub(target);
+        // Droppable flows rank 0, holes above every flow: everything ranked
+        // up to the cut goes.
         let cut = if excess > 0 { nth_smallest(&self.recency, excess - 1, &mut self.candidates) } else { 0 };
-        let mut gone = std::mem::take(&mut self.gone);
-        for (_, slot) in self.conns.extract_if(|_, s| s.droppable || (excess > 0 && s.last_frame <= cut)) {
-            retire(slot, ctx, &mut gone, &mut self.spare);
+        let mut positions = std::mem::take(&mut self.positions);
+        positions.clear();
+        positions.resize(self.conns.ranks().len(), 0);
+        let mut taken = 0;
+        for (i, &rank) in self.conns.ranks().iter().enumerate() {
+            // Without a branch: a random eighth of the positions goes.
+            positions[taken] = i as u32;
+            taken += usize::from(rank <= cut);
         }
+        positions.truncate(taken);
+        let mut gone = std::mem::take(&mut self.gone);
+        for &i in &positions {
+            if let Some(slot) = self.conns.take_at(i as usize) {
+                retire(slot, ctx, &mut gone, &mut self.spare);
+            }
+        }
+        self.positions = positions;
         let evicted = evicted_handshakes + quiet;
         ctx.warn_many("flow evicted (flow table full)", evicted, || {
             format!("{evicted} flows without FTP payload dropped to make room (more than {max} flows at once)")
@@ -1018,11 +1152,15 @@ impl Table {
         let mut idle = std::mem::take(&mut self.gone);
         let mut closed = std::mem::take(&mut self.recency);
         closed.clear();
-        for (_, slot) in self.conns.extract_if(|_, s| now - s.clock.as_nanos() > limit) {
-            if slot.conn.meta.is_some() {
-                closed.push(slot.session_id);
+        for i in 0..self.conns.ranks().len() {
+            if self.conns.at_mut(i).is_some_and(|s| now - s.clock.as_nanos() > limit) {
+                if let Some(slot) = self.conns.take_at(i) {
+                    if slot.conn.meta.is_some() {
+                        closed.push(slot.session_id);
+                    }
+                    retire(slot, ctx, &mut idle, &mut self.spare);
+                }
             }
-            retire(slot, ctx, &mut idle, &mut self.spare);
         }
         // Warned in session order: the table's order changes from run to run.
         closed.sort_unstable();
@@ -1080,10 +1218,11 @@ impl Table {
 
     fn finish_all(&mut self, ctx: &mut Ctx<'_>) {
         self.handshakes.clear();
-        let mut all: Vec<(u64, FlowKey)> = self.conns.iter().map(|(k, s)| (s.session_id, *k)).collect();
+        let mut all: Vec<(u64, usize)> =
+            (0..self.conns.ranks().len()).filter_map(|i| Some((self.conns.at_mut(i)?.session_id, i))).collect();
         all.sort_by_key(|(id, _)| *id);
-        for (_, key) in all {
-            if let Some(slot) = self.conns.remove(&key) {
+        for (_, i) in all {
+            if let Some(slot) = self.conns.take_at(i) {
                 drop(finish_conn(slot, ctx, "capture-end"));
             }
         }
@@ -1693,6 +1832,93 @@ mod tests {
             .map(|id| format!("t: session {id} idle for more than the idle timeout; closed"))
             .collect();
         assert_eq!(idle, expected);
+    }
+
+    fn flow_key(n: u8) -> FlowKey {
+        let ip = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, n));
+        FlowKey { lo: Endpoint { ip, port: 21 }, hi: Endpoint { ip, port: 40000 } }
+    }
+
+    fn flow_slot(key: FlowKey, frame: u64) -> Slot {
+        let conn = Conn::new(
+            Kind::Ftp,
+            None,
+            Origin::default(),
+            Timestamp::default(),
+            ReassemblyLimits::default(),
+            SessionLimits::default(),
+        );
+        Slot {
+            key,
+            conn: Box::new(conn),
+            last_frame: frame,
+            clock: Timestamp::default(),
+            session_id: 0,
+            droppable: frame.is_multiple_of(3),
+            silent: true,
+        }
+    }
+
+    /// The invariants documented on [`Flows`], and that it holds what
+    /// `model` (key to last frame) holds.
+    fn check_flows(flows: &Flows, model: &BTreeMap<u8, u64>) -> Result<(), proptest::test_runner::TestCaseError> {
+        proptest::prop_assert_eq!(flows.len(), model.len());
+        proptest::prop_assert_eq!(flows.slots.len(), flows.rank.len());
+        for (i, (slot, &rank)) in flows.slots.iter().zip(&flows.rank).enumerate() {
+            match slot {
+                Some(s) => {
+                    proptest::prop_assert_eq!(flows.index.get(&s.key).copied(), Some(i as u32));
+                    proptest::prop_assert_eq!(rank, s.rank());
+                    proptest::prop_assert!(!flows.free.contains(&(i as u32)));
+                }
+                None => {
+                    proptest::prop_assert_eq!(rank, HOLE);
+                    proptest::prop_assert_eq!(flows.free.iter().filter(|&&f| f == i as u32).count(), 1);
+                }
+            }
+        }
+        for (&n, &frame) in model {
+            proptest::prop_assert_eq!(flows.get(&flow_key(n)).map(|s| s.last_frame), Some(frame));
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        /// Any sequence of inserts, packets, removals by key and by
+        /// position keeps the slab's invariants and agrees with a map.
+        #[test]
+        fn flows_slab_matches_a_map(ops in proptest::collection::vec((0u8..4, 0u8..12, 0usize..16), 0..120)) {
+            let mut flows = Flows::default();
+            let mut model: BTreeMap<u8, u64> = BTreeMap::new();
+            for (frame, (op, n, pos)) in (1u64..).zip(ops) {
+                let key = flow_key(n);
+                match op {
+                    0 | 1 => {
+                        // A packet: a new flow, or one more for a known one.
+                        let i = flows.position_or_insert(key, || Some(flow_slot(key, frame)));
+                        let i = i.expect("a new flow is always made");
+                        if let Some(slot) = flows.at_mut(i) {
+                            slot.last_frame = frame;
+                        }
+                        flows.refresh(i);
+                        model.insert(n, frame);
+                    }
+                    2 => {
+                        proptest::prop_assert_eq!(flows.remove(&key).map(|s| s.key), model.remove(&n).map(|_| key));
+                    }
+                    _ => {
+                        if let Some(slot) = flows.take_at(pos) {
+                            let taken = model.iter().find(|(k, _)| flow_key(**k) == slot.key).map(|(k, _)| *k);
+                            proptest::prop_assert!(taken.is_some());
+                            if let Some(k) = taken {
+                                model.remove(&k);
+                            }
+                        }
+                    }
+                }
+                check_flows(&flows, &model)?;
+            }
+        }
     }
 
     proptest::proptest! {
