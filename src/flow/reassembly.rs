@@ -135,7 +135,10 @@ impl Reassembler {
             self;
         *isn = None;
         *next = 0;
-        pending.clear();
+        // Nearly always empty: clearing an empty map still walks it.
+        if !pending.is_empty() {
+            pending.clear();
+        }
         *buffered = 0;
         *fin_at = None;
         *peer_acked = 0;
