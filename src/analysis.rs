@@ -5,7 +5,7 @@
 //! each capture gets its own flow table, finalized when the capture ends.
 
 use crate::capture::{
-    decode_tcp, peek_tcp_ports, CaptureProblem, CaptureReader, Frame, ReadWarning, TcpSegment, Timestamp,
+    decode_tcp, decode_tcp_wanted, CaptureProblem, CaptureReader, Frame, ReadWarning, TcpSegment, Timestamp,
 };
 use crate::flow::{FlowMap, Origin, OverlapPolicy, Reassembler, ReassemblyLimits, StreamEvent};
 use crate::ftp::rules::{Source, RFC_503_VERBS};
@@ -930,28 +930,22 @@ impl Table {
     }
 
     fn frame(&mut self, frame: &Frame<'_>, ctx: &mut Ctx<'_>) {
-        // Fast path: most frames are not FTP control; reject them on the
-        // ports before full decoding.
-        if !self.detect {
-            match peek_tcp_ports(frame.linktype, frame.data) {
-                Ok(Some((s, d))) if !self.ports.contains(s) && !self.ports.contains(d) => {
-                    ctx.summary.tcp_segments += 1;
-                    if ctx.data.wants_ports(s, d) {
-                        if let Ok(seg) = decode_tcp(frame.linktype, frame.data) {
-                            ctx.data.segment(&seg, Origin { frame: frame.number, ts: frame.ts });
-                        }
-                    }
-                    return;
-                }
-                Err(reason) => {
-                    *ctx.summary.skipped.entry(reason.label()).or_insert(0) += 1;
-                    return;
-                }
-                _ => {}
+        // Most frames are not FTP control: without --detect, those are
+        // turned away on their ports before anything else is decoded.
+        let decoded = if self.detect {
+            decode_tcp(frame.linktype, frame.data).map(Some)
+        } else {
+            let (ports, data) = (&self.ports, &ctx.data);
+            decode_tcp_wanted(frame.linktype, frame.data, |s, d| {
+                ports.contains(s) || ports.contains(d) || data.wants_ports(s, d)
+            })
+        };
+        let seg = match decoded {
+            Ok(Some(seg)) => seg,
+            Ok(None) => {
+                ctx.summary.tcp_segments += 1;
+                return;
             }
-        }
-        let seg = match decode_tcp(frame.linktype, frame.data) {
-            Ok(seg) => seg,
             Err(reason) => {
                 *ctx.summary.skipped.entry(reason.label()).or_insert(0) += 1;
                 return;

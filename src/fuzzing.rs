@@ -9,7 +9,7 @@
 
 use crate::analysis::{Analyzer, Config};
 use crate::capture::link::linktype;
-use crate::capture::{decode_tcp, CaptureReader, SkipReason};
+use crate::capture::{decode_tcp, decode_tcp_wanted, CaptureReader, SkipReason};
 use crate::flow::{Origin, OverlapPolicy, Reassembler, ReassemblyLimits, StreamEvent};
 use crate::ftp::lines::{Line, LineFramer};
 use crate::ftp::reply::{reply_code, ReplyAssembler, ReplyEvent};
@@ -134,6 +134,13 @@ pub fn link_decode(data: &[u8]) {
     let pick = b.u16() as usize % LINK_TYPES.len();
     let frame = data.get(2..).unwrap_or(&[]);
     let lt = LINK_TYPES[pick];
+    // The port-filtered decoder agrees with the plain one on what it keeps,
+    // and keeps nothing when no port is wanted.
+    if let Ok(Some(seg)) = decode_tcp_wanted(lt, frame, |_, _| true) {
+        let plain = decode_tcp(lt, frame);
+        assert_eq!(plain.as_ref().map(|p| format!("{p:?}")).ok(), Some(format!("{seg:?}")));
+    }
+    assert!(!matches!(decode_tcp_wanted(lt, frame, |_, _| false), Ok(Some(_))));
     match decode_tcp(lt, frame) {
         Ok(seg) => {
             assert_ne!(pick, LINK_TYPES.len() - 1, "unsupported link type decoded");

@@ -118,6 +118,12 @@ pub fn peek_tcp_ports(linktype: i32, data: &[u8]) -> Result<Option<(u16, u16)>, 
     let Some((at, ethertype)) = network_start(linktype, data) else {
         return Ok(None);
     };
+    peek_tcp_ports_at(data, at, ethertype)
+}
+
+/// [`peek_tcp_ports`] past the link layer: the network header starts at
+/// `at` and carries `ethertype`.
+fn peek_tcp_ports_at(data: &[u8], at: usize, ethertype: u16) -> Result<Option<(u16, u16)>, SkipReason> {
     let ports_at = |off: usize| -> Option<(u16, u16)> { Some((be16(data, off)?, be16(data, off + 2)?)) };
     match ethertype {
         0x0800 => {
@@ -151,6 +157,11 @@ pub fn peek_tcp_ports(linktype: i32, data: &[u8]) -> Result<Option<(u16, u16)>, 
 /// it costs a fraction of the full slicing on small frames.
 fn decode_plain_tcp(linktype: i32, data: &[u8]) -> Option<TcpSegment<'_>> {
     let (at, ethertype) = network_start(linktype, data)?;
+    decode_plain_tcp_at(data, at, ethertype)
+}
+
+/// [`decode_plain_tcp`] past the link layer (see [`peek_tcp_ports_at`]).
+fn decode_plain_tcp_at(data: &[u8], at: usize, ethertype: u16) -> Option<TcpSegment<'_>> {
     let ip = data.get(at..)?;
     let (src, dst, claimed_total, l4) = match ethertype {
         0x0800 => {
@@ -208,6 +219,30 @@ fn decode_plain_tcp(linktype: i32, data: &[u8]) -> Option<TcpSegment<'_>> {
         payload,
         missing_tail: (claimed_total - off - payload.len()) as u32,
     })
+}
+
+/// Decodes one frame down to TCP if its ports are `wanted` (source,
+/// destination): `Ok(None)` for a TCP segment between other ports.
+/// [`peek_tcp_ports`] and [`decode_tcp`] in one, reading the link and IP
+/// headers once for the common frames: it skips what they skip, for the
+/// same reasons.
+pub fn decode_tcp_wanted(
+    linktype: i32,
+    data: &[u8],
+    wanted: impl Fn(u16, u16) -> bool,
+) -> Result<Option<TcpSegment<'_>>, SkipReason> {
+    if let Some((at, ethertype)) = network_start(linktype, data) {
+        if let Some((src, dst)) = peek_tcp_ports_at(data, at, ethertype)? {
+            if !wanted(src, dst) {
+                return Ok(None);
+            }
+            if let Some(seg) = decode_plain_tcp_at(data, at, ethertype) {
+                return Ok(Some(seg));
+            }
+        }
+    }
+    let seg = decode_tcp(linktype, data)?;
+    Ok(wanted(seg.src_port, seg.dst_port).then_some(seg))
 }
 
 /// Decodes one frame of the given link type down to TCP.
