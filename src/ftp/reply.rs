@@ -60,6 +60,11 @@ impl Reply {
         &self.text
     }
 
+    /// The text (see [`Reply::text`]), kept without a copy.
+    pub fn into_text(self) -> Box<[u8]> {
+        self.text.into_boxed_slice()
+    }
+
     /// The lines, in order.
     pub fn lines(&self) -> Lines<'_> {
         Lines { text: &self.text, joins: &self.joins }

@@ -377,7 +377,12 @@ impl Session {
 
     /// The server software the greeting banner names (never guessed).
     pub fn software(&self) -> ServerSoftware<'_> {
-        ServerSoftware { banner: self.banner.as_deref(), name: &self.server_software }
+        self.software_or(None)
+    }
+
+    /// [`Session::software`], of `banner` when the session has none yet.
+    fn software_or<'a>(&'a self, banner: Option<&'a [u8]>) -> ServerSoftware<'a> {
+        ServerSoftware { banner: self.banner.as_deref().or(banner), name: &self.server_software }
     }
 
     pub fn user(&self) -> Option<&[u8]> {
@@ -593,10 +598,10 @@ impl Session {
         let greeting = !self.greeted && self.pending.is_empty();
         if greeting {
             self.greeted = true;
-            if self.banner.is_none() {
-                self.banner = Some(reply.text().into());
-            }
         }
+        // The greeting's text becomes the banner once the reply is handed
+        // on, without a copy; until then the reply stands in for it.
+        let banner_from_reply = greeting && self.banner.is_none();
         self.greeted = true;
         let abort_pending = self.pending.aborts > 0;
         let help_commands =
@@ -614,7 +619,7 @@ impl Session {
                     user: self.user(),
                     greeting: false,
                     first_reply,
-                    server_software: self.software(),
+                    server_software: self.software_or(banner_from_reply.then(|| reply.text())),
                     help_commands: &help_commands.names,
                     abort_pending,
                 });
@@ -628,10 +633,13 @@ impl Session {
                     user: self.user(),
                     greeting,
                     first_reply: false,
-                    server_software: self.software(),
+                    server_software: self.software_or(banner_from_reply.then(|| reply.text())),
                     help_commands: &help_commands.names,
                     abort_pending,
                 });
+            }
+            if banner_from_reply {
+                self.banner = Some(reply.into_text());
             }
             return;
         }
@@ -672,13 +680,17 @@ impl Session {
             user: self.user(),
             greeting,
             first_reply,
-            server_software: self.software(),
+            server_software: self.software_or(banner_from_reply.then(|| reply.text())),
             help_commands: &help_commands.names,
             abort_pending,
         });
+        let code = reply.code;
+        if banner_from_reply {
+            self.banner = Some(reply.into_text());
+        }
         if let Some(sent) = &sent {
-            self.state.on_reply(&sent.command.verb, sent.command.arg(), reply.code);
-            if sent.command.is("AUTH") && reply.code == 234 {
+            self.state.on_reply(&sent.command.verb, sent.command.arg(), code);
+            if sent.command.is("AUTH") && code == 234 {
                 self.stopped = Some(StopReason::Encrypted);
             }
         }
