@@ -19,18 +19,31 @@ pub const KNOWN_VERBS: &[&str] = &[
 /// Known verbs: at most this many, so that a set of them fits a `u128`.
 pub const MAX_KNOWN_VERBS: usize = 128;
 
-/// [`KNOWN_VERBS`] by their letters packed into an integer, sorted, each
-/// with its index in the list.
-fn known_verbs() -> &'static [(u64, u8)] {
-    static KEYS: std::sync::OnceLock<Vec<(u64, u8)>> = std::sync::OnceLock::new();
-    KEYS.get_or_init(|| {
-        let mut keys: Vec<(u64, u8)> = KNOWN_VERBS
-            .iter()
-            .zip(0u8..)
-            .map(|(v, i)| (v.bytes().fold(0u64, |k, b| k << 8 | u64::from(b)), i))
-            .collect();
-        keys.sort_unstable();
-        keys
+/// Slots of [`known_verbs`]' table: a power of two, about four per verb.
+const VERB_SLOTS: usize = 256;
+
+/// The slot a packed verb starts probing at.
+fn verb_slot(key: u64) -> usize {
+    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize % VERB_SLOTS
+}
+
+/// [`KNOWN_VERBS`] by their letters packed into an integer (0 for an
+/// empty slot), each with its index in the list: an open-addressing table,
+/// so that a verb is found with a probe or two instead of a binary search's
+/// chain of dependent loads (once per command).
+fn known_verbs() -> &'static [(u64, u8); VERB_SLOTS] {
+    static TABLE: std::sync::OnceLock<[(u64, u8); VERB_SLOTS]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = [(0u64, 0u8); VERB_SLOTS];
+        for (verb, index) in KNOWN_VERBS.iter().zip(0u8..) {
+            let key = verb.bytes().fold(0u64, |k, b| k << 8 | u64::from(b));
+            let mut slot = verb_slot(key);
+            while table[slot].0 != 0 {
+                slot = (slot + 1) % VERB_SLOTS;
+            }
+            table[slot] = (key, index);
+        }
+        table
     })
 }
 
@@ -47,11 +60,18 @@ impl Verb {
     fn of(letters: &[u8]) -> Verb {
         let key =
             (letters.len() <= 8).then(|| letters.iter().fold(0u64, |k, b| k << 8 | u64::from(b.to_ascii_uppercase())));
-        if let Some(key) = key {
+        if let Some(key) = key.filter(|&k| k != 0) {
             let known = known_verbs();
-            if let Ok(i) = known.binary_search_by_key(&key, |(k, _)| *k) {
-                let index = known[i].1;
-                return Verb::Known { name: KNOWN_VERBS.get(usize::from(index)).copied().unwrap_or_default(), index };
+            let mut slot = verb_slot(key);
+            // The table is at most half full: an empty slot ends every probe.
+            while let Some(&(k, index)) = known.get(slot).filter(|(k, _)| *k != 0) {
+                if k == key {
+                    return Verb::Known {
+                        name: KNOWN_VERBS.get(usize::from(index)).copied().unwrap_or_default(),
+                        index,
+                    };
+                }
+                slot = (slot + 1) % VERB_SLOTS;
             }
         }
         Verb::Other(String::from_utf8_lossy(&letters.to_ascii_uppercase()).into())
@@ -125,9 +145,13 @@ const INLINE_LINE: usize = 38;
 impl LineBytes {
     fn of(line: &[u8]) -> LineBytes {
         if line.len() <= INLINE_LINE {
-            let mut bytes = [0u8; INLINE_LINE];
-            bytes[..line.len()].copy_from_slice(line);
-            LineBytes::Inline { len: line.len() as u8, bytes }
+            // Filled in place: a copied-in array would be read back in
+            // other widths than memcpy wrote it, which stalls the load.
+            let mut inline = LineBytes::Inline { len: line.len() as u8, bytes: [0u8; INLINE_LINE] };
+            if let LineBytes::Inline { bytes, .. } = &mut inline {
+                bytes[..line.len()].copy_from_slice(line);
+            }
+            inline
         } else {
             LineBytes::Heap(line.into())
         }
@@ -253,6 +277,10 @@ mod tests {
     fn known_verbs_are_sorted_and_found() {
         assert!(KNOWN_VERBS.windows(2).all(|w| w[0] < w[1]), "KNOWN_VERBS must stay sorted");
         assert!(KNOWN_VERBS.len() <= MAX_KNOWN_VERBS);
+        assert!(KNOWN_VERBS.len() * 2 <= VERB_SLOTS, "the verb table must stay at most half full");
+        for unknown in [&b"FROB"[..], b"X", b"ABORT", b"QUITX", b"ZZZZZZZZ"] {
+            assert!(matches!(Verb::of(unknown), Verb::Other(_)));
+        }
         for v in KNOWN_VERBS {
             let verb = Verb::of(v.to_ascii_lowercase().as_bytes());
             assert!(matches!(verb, Verb::Known { .. }));
