@@ -153,8 +153,10 @@ impl Output {
 #[derive(Debug)]
 pub enum Output {
     Incident(IncidentRow),
-    Transfer(TransferRow),
-    Session(SessionRow),
+    /// Boxed, as the session row: both are twice an incident's size, and
+    /// incidents, by far the most, would otherwise be handed over at theirs.
+    Transfer(Box<TransferRow>),
+    Session(Box<SessionRow>),
     Transcript(Transcript),
 }
 
@@ -796,7 +798,7 @@ impl Analyzer {
         ctx.release_transfers(u64::MAX, true);
         let Ctx { rows, sessions, sink, .. } = &mut ctx;
         rows.release_all(&mut |r| sink(Output::Incident(r)));
-        sessions.release_all(&mut |r| sink(Output::Session(r)));
+        sessions.release_all(&mut |r| sink(Output::Session(Box::new(r))));
         let mut transcripts = std::mem::take(&mut ctx.transcripts);
         transcripts.sort_by_key(|t| t.session);
         for mut t in transcripts {
@@ -815,8 +817,8 @@ impl Analyzer {
         let mut c = Collected::default();
         let outcome = self.analyze(name, source, &mut |o| match o {
             Output::Incident(r) => c.rows.push(r),
-            Output::Transfer(r) => c.transfers.push(r),
-            Output::Session(r) => c.sessions.push(r),
+            Output::Transfer(r) => c.transfers.push(*r),
+            Output::Session(r) => c.sessions.push(*r),
             Output::Transcript(t) => c.transcripts.push(t),
         })?;
         c.problem = outcome.problem;
@@ -851,9 +853,9 @@ impl Ctx<'_> {
         let low = low.min(self.data.lowest_open_frame().unwrap_or(u64::MAX));
         let Ctx { transfers, sink, .. } = self;
         if all {
-            transfers.release_all(&mut |r| sink(Output::Transfer(r)));
+            transfers.release_all(&mut |r| sink(Output::Transfer(Box::new(r))));
         } else {
-            transfers.release(low, &mut |r| sink(Output::Transfer(r)));
+            transfers.release(low, &mut |r| sink(Output::Transfer(Box::new(r))));
         }
     }
 
@@ -1244,7 +1246,7 @@ impl Table {
                 .unwrap_or(u64::MAX)
                 .min(*ctx.next_session);
             let Ctx { sessions, sink, .. } = &mut *ctx;
-            sessions.release(low, &mut |r| sink(Output::Session(r)));
+            sessions.release(low, &mut |r| sink(Output::Session(Box::new(r))));
         }
         if ctx.config.track_data && (ctx.data.ready_count() >= crate::ordered::THRESHOLD || ctx.transfers.due()) {
             ctx.release_transfers(frame + 1, false);

@@ -539,9 +539,12 @@ fn run_report(args: &ReportArgs) -> Result<i32> {
     // cheap; the bounded channel keeps memory constant.
     std::thread::scope(|scope| -> Result<i32> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Output>>(WRITE_QUEUE);
+        // Emptied batches go back to be filled again: no allocation per
+        // batch, and no freeing on one thread what the other allocated.
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<Output>>();
         let writer = scope.spawn(move || -> Result<()> {
-            for batch in rx {
-                for output in batch {
+            for mut batch in rx {
+                for output in batch.drain(..) {
                     match output {
                         Output::Incident(row) => {
                             incidents.incident(&row, args.violations).context("writing the report")?
@@ -559,6 +562,7 @@ fn run_report(args: &ReportArgs) -> Result<i32> {
                         Output::Transcript(_) => {}
                     }
                 }
+                let _ = back_tx.send(batch);
             }
             incidents.flush().context("writing the report")?;
             for w in [&mut transfers, &mut sessions].into_iter().flatten() {
@@ -570,7 +574,8 @@ fn run_report(args: &ReportArgs) -> Result<i32> {
         let analysed = analyze_all(&args.common, &config, |output| {
             batch.push(output);
             if batch.len() >= WRITE_BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(WRITE_BATCH));
+                let empty = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(WRITE_BATCH));
+                let full = std::mem::replace(&mut batch, empty);
                 // Fails only once the writer stopped; its error says why.
                 tx.send(full).map_err(|_| anyhow::anyhow!("the report writer stopped"))?;
             }
@@ -589,7 +594,7 @@ fn run_report(args: &ReportArgs) -> Result<i32> {
 }
 
 /// Rows per hand-over to the report writer thread, and hand-overs queued.
-const WRITE_BATCH: usize = 256;
+const WRITE_BATCH: usize = 1024;
 const WRITE_QUEUE: usize = 4;
 
 fn run_transcript(args: &TranscriptArgs) -> Result<i32> {
