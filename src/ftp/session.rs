@@ -187,6 +187,19 @@ pub struct Session {
     /// Transcript entries not kept once the budget was spent.
     pub transcript_dropped: u64,
     pub warnings: SessionWarnings,
+    spare_command: SpareCommand,
+}
+
+/// An ended session's last command, kept by [`Session::renew`] so that
+/// the next session's first command reuses its allocation. Nothing a
+/// session reports depends on it, so its `Debug` shows nothing of it.
+#[derive(Default)]
+struct SpareCommand(Option<Rc<Command>>);
+
+impl std::fmt::Debug for SpareCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SpareCommand")
+    }
 }
 
 /// The commands waiting for their replies, oldest first, and how many of
@@ -278,6 +291,7 @@ impl Session {
             transcript_bytes: 0,
             transcript_dropped: 0,
             warnings: SessionWarnings::default(),
+            spare_command: SpareCommand::default(),
         }
     }
 
@@ -316,6 +330,7 @@ impl Session {
             transcript_bytes,
             transcript_dropped,
             warnings,
+            spare_command,
         } = self;
         client.renew(new_limits.max_line);
         server.renew(new_limits.max_line);
@@ -326,9 +341,11 @@ impl Session {
             pending.queue = VecDeque::new();
         }
         pending.aborts = 0;
-        *last_command = None;
-        *state = SequenceState::default();
         *user = None;
+        // With the queue and USER gone, the last command is most often held
+        // here alone: its allocation serves the next session's first one.
+        spare_command.0 = last_command.take().filter(|c| Rc::strong_count(c) == 1);
+        *state = SequenceState::default();
         *greeted = false;
         *lost_reply = LostReply::None;
         *limits = new_limits;
@@ -513,7 +530,16 @@ impl Session {
         }
         let sent_after_quit = self.state.quit_sent;
         self.state.on_send(&command.verb);
-        let command = Rc::new(command);
+        let command = match self.spare_command.0.take() {
+            Some(mut spare) => match Rc::get_mut(&mut spare) {
+                Some(place) => {
+                    *place = command;
+                    spare
+                }
+                None => Rc::new(command),
+            },
+            None => Rc::new(command),
+        };
         if command.is("USER") {
             self.user = Some(Rc::clone(&command));
         }
