@@ -883,8 +883,7 @@ impl PortSet {
 
 /// The flow table of one capture.
 struct Table {
-    /// Connections are boxed: a table sized for many flows then holds
-    /// pointers, not whole connections, in its spare buckets.
+    /// Flows that carried payload (see [`Flows`]).
     conns: Flows,
     /// Flows with no payload yet; they count against `max_flows` too.
     handshakes: FlowMap<FlowKey, Handshake>,
@@ -898,11 +897,12 @@ struct Table {
     last_sweep: Timestamp,
     /// No flow's clock is older than this (see [`Table::sweep_idle`]).
     oldest_clock: Timestamp,
-    /// Scratch for [`Table::make_room`], kept to spare an allocation per call.
-    recency: Vec<u64>,
+    /// Scratch for the sessions an idle sweep closes, kept to spare an
+    /// allocation per sweep.
+    closed: Vec<u64>,
     /// Scratch for the flows a sweep takes out of the table.
     gone: Vec<Slot>,
-    /// Scratch for [`nth_smallest`].
+    /// Scratch for [`nth_smallest_rank`].
     candidates: Vec<u64>,
     /// Scratch for the positions [`Table::make_room`] evicts.
     positions: Vec<u32>,
@@ -923,7 +923,7 @@ impl Table {
             now: Timestamp::default(),
             last_sweep: Timestamp::default(),
             oldest_clock: Timestamp::default(),
-            recency: Vec::new(),
+            closed: Vec::new(),
             gone: Vec::new(),
             candidates: Vec::new(),
             positions: Vec::new(),
@@ -1187,7 +1187,7 @@ impl Table {
         }
         self.handshakes.retain(|_, h| now - h.clock.as_nanos() <= limit);
         let mut idle = std::mem::take(&mut self.gone);
-        let mut closed = std::mem::take(&mut self.recency);
+        let mut closed = std::mem::take(&mut self.closed);
         closed.clear();
         for i in 0..self.conns.ranks().len() {
             if self.conns.at_mut(i).is_some_and(|s| now - s.clock.as_nanos() > limit) {
@@ -1204,7 +1204,7 @@ impl Table {
         for &id in &closed {
             ctx.warn("idle flow closed", || format!("session {id} idle for more than the idle timeout; closed"));
         }
-        self.recency = closed;
+        self.closed = closed;
         self.oldest_clock = self
             .conns
             .values()
@@ -1550,9 +1550,9 @@ impl Spare {
     }
 
     /// Orders the kept boxes so that they are handed out by ascending
-    /// address. A sweep keeps them in hash order; handed out in that order,
-    /// every new session would touch its cold box at random, while in
-    /// address order the memory is read ahead.
+    /// address. A sweep keeps them in table order; handed out in an order
+    /// unrelated to their addresses, every new session would touch its
+    /// cold box at random, while in address order the memory is read ahead.
     fn settle(&mut self) {
         self.0.sort_unstable_by_key(|b| std::cmp::Reverse(&**b as *const Conn as usize));
     }
