@@ -72,6 +72,9 @@ const TEXT_CELLS: usize = 7;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cell<'a> {
     Text(&'a str),
+    /// Text ftpcap wrote (UTF-8), kept as bytes: the CSV writer copies it
+    /// without checking it again.
+    Plain(&'a [u8]),
     /// Bytes from the wire: escaped as [`cell`] does when written
     /// ([`multiline_cell`] when `lines`).
     Wire {
@@ -138,7 +141,7 @@ impl IncidentRow {
             Cell::Wire { bytes, lines: self.lines & (1 << i) != 0 }
         } else {
             // Only `&str` went into text cells that are not wire bytes.
-            Cell::Text(std::str::from_utf8(bytes).unwrap_or_default())
+            Cell::Plain(bytes)
         }
     }
 
@@ -147,6 +150,7 @@ impl IncidentRow {
         match self.raw_cell(cell) {
             Cell::Wire { bytes, lines } => Cow::Owned(wire_text(bytes, lines)),
             Cell::Text(t) => Cow::Borrowed(t),
+            Cell::Plain(bytes) => String::from_utf8_lossy(bytes),
             _ => Cow::Borrowed(""),
         }
     }
@@ -218,6 +222,7 @@ impl IncidentRow {
             .iter()
             .map(|(_, c)| match c {
                 Cell::Text(t) => t.to_string(),
+                Cell::Plain(bytes) => String::from_utf8_lossy(bytes).into_owned(),
                 Cell::Wire { bytes, lines } => wire_text(bytes, *lines),
                 Cell::Num(n) => n.map(|n| n.to_string()).unwrap_or_default(),
                 Cell::Time(t) => t.to_string(),
@@ -240,6 +245,7 @@ impl Serialize for IncidentRow {
         for (name, cell) in self.cells() {
             match cell {
                 Cell::Text(t) => out.serialize_field(name, t)?,
+                Cell::Plain(bytes) => out.serialize_field(name, &String::from_utf8_lossy(bytes))?,
                 Cell::Wire { bytes, lines } => out.serialize_field(name, &wire_text(bytes, lines))?,
                 Cell::Num(n) => out.serialize_field(name, &n)?,
                 Cell::Time(t) => out.serialize_field(name, t)?,
@@ -467,6 +473,7 @@ impl<'a> CsvRecord<'a> {
     pub fn cell(&mut self, cell: Cell<'_>) {
         match cell {
             Cell::Text(t) => self.text(t),
+            Cell::Plain(bytes) => self.text_bytes(bytes),
             Cell::Wire { bytes, lines } => self.wire(bytes, lines),
             Cell::Num(n) => self.num(n),
             Cell::Time(t) => self.time(t),
