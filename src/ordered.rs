@@ -114,6 +114,14 @@ impl<T> Ordered<T> {
     /// Releases every row whose first key is below `low`; true if the hard
     /// cap forced rows out of order.
     pub fn release(&mut self, low: u64, out: &mut dyn FnMut(T)) -> bool {
+        if self.late.is_empty() {
+            // Only the in-order run holds rows (nearly always): the ones
+            // below `low` are a prefix of it.
+            let below = self.run.partition_point(|e| e.key.0 < low);
+            for entry in self.run.drain(..below) {
+                out(entry.row);
+            }
+        }
         while self.first_key().is_some_and(|k| k < low) {
             if let Some(row) = self.pop_first() {
                 out(row);

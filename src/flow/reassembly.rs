@@ -18,7 +18,7 @@
 //! declared early instead of at the end of the stream.
 
 use crate::capture::Timestamp;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// How bytes that arrive twice with different content are resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -96,6 +96,13 @@ pub struct Reassembler {
     isn: Option<u32>,
     next: u64,
     pending: BTreeMap<u64, Pending>,
+    /// `(frame, offset)` of every segment in `pending`, sorted by frame,
+    /// and perhaps of some since taken out (skipped when met: see
+    /// [`Reassembler::trim_held_frames`]); its first entry is current after
+    /// every public call. Answers [`Reassembler::min_buffered_frame`], asked
+    /// about every live flow whenever rows wait to be released, without a
+    /// walk over everything buffered. Boxed: most flows never buffer.
+    held_frames: Option<Box<VecDeque<(u64, u64)>>>,
     buffered: usize,
     /// Stream offset of the FIN, once seen.
     fin_at: Option<u64>,
@@ -115,6 +122,7 @@ impl Reassembler {
             isn: None,
             next: 0,
             pending: BTreeMap::new(),
+            held_frames: None,
             buffered: 0,
             fin_at: None,
             peer_acked: 0,
@@ -131,14 +139,27 @@ impl Reassembler {
     /// built elsewhere and copied in. Every field is named, so a new one
     /// cannot be forgotten.
     pub fn renew(&mut self, limits: ReassemblyLimits) {
-        let Reassembler { isn, next, pending, buffered, fin_at, peer_acked, recent, recent_frame, limits: own, stats } =
-            self;
+        let Reassembler {
+            isn,
+            next,
+            pending,
+            held_frames,
+            buffered,
+            fin_at,
+            peer_acked,
+            recent,
+            recent_frame,
+            limits: own,
+            stats,
+        } = self;
         *isn = None;
         *next = 0;
         // Nearly always empty: clearing an empty map still walks it.
         if !pending.is_empty() {
             pending.clear();
         }
+        // Dropped, not kept: few flows ever buffer out of order.
+        *held_frames = None;
         *buffered = 0;
         *fin_at = None;
         *peer_acked = 0;
@@ -165,7 +186,10 @@ impl Reassembler {
 
     /// The earliest frame among bytes held out of order.
     pub fn min_buffered_frame(&self) -> Option<u64> {
-        self.pending.values().map(|p| p.origin.frame).min()
+        if self.pending.is_empty() {
+            return None;
+        }
+        self.held_frames.as_ref().and_then(|log| log.front()).map(|&(frame, _)| frame)
     }
 
     /// Stream offset of the next byte to deliver.
@@ -234,12 +258,25 @@ impl Reassembler {
         if rel > 0 && (rel as u64) <= MAX_AHEAD {
             self.peer_acked = self.peer_acked.max(self.next + rel as u64);
             self.release_acked_holes(sink);
+            self.trim_held_frames();
         }
     }
 
     /// Adds a segment carrying `payload` at `seq`; `missing_tail` bytes
     /// followed it on the wire but were cut by the snaplen.
     pub fn push(
+        &mut self,
+        seq: u32,
+        payload: &[u8],
+        missing_tail: u32,
+        origin: Origin,
+        sink: &mut dyn FnMut(StreamEvent<'_>),
+    ) {
+        self.push_segment(seq, payload, missing_tail, origin, sink);
+        self.trim_held_frames();
+    }
+
+    fn push_segment(
         &mut self,
         seq: u32,
         payload: &[u8],
@@ -318,6 +355,7 @@ impl Reassembler {
     /// remaining hole becomes a gap and all buffered bytes are delivered.
     pub fn finish(&mut self, sink: &mut dyn FnMut(StreamEvent<'_>)) {
         while self.skip_first_hole(sink) {}
+        self.trim_held_frames();
     }
 
     fn deliver(&mut self, data: &[u8], origin: Origin, sink: &mut dyn FnMut(StreamEvent<'_>)) {
@@ -354,8 +392,7 @@ impl Reassembler {
                         let keep = (self.next - k) as usize;
                         if keep < p.data.len() {
                             let rest = p.data[keep..].to_vec();
-                            self.buffered += rest.len();
-                            self.pending.insert(self.next, Pending { data: rest, origin: p.origin });
+                            self.hold(self.next, rest, p.origin);
                         }
                     }
                     continue;
@@ -400,11 +437,14 @@ impl Reassembler {
     }
 
     fn release_acked_holes(&mut self, sink: &mut dyn FnMut(StreamEvent<'_>)) {
-        while let Some((&key, _)) = self.pending.iter().next() {
-            if key > self.next && self.peer_acked > self.next {
-                let _ = self.skip_first_hole(sink);
-            } else {
-                break;
+        // The acknowledgement first: it is at hand, the buffer's first key
+        // is a walk down the tree.
+        while self.peer_acked > self.next {
+            match self.pending.first_key_value() {
+                Some((&key, _)) if key > self.next => {
+                    let _ = self.skip_first_hole(sink);
+                }
+                _ => break,
             }
         }
     }
@@ -428,8 +468,7 @@ impl Reassembler {
         let after_all = self.pending.last_key_value().is_none_or(|(k, p)| k + p.data.len() as u64 <= start);
         if after_all {
             if !data.is_empty() {
-                self.buffered += data.len();
-                self.pending.insert(start, Pending { data: data.to_vec(), origin });
+                self.hold(start, data.to_vec(), origin);
             }
             return;
         }
@@ -444,8 +483,7 @@ impl Reassembler {
         if overlapping.is_empty() {
             // The usual case: nothing buffered overlaps; no pieces to cut.
             if !data.is_empty() {
-                self.buffered += data.len();
-                self.pending.insert(start, Pending { data: data.to_vec(), origin });
+                self.hold(start, data.to_vec(), origin);
             }
             return;
         }
@@ -491,8 +529,37 @@ impl Reassembler {
             if bytes.is_empty() {
                 continue;
             }
-            self.buffered += bytes.len();
-            self.pending.insert(at, Pending { data: bytes.to_vec(), origin });
+            self.hold(at, bytes.to_vec(), origin);
+        }
+    }
+
+    /// Buffers `data` at offset `at`, out of order.
+    fn hold(&mut self, at: u64, data: Vec<u8>, origin: Origin) {
+        self.buffered += data.len();
+        self.pending.insert(at, Pending { data, origin });
+        let log = self.held_frames.get_or_insert_with(Default::default);
+        let frame = origin.frame;
+        if log.back().is_none_or(|&(last, _)| last <= frame) {
+            // Frames only grow as packets come: nearly always at the end.
+            log.push_back((frame, at));
+        } else {
+            // An older piece put back (see `skip`).
+            let i = log.partition_point(|&(f, _)| f <= frame);
+            log.insert(i, (frame, at));
+        }
+        if log.len() > 2 * self.pending.len() + 32 {
+            let pending = &self.pending;
+            log.retain(|&(f, k)| pending.get(&k).is_some_and(|p| p.origin.frame == f));
+        }
+    }
+
+    /// Drops the entries of segments taken out from the front of
+    /// `held_frames`, so that it starts with a buffered segment's.
+    fn trim_held_frames(&mut self) {
+        let Some(log) = &mut self.held_frames else { return };
+        let pending = &self.pending;
+        while log.front().is_some_and(|&(f, k)| !pending.get(&k).is_some_and(|p| p.origin.frame == f)) {
+            log.pop_front();
         }
     }
 
@@ -729,8 +796,9 @@ mod tests {
             prop_assert_eq!(out, stream);
         }
 
-        /// Arbitrary operations never panic, never exceed the caps, and
-        /// deliver bytes whose count matches `next` minus gap bytes.
+        /// Arbitrary operations never panic, never exceed the caps, know the
+        /// earliest frame buffered, and deliver bytes whose count matches
+        /// `next` minus gap bytes.
         #[test]
         fn arbitrary_operations_respect_invariants(
             ops in proptest::collection::vec((0u8..4, any::<u32>(), proptest::collection::vec(any::<u8>(), 0..50), 0u32..20), 1..80),
@@ -755,6 +823,10 @@ mod tests {
                 }
                 prop_assert!(r.buffered() <= 300);
                 prop_assert!(r.pending.len() <= 8);
+                // The frame log answers as a walk over the buffer would, and
+                // stays bounded.
+                prop_assert_eq!(r.min_buffered_frame(), r.pending.values().map(|p| p.origin.frame).min());
+                prop_assert!(r.held_frames.as_ref().map_or(0, |log| log.len()) <= 2 * r.pending.len() + 33);
             }
             r.finish(&mut |e| match e {
                 StreamEvent::Data { bytes, .. } => delivered += bytes.len() as u64,
