@@ -101,7 +101,9 @@ pub struct Reassembler {
     /// [`Reassembler::trim_held_frames`]); its first entry is current after
     /// every public call. Answers [`Reassembler::min_buffered_frame`], asked
     /// about every live flow whenever rows wait to be released, without a
-    /// walk over everything buffered. Boxed: most flows never buffer.
+    /// walk over everything buffered. Boxed: 8 bytes in every connection
+    /// instead of 32, and most flows never buffer.
+    #[allow(clippy::box_collection)]
     held_frames: Option<Box<VecDeque<(u64, u64)>>>,
     buffered: usize,
     /// Stream offset of the FIN, once seen.
@@ -558,7 +560,7 @@ impl Reassembler {
     fn trim_held_frames(&mut self) {
         let Some(log) = &mut self.held_frames else { return };
         let pending = &self.pending;
-        while log.front().is_some_and(|&(f, k)| !pending.get(&k).is_some_and(|p| p.origin.frame == f)) {
+        while log.front().is_some_and(|&(f, k)| pending.get(&k).is_none_or(|p| p.origin.frame != f)) {
             log.pop_front();
         }
     }
