@@ -56,6 +56,160 @@ struct Pending {
     origin: Origin,
 }
 
+/// [`Reassembler::fin_at`] before a FIN is seen.
+const NO_FIN: u64 = u64::MAX;
+
+/// Segments held out of order, by stream offset. A plain queue while each
+/// one lands after all the others (or before them) and they leave from the
+/// front, as when data keeps coming after a hole; a tree from the first one
+/// that lands in between (or a removal from the middle) until the store is
+/// empty again. Either way no operation costs more than a tree's, and the
+/// common one costs a queue's.
+#[derive(Debug)]
+enum Held {
+    Queue(VecDeque<(u64, Pending)>),
+    Tree(BTreeMap<u64, Pending>),
+}
+
+impl Default for Held {
+    fn default() -> Self {
+        Held::Queue(VecDeque::new())
+    }
+}
+
+impl Held {
+    fn len(&self) -> usize {
+        match self {
+            Held::Queue(q) => q.len(),
+            Held::Tree(t) => t.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn clear(&mut self) {
+        match self {
+            Held::Queue(q) => q.clear(),
+            Held::Tree(_) => *self = Held::default(),
+        }
+    }
+
+    fn first(&self) -> Option<(u64, &Pending)> {
+        match self {
+            Held::Queue(q) => q.front().map(|(k, p)| (*k, p)),
+            Held::Tree(t) => t.first_key_value().map(|(k, p)| (*k, p)),
+        }
+    }
+
+    fn last(&self) -> Option<(u64, &Pending)> {
+        match self {
+            Held::Queue(q) => q.back().map(|(k, p)| (*k, p)),
+            Held::Tree(t) => t.last_key_value().map(|(k, p)| (*k, p)),
+        }
+    }
+
+    fn pop_first(&mut self) -> Option<(u64, Pending)> {
+        let first = match self {
+            Held::Queue(q) => q.pop_front(),
+            Held::Tree(t) => t.pop_first(),
+        };
+        self.settle();
+        first
+    }
+
+    /// Back to a queue once a tree is empty.
+    fn settle(&mut self) {
+        if matches!(self, Held::Tree(t) if t.is_empty()) {
+            *self = Held::default();
+        }
+    }
+
+    /// The segments as a tree (made one if they were a queue).
+    fn tree(&mut self) -> &mut BTreeMap<u64, Pending> {
+        let tree = match std::mem::take(self) {
+            Held::Queue(q) => q.into_iter().collect(),
+            Held::Tree(t) => t,
+        };
+        *self = Held::Tree(tree);
+        match self {
+            Held::Tree(t) => t,
+            // Not reached: a tree was just put there. An empty stand-in
+            // keeps this free of panics.
+            Held::Queue(_) => {
+                *self = Held::Tree(BTreeMap::new());
+                self.tree()
+            }
+        }
+    }
+
+    fn position(q: &VecDeque<(u64, Pending)>, key: u64) -> Result<usize, usize> {
+        q.binary_search_by_key(&key, |(k, _)| *k)
+    }
+
+    fn get(&self, key: u64) -> Option<&Pending> {
+        match self {
+            Held::Queue(q) => Held::position(q, key).ok().and_then(|i| q.get(i)).map(|(_, p)| p),
+            Held::Tree(t) => t.get(&key),
+        }
+    }
+
+    fn get_mut(&mut self, key: u64) -> Option<&mut Pending> {
+        match self {
+            Held::Queue(q) => Held::position(q, key).ok().and_then(|i| q.get_mut(i)).map(|(_, p)| p),
+            Held::Tree(t) => t.get_mut(&key),
+        }
+    }
+
+    fn insert(&mut self, key: u64, pending: Pending) {
+        if let Held::Queue(q) = self {
+            if q.back().is_none_or(|(k, _)| *k < key) {
+                q.push_back((key, pending));
+                return;
+            }
+            if q.front().is_some_and(|(k, _)| key < *k) {
+                q.push_front((key, pending));
+                return;
+            }
+        }
+        self.tree().insert(key, pending);
+    }
+
+    fn remove(&mut self, key: u64) -> Option<Pending> {
+        let removed = match self {
+            Held::Queue(q) if q.front().is_some_and(|(k, _)| *k == key) => q.pop_front().map(|(_, p)| p),
+            Held::Queue(q) if q.back().is_some_and(|(k, _)| *k == key) => q.pop_back().map(|(_, p)| p),
+            Held::Queue(q) if Held::position(q, key).is_err() => None,
+            _ => self.tree().remove(&key),
+        };
+        self.settle();
+        removed
+    }
+
+    /// Offsets of the segments overlapping `start..end`, from the last one
+    /// back: those that start before `end`, as long as each reaches past
+    /// `start`.
+    fn overlapping(&self, start: u64, end: u64) -> Vec<u64> {
+        let reaches = |k: u64, p: &Pending| k + p.data.len() as u64 > start;
+        match self {
+            Held::Queue(q) => {
+                let before = q.partition_point(|(k, _)| *k < end);
+                q.range(..before).rev().take_while(|(k, p)| reaches(*k, p)).map(|(k, _)| *k).collect()
+            }
+            Held::Tree(t) => t.range(..end).rev().take_while(|(k, p)| reaches(**k, p)).map(|(k, _)| *k).collect(),
+        }
+    }
+
+    #[cfg(test)]
+    fn values(&self) -> Box<dyn Iterator<Item = &Pending> + '_> {
+        match self {
+            Held::Queue(q) => Box::new(q.iter().map(|(_, p)| p)),
+            Held::Tree(t) => Box::new(t.values()),
+        }
+    }
+}
+
 /// Caps for one direction.
 #[derive(Debug, Clone, Copy)]
 pub struct ReassemblyLimits {
@@ -95,7 +249,7 @@ pub struct Reassembler {
     /// Sequence number of stream offset 0; None until the first SYN or data.
     isn: Option<u32>,
     next: u64,
-    pending: BTreeMap<u64, Pending>,
+    pending: Held,
     /// `(frame, offset)` of every segment in `pending`, sorted by frame,
     /// and perhaps of some since taken out (skipped when met: see
     /// [`Reassembler::trim_held_frames`]); its first entry is current after
@@ -106,8 +260,9 @@ pub struct Reassembler {
     #[allow(clippy::box_collection)]
     held_frames: Option<Box<VecDeque<(u64, u64)>>>,
     buffered: usize,
-    /// Stream offset of the FIN, once seen.
-    fin_at: Option<u64>,
+    /// Stream offset of the FIN, once seen; [`NO_FIN`] before (a plain
+    /// `u64` keeps the connection within its allocation size class).
+    fin_at: u64,
     /// Highest offset the peer acknowledged.
     peer_acked: u64,
     /// Last delivered bytes, ending at `next`.
@@ -123,10 +278,10 @@ impl Reassembler {
         Reassembler {
             isn: None,
             next: 0,
-            pending: BTreeMap::new(),
+            pending: Held::default(),
             held_frames: None,
             buffered: 0,
-            fin_at: None,
+            fin_at: NO_FIN,
             peer_acked: 0,
             recent: Vec::new(),
             recent_frame: 0,
@@ -163,7 +318,7 @@ impl Reassembler {
         // Dropped, not kept: few flows ever buffer out of order.
         *held_frames = None;
         *buffered = 0;
-        *fin_at = None;
+        *fin_at = NO_FIN;
         *peer_acked = 0;
         if recent.capacity() <= REUSED_CAPACITY {
             recent.clear();
@@ -210,7 +365,8 @@ impl Reassembler {
 
     /// True once every byte up to the FIN has been delivered.
     pub fn is_finished(&self) -> bool {
-        self.fin_at.is_some_and(|f| self.next >= f)
+        // `next` never reaches NO_FIN.
+        self.fin_at != NO_FIN && self.next >= self.fin_at
     }
 
     /// Maps a sequence number to a stream offset relative to `next`
@@ -244,8 +400,8 @@ impl Reassembler {
         }
         if let Some(off) = self.offset_of(seq) {
             let end = off + len as u64;
-            if self.fin_at.is_none() && end >= self.next {
-                self.fin_at = Some(end);
+            if self.fin_at == NO_FIN && end >= self.next && end != NO_FIN {
+                self.fin_at = end;
             }
         }
     }
@@ -275,9 +431,12 @@ impl Reassembler {
         sink: &mut dyn FnMut(StreamEvent<'_>),
     ) {
         self.push_segment(seq, payload, missing_tail, origin, sink);
-        self.trim_held_frames();
+        if self.held_frames.is_some() {
+            self.trim_held_frames();
+        }
     }
 
+    #[inline(always)]
     fn push_segment(
         &mut self,
         seq: u32,
@@ -327,7 +486,8 @@ impl Reassembler {
             }
             start = self.next + ahead;
         }
-        if let Some(fin) = self.fin_at {
+        if self.fin_at != NO_FIN {
+            let fin = self.fin_at;
             // Nothing after the FIN belongs to this connection.
             if start >= fin {
                 return;
@@ -381,15 +541,15 @@ impl Reassembler {
     fn skip(&mut self, len: u64, origin: Origin, sink: &mut dyn FnMut(StreamEvent<'_>)) {
         let target = self.next + len;
         while self.next < target {
-            let hole_end = match self.pending.keys().next() {
-                Some(&k) if k == self.next => {
+            let hole_end = match self.pending.first().map(|(k, _)| k) {
+                Some(k) if k == self.next => {
                     self.release_in_order(sink);
                     continue;
                 }
-                Some(&k) if k < self.next => {
+                Some(k) if k < self.next => {
                     // Never happens (pending starts after `next`); trim so the
                     // loop always advances.
-                    if let Some(p) = self.pending.remove(&k) {
+                    if let Some(p) = self.pending.remove(k) {
                         self.buffered -= p.data.len();
                         let keep = (self.next - k) as usize;
                         if keep < p.data.len() {
@@ -399,7 +559,7 @@ impl Reassembler {
                     }
                     continue;
                 }
-                Some(&k) => k.min(target),
+                Some(k) => k.min(target),
                 None => target,
             };
             let gap = hole_end - self.next;
@@ -415,7 +575,7 @@ impl Reassembler {
 
     /// Jumps the first hole; false when nothing is pending.
     fn skip_first_hole(&mut self, sink: &mut dyn FnMut(StreamEvent<'_>)) -> bool {
-        let Some((&key, p)) = self.pending.iter().next() else {
+        let Some((key, p)) = self.pending.first() else {
             return false;
         };
         let origin = p.origin;
@@ -428,11 +588,8 @@ impl Reassembler {
     }
 
     fn release_in_order(&mut self, sink: &mut dyn FnMut(StreamEvent<'_>)) {
-        while let Some(entry) = self.pending.first_entry() {
-            if *entry.key() != self.next {
-                break;
-            }
-            let p = entry.remove();
+        while self.pending.first().is_some_and(|(k, _)| k == self.next) {
+            let Some((_, p)) = self.pending.pop_first() else { break };
             self.buffered -= p.data.len();
             self.deliver(&p.data, p.origin, sink);
         }
@@ -442,8 +599,8 @@ impl Reassembler {
         // The acknowledgement first: it is at hand, the buffer's first key
         // is a walk down the tree.
         while self.peer_acked > self.next {
-            match self.pending.first_key_value() {
-                Some((&key, _)) if key > self.next => {
+            match self.pending.first() {
+                Some((key, _)) if key > self.next => {
                     let _ = self.skip_first_hole(sink);
                 }
                 _ => break,
@@ -467,7 +624,7 @@ impl Reassembler {
         let end = start + data.len() as u64;
         // Past the end of everything buffered (the usual case: data after a
         // hole arrives in order): nothing can overlap, no range search.
-        let after_all = self.pending.last_key_value().is_none_or(|(k, p)| k + p.data.len() as u64 <= start);
+        let after_all = self.pending.last().is_none_or(|(k, p)| k + p.data.len() as u64 <= start);
         if after_all {
             if !data.is_empty() {
                 self.hold(start, data.to_vec(), origin);
@@ -475,13 +632,7 @@ impl Reassembler {
             return;
         }
         // Collect overlapping buffered segments (they start before `end`).
-        let overlapping: Vec<u64> = self
-            .pending
-            .range(..end)
-            .rev()
-            .take_while(|(k, p)| *k + p.data.len() as u64 > start)
-            .map(|(k, _)| *k)
-            .collect();
+        let overlapping = self.pending.overlapping(start, end);
         if overlapping.is_empty() {
             // The usual case: nothing buffered overlaps; no pieces to cut.
             if !data.is_empty() {
@@ -492,7 +643,7 @@ impl Reassembler {
         let mut cursor = start;
         let mut pieces: Vec<(u64, &[u8])> = Vec::new();
         for key in overlapping.iter().rev() {
-            let Some(existing) = self.pending.get_mut(key) else {
+            let Some(existing) = self.pending.get_mut(*key) else {
                 continue;
             };
             let ex_start = *key;
@@ -551,7 +702,7 @@ impl Reassembler {
         }
         if log.len() > 2 * self.pending.len() + 32 {
             let pending = &self.pending;
-            log.retain(|&(f, k)| pending.get(&k).is_some_and(|p| p.origin.frame == f));
+            log.retain(|&(f, k)| pending.get(k).is_some_and(|p| p.origin.frame == f));
         }
     }
 
@@ -560,7 +711,7 @@ impl Reassembler {
     fn trim_held_frames(&mut self) {
         let Some(log) = &mut self.held_frames else { return };
         let pending = &self.pending;
-        while log.front().is_some_and(|&(f, k)| pending.get(&k).is_none_or(|p| p.origin.frame != f)) {
+        while log.front().is_some_and(|&(f, k)| pending.get(k).is_none_or(|p| p.origin.frame != f)) {
             log.pop_front();
         }
     }
@@ -796,6 +947,47 @@ mod tests {
             r.finish(&mut |e| if let StreamEvent::Data { bytes, .. } = e { out.extend_from_slice(bytes) });
             prop_assert_eq!(gaps, 0);
             prop_assert_eq!(out, stream);
+        }
+
+        /// The held-segment store answers as a `BTreeMap` would, whatever
+        /// the order of inserts and removals (queue, tree and back).
+        #[test]
+        fn held_segments_match_a_tree(ops in proptest::collection::vec((0u8..6, 0u64..40, 1usize..6), 0..120)) {
+            let mut held = Held::default();
+            let mut model: BTreeMap<u64, usize> = BTreeMap::new();
+            for (op, key, len) in ops {
+                let pending = || Pending { data: vec![0; len], origin: o(key) };
+                match op {
+                    0 | 1 => {
+                        held.insert(key, pending());
+                        model.insert(key, len);
+                    }
+                    2 => {
+                        // Mostly at the end, as data after a hole comes.
+                        let key = model.last_key_value().map_or(key, |(k, _)| k + 1 + key % 3);
+                        held.insert(key, pending());
+                        model.insert(key, len);
+                    }
+                    3 => prop_assert_eq!(held.remove(key).map(|p| p.data.len()), model.remove(&key)),
+                    4 => prop_assert_eq!(held.pop_first().map(|(k, p)| (k, p.data.len())), model.pop_first()),
+                    _ => {
+                        let want: Vec<u64> = model
+                            .range(..key + len as u64)
+                            .rev()
+                            .take_while(|(k, l)| **k + **l as u64 > key)
+                            .map(|(k, _)| *k)
+                            .collect();
+                        prop_assert_eq!(held.overlapping(key, key + len as u64), want);
+                    }
+                }
+                prop_assert_eq!(held.len(), model.len());
+                prop_assert_eq!(held.first().map(|(k, p)| (k, p.data.len())), model.first_key_value().map(|(k, l)| (*k, *l)));
+                prop_assert_eq!(held.last().map(|(k, p)| (k, p.data.len())), model.last_key_value().map(|(k, l)| (*k, *l)));
+                prop_assert_eq!(held.get(key).map(|p| p.data.len()), model.get(&key).copied());
+                if model.is_empty() {
+                    prop_assert!(matches!(held, Held::Queue(_)), "an empty store is a queue again");
+                }
+            }
         }
 
         /// Arbitrary operations never panic, never exceed the caps, know the
