@@ -63,8 +63,9 @@ const NO_FIN: u64 = u64::MAX;
 /// one lands after all the others (or before them) and they leave from the
 /// front, as when data keeps coming after a hole; a tree from the first one
 /// that lands in between (or a removal from the middle) until the store is
-/// empty again. Either way no operation costs more than a tree's, and the
-/// common one costs a queue's.
+/// empty again. Turning the queue into a tree costs one pass over it, paid
+/// for by the inserts that filled it since it was last empty; after that no
+/// operation costs more than a tree's, and the common one costs a queue's.
 #[derive(Debug)]
 enum Held {
     Queue(VecDeque<(u64, Pending)>),
