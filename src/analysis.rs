@@ -267,7 +267,7 @@ const HOLE: u64 = u64::MAX;
 
 /// The connections of a flow table in a slab. `slots` holds them at
 /// stable positions (a closed flow leaves a hole that the next new one
-/// fills), `index` finds a flow's position by its key, and `rank` holds
+/// fills), two indexes find a flow's position by its key, and `rank` holds
 /// every position's eviction rank in a dense array of its own: eviction
 /// reads the rank of every flow, and at 8 bytes a flow those stay in the
 /// cache where hash buckets of key and slot (88 bytes) did not.
