@@ -109,20 +109,22 @@ fn network_start(linktype: i32, data: &[u8]) -> Option<(usize, u16)> {
     }
 }
 
-/// A cheap look at a frame, before any full decoding: `Ok(Some(ports))`
-/// for a plain TCP segment (source, destination), `Err` when the frame is
-/// certainly not TCP, `Ok(None)` when only [`decode_tcp`] can tell (IPv6
-/// extension headers, IP fragments, unusual link layers). Lets the caller
-/// skip most non-FTP traffic at a fraction of the cost of full slicing.
-pub fn peek_tcp_ports(linktype: i32, data: &[u8]) -> Result<Option<(u16, u16)>, SkipReason> {
+/// [`peek_tcp_ports_at`] from the start of a frame (the tests' way in;
+/// [`decode_tcp_wanted`] is the analysis's).
+#[cfg(test)]
+fn peek_tcp_ports(linktype: i32, data: &[u8]) -> Result<Option<(u16, u16)>, SkipReason> {
     let Some((at, ethertype)) = network_start(linktype, data) else {
         return Ok(None);
     };
     peek_tcp_ports_at(data, at, ethertype)
 }
 
-/// [`peek_tcp_ports`] past the link layer: the network header starts at
-/// `at` and carries `ethertype`.
+/// A cheap look at a frame whose network header starts at `at` and carries
+/// `ethertype`, before any full decoding: `Ok(Some(ports))` for a plain TCP
+/// segment (source, destination), `Err` when the frame is certainly not
+/// TCP, `Ok(None)` when only [`decode_tcp`] can tell (IPv6 extension
+/// headers, IP fragments, unusual link layers). Lets the caller skip most
+/// non-FTP traffic at a fraction of the cost of full slicing.
 fn peek_tcp_ports_at(data: &[u8], at: usize, ethertype: u16) -> Result<Option<(u16, u16)>, SkipReason> {
     let ports_at = |off: usize| -> Option<(u16, u16)> { Some((be16(data, off)?, be16(data, off + 2)?)) };
     match ethertype {
@@ -223,7 +225,7 @@ fn decode_plain_tcp_at(data: &[u8], at: usize, ethertype: u16) -> Option<TcpSegm
 
 /// Decodes one frame down to TCP if its ports are `wanted` (source,
 /// destination): `Ok(None)` for a TCP segment between other ports.
-/// [`peek_tcp_ports`] and [`decode_tcp`] in one, reading the link and IP
+/// [`peek_tcp_ports_at`] and [`decode_tcp`] in one, reading the link and IP
 /// headers once for the common frames: it skips what they skip, for the
 /// same reasons.
 pub fn decode_tcp_wanted(

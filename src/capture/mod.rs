@@ -7,6 +7,6 @@ pub mod link;
 pub mod reader;
 pub mod time;
 
-pub use link::{decode_tcp, decode_tcp_wanted, peek_tcp_ports, SkipReason, TcpFlags, TcpSegment};
+pub use link::{decode_tcp, decode_tcp_wanted, SkipReason, TcpFlags, TcpSegment};
 pub use reader::{CaptureProblem, CaptureReader, Format, Frame, ReadWarning};
 pub use time::Timestamp;

@@ -431,6 +431,8 @@ impl Reassembler {
         origin: Origin,
         sink: &mut dyn FnMut(StreamEvent<'_>),
     ) {
+        // One way out of `push_segment`'s many: the frame log is trimmed
+        // whichever way the segment went.
         self.push_segment(seq, payload, missing_tail, origin, sink);
         if self.held_frames.is_some() {
             self.trim_held_frames();
