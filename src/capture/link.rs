@@ -225,7 +225,7 @@ fn decode_plain_tcp_at(data: &[u8], at: usize, ethertype: u16) -> Option<TcpSegm
 
 /// Decodes one frame down to TCP if its ports are `wanted` (source,
 /// destination): `Ok(None)` for a TCP segment between other ports.
-/// [`peek_tcp_ports_at`] and [`decode_tcp`] in one, reading the link and IP
+/// `peek_tcp_ports_at` and [`decode_tcp`] in one, reading the link and IP
 /// headers once for the common frames: it skips what they skip, for the
 /// same reasons.
 pub fn decode_tcp_wanted(

@@ -97,7 +97,7 @@ fn name_key(name: &[u8]) -> Option<u64> {
 pub const MAX_OTHER_VERBS: usize = 256;
 
 /// The verbs a client used, each once: the known ones
-/// ([`KNOWN_VERBS`](super::command::KNOWN_VERBS)) as bits, the others
+/// ([`KNOWN_VERBS`]) as bits, the others
 /// apart. Small on purpose: every session holds one, and a flood of
 /// sessions holds thousands at once; a session using only known verbs
 /// allocates nothing for it.
@@ -268,7 +268,7 @@ impl HelpList {
 /// The last few lists read are remembered (per thread): a server answers
 /// HELP with the same text in every session, and a busy capture holds
 /// thousands of those replies from a handful of servers. Replies over
-/// [`MEMO_MAX_BYTES`] are read each time.
+/// `MEMO_MAX_BYTES` are read each time.
 pub fn help_commands(lines: Lines<'_>) -> HelpList {
     type Memo = std::cell::RefCell<(Vec<((Vec<u8>, Vec<usize>), HelpList)>, usize)>;
     thread_local! {

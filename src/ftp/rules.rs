@@ -81,7 +81,7 @@ pub struct Rule {
     pub verbs: &'static [&'static str],
     /// True when the command breaks the rule in this state.
     pub broken: fn(&SequenceState, &Judged<'_>) -> bool,
-    /// What went wrong, completing "<VERB> …".
+    /// What went wrong, completing "`<VERB>` …".
     pub what: &'static str,
     /// The step that was skipped.
     pub missing: &'static str,
