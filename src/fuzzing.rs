@@ -7,9 +7,10 @@
 //! the library, not a bug of this module. Every function takes the raw
 //! fuzzer input and interprets it as documented on the function.
 
-use crate::analysis::{Analyzer, Config};
+use crate::analysis::Analyzer;
 use crate::capture::link::linktype;
 use crate::capture::{decode_tcp, decode_tcp_wanted, CaptureReader, SkipReason};
+use crate::config::Config;
 use crate::flow::{Origin, OverlapPolicy, Reassembler, ReassemblyLimits, StreamEvent};
 use crate::ftp::lines::{Line, LineFramer};
 use crate::ftp::reply::{reply_code, ReplyAssembler, ReplyEvent};

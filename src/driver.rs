@@ -1,0 +1,416 @@
+//! The run: captures in (files, folders, standard input; `--jobs` at once),
+//! outputs back in the order of a one-job run, reports written on a thread
+//! of their own, warnings and the summary on standard error, the exit code.
+
+use crate::analysis::{Analyzer, Output};
+use crate::config::Config;
+use crate::diag::{Message, Summary};
+use crate::report::{incident_columns, transcript, Format, ReportWriter, SESSION_COLUMNS};
+use crate::transfer::TRANSFER_COLUMNS;
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Exit codes (documented in the README).
+pub mod exit {
+    /// Every capture was read to its end.
+    pub const OK: i32 = 0;
+    /// At least one capture was missing, unreadable, truncated or corrupt;
+    /// the others (and the readable part of that one) were still analysed.
+    pub const CAPTURE_PROBLEM: i32 = 1;
+    /// Bad usage, or a report could not be written.
+    pub const FATAL: i32 = 2;
+}
+
+/// A validated run, as the command line asks for it.
+#[derive(Debug)]
+pub struct Run {
+    pub config: Config,
+    /// Files, folders of them, or `-`.
+    pub captures: Vec<PathBuf>,
+    /// No progress bar and no summary.
+    pub quiet: bool,
+    /// Captures analysed at once (0: one per core).
+    pub jobs: usize,
+    pub task: Task,
+}
+
+#[derive(Debug)]
+pub enum Task {
+    /// The incident report (standard output when None), and the transfers
+    /// and sessions reports when asked for.
+    Report { incidents: Option<PathBuf>, transfers: Option<PathBuf>, sessions: Option<PathBuf>, format: Format },
+    /// The transcripts of the sessions `config.transcript` selects.
+    Transcript { output: Option<PathBuf> },
+}
+
+/// Runs the whole command; returns the exit code.
+pub fn run(run: &Run) -> i32 {
+    let result = match &run.task {
+        Task::Report { .. } => run_report(run),
+        Task::Transcript { output } => run_transcript(run, output),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => exit::OK,
+        Err(e) => {
+            eprintln!("ftpcap: {e:#}");
+            exit::FATAL
+        }
+    }
+}
+
+fn open_capture(path: &Path) -> io::Result<Box<dyn Read + Send>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(io::stdin()));
+    }
+    let file = File::open(path)?;
+    if file.metadata()?.is_dir() {
+        return Err(io::Error::other("is a directory"));
+    }
+    Ok(Box::new(file))
+}
+
+fn create(path: &Option<PathBuf>) -> Result<Box<dyn Write + Send>> {
+    Ok(match path {
+        Some(p) if p.as_os_str() != "-" => {
+            Box::new(io::BufWriter::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?))
+        }
+        _ => Box::new(io::BufWriter::new(io::stdout())),
+    })
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<csv::Error>()
+                .is_some_and(|ce| matches!(ce.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe))
+    })
+}
+
+/// A line for standard error about one capture.
+enum Note {
+    Warning(Message),
+    /// The capture could not be read (to its end).
+    Problem(String),
+}
+
+impl Note {
+    /// Shifts the session number a warning names, like its capture's rows.
+    fn offset_session(&mut self, by: u64) {
+        if let Note::Warning(Message { session: Some(id), .. }) = self {
+            *id += by;
+        }
+    }
+
+    fn print(&self, bar: &ProgressBar) {
+        match self {
+            Note::Warning(m) => bar.suspend(|| eprintln!("ftpcap: warning: {m}")),
+            Note::Problem(p) => bar.suspend(|| eprintln!("ftpcap: {p}")),
+        }
+    }
+}
+
+/// What reading one capture said on stderr and how it ended.
+struct CaptureReport {
+    notes: Vec<Note>,
+    failed: bool,
+}
+
+/// Analyses one capture with `analyzer`, handing outputs to `each`.
+fn analyze_one(
+    path: &Path,
+    analyzer: &mut Analyzer,
+    bar: &ProgressBar,
+    each: &mut dyn FnMut(Output) -> Result<()>,
+) -> Result<CaptureReport> {
+    let name = path.display().to_string();
+    let mut report = CaptureReport { notes: Vec::new(), failed: false };
+    let source = match open_capture(path) {
+        Ok(s) => s,
+        Err(e) => {
+            report.notes.push(Note::Problem(format!("{name}: {e}")));
+            report.failed = true;
+            return Ok(report);
+        }
+    };
+    let source: Box<dyn Read + Send> = Box::new(bar.wrap_read(source));
+    let mut failure: Option<anyhow::Error> = None;
+    let outcome = analyzer.analyze(&name, source, &mut |o| {
+        if failure.is_none() {
+            if let Err(e) = each(o) {
+                failure = Some(e);
+            }
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    report.notes.extend(analyzer.messages.drain(..).map(Note::Warning));
+    match outcome {
+        Err(problem) => {
+            report.notes.push(Note::Problem(format!("{name}: {problem}")));
+            report.failed = true;
+        }
+        Ok(outcome) => {
+            if let Some(problem) = &outcome.problem {
+                let frames = outcome.frames;
+                report.notes.push(Note::Problem(format!("{name}: {problem} (analysed the {frames} frames before it)")));
+                report.failed = true;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Capture files named on the command line; a directory stands for the
+/// capture files in it (by extension, recursively, sorted).
+fn expand_captures(paths: &[PathBuf]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                let name = p.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+                let known = [".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz"];
+                if known.iter().any(|ext| name.ends_with(ext)) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() != "-" && p.is_dir() {
+            walk(p, &mut out);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+fn progress_bar(run: &Run, captures: &[PathBuf]) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if !run.quiet && io::stderr().is_terminal() {
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} {msg:20!} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}")
+        {
+            bar.set_style(style);
+        }
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    let total: u64 = captures.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    bar.set_length(total);
+    bar
+}
+
+/// Reads every capture, in parallel when there are several and `--jobs`
+/// allows; `each` gets every output in the order of a one-job run (captures
+/// in command-line order, sessions numbered across them). Returns the exit
+/// status.
+fn analyze_all(run: &Run, mut each: impl FnMut(Output) -> Result<()>) -> Result<i32> {
+    let config = &run.config;
+    let captures = expand_captures(&run.captures);
+    let bar = progress_bar(run, &captures);
+    let jobs = match run.jobs {
+        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        n => n,
+    };
+    let mut status = exit::OK;
+    let mut summary = Summary::default();
+    if jobs <= 1 || captures.len() <= 1 || config.transcript.is_some() {
+        // One analyzer, streaming: constant memory whatever the row count.
+        let mut analyzer = Analyzer::new(config.clone());
+        for path in &captures {
+            bar.set_message(path.display().to_string());
+            let report = analyze_one(path, &mut analyzer, &bar, &mut each)?;
+            for note in &report.notes {
+                note.print(&bar);
+            }
+            if report.failed {
+                status = exit::CAPTURE_PROBLEM;
+            }
+        }
+        summary = analyzer.summary.clone();
+    } else {
+        // Each capture on its own analyzer; results are put back in order,
+        // with session numbers shifted past the captures before them.
+        type Done = (usize, Result<(CaptureReport, Vec<Output>, Summary)>);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (tx, rx) = std::sync::mpsc::channel::<Done>();
+        std::thread::scope(|scope| -> Result<()> {
+            for _ in 0..jobs.min(captures.len()) {
+                let tx = tx.clone();
+                let (next, captures, bar) = (&next, &captures, &bar);
+                scope.spawn(move || loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(path) = captures.get(i) else { break };
+                    let mut analyzer = Analyzer::new(config.clone());
+                    let mut outputs = Vec::new();
+                    let result = analyze_one(path, &mut analyzer, bar, &mut |o| {
+                        outputs.push(o);
+                        Ok(())
+                    })
+                    .map(|r| (r, outputs, analyzer.summary.clone()));
+                    if tx.send((i, result)).is_err() {
+                        break;
+                    }
+                });
+            }
+            drop(tx);
+            let mut waiting = std::collections::BTreeMap::new();
+            let mut emit_next = 0usize;
+            let mut offset = 0u64;
+            for (i, result) in rx {
+                waiting.insert(i, result);
+                while let Some(result) = waiting.remove(&emit_next) {
+                    let (report, outputs, part) = result?;
+                    for mut note in report.notes {
+                        note.offset_session(offset);
+                        note.print(&bar);
+                    }
+                    if report.failed {
+                        status = exit::CAPTURE_PROBLEM;
+                    }
+                    for mut o in outputs {
+                        o.offset_session(offset);
+                        each(o)?;
+                    }
+                    offset += part.sessions;
+                    summary.merge(&part);
+                    emit_next += 1;
+                }
+            }
+            Ok(())
+        })?;
+    }
+    bar.finish_and_clear();
+    if !run.quiet {
+        eprint!("{}", summary.text());
+    }
+    Ok(status)
+}
+
+/// Rows per hand-over to the report writer thread, and hand-overs queued.
+const WRITE_BATCH: usize = 1024;
+const WRITE_QUEUE: usize = 4;
+
+fn run_report(run: &Run) -> Result<i32> {
+    let Task::Report { incidents, transfers, sessions, format } = &run.task else {
+        unreachable!("run_report runs report tasks")
+    };
+    let violations = run.config.violations;
+    let mut incidents =
+        ReportWriter::new(create(incidents)?, *format, &incident_columns(violations)).context("writing the report")?;
+    let mut transfers = match transfers {
+        Some(p) => Some(
+            ReportWriter::new(create(&Some(p.clone()))?, *format, TRANSFER_COLUMNS)
+                .context("writing the transfers report")?,
+        ),
+        None => None,
+    };
+    let mut sessions = match sessions {
+        Some(p) => Some(
+            ReportWriter::new(create(&Some(p.clone()))?, *format, SESSION_COLUMNS)
+                .context("writing the sessions report")?,
+        ),
+        None => None,
+    };
+    // Rows are written on a thread of their own: on a capture with a row
+    // every few packets, writing the CSV costs a third of the analysis,
+    // and the two overlap on a second core. Batches keep the hand-over
+    // cheap; the bounded channel keeps memory constant.
+    std::thread::scope(|scope| -> Result<i32> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Output>>(WRITE_QUEUE);
+        // Emptied batches go back to be filled again: no allocation per
+        // batch, and no freeing on one thread what the other allocated.
+        // Written rows' text buffers go back too (see
+        // report::recycle_text_buffers).
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<(Vec<Output>, Vec<Vec<u8>>)>();
+        let writer = scope.spawn(move || -> Result<()> {
+            for mut batch in rx {
+                let mut texts = Vec::with_capacity(batch.len());
+                for output in batch.drain(..) {
+                    match output {
+                        Output::Incident(row) => {
+                            incidents.incident(&row, violations).context("writing the report")?;
+                            texts.push(row.into_text_buffer());
+                        }
+                        Output::Transfer(row) => {
+                            if let Some(w) = &mut transfers {
+                                w.row(&row).context("writing the transfers report")?;
+                            }
+                        }
+                        Output::Session(row) => {
+                            if let Some(w) = &mut sessions {
+                                w.row(&row).context("writing the sessions report")?;
+                            }
+                        }
+                        Output::Transcript(_) => {}
+                    }
+                }
+                let _ = back_tx.send((batch, texts));
+            }
+            incidents.flush().context("writing the report")?;
+            for w in [&mut transfers, &mut sessions].into_iter().flatten() {
+                w.flush().context("writing a report")?;
+            }
+            Ok(())
+        });
+        let mut batch = Vec::with_capacity(WRITE_BATCH);
+        let analysed = analyze_all(run, |output| {
+            batch.push(output);
+            if batch.len() >= WRITE_BATCH {
+                let empty = match back_rx.try_recv() {
+                    Ok((empty, mut texts)) => {
+                        crate::report::recycle_text_buffers(&mut texts);
+                        empty
+                    }
+                    Err(_) => Vec::with_capacity(WRITE_BATCH),
+                };
+                let full = std::mem::replace(&mut batch, empty);
+                // Fails only once the writer stopped; its error says why.
+                tx.send(full).map_err(|_| anyhow::anyhow!("the report writer stopped"))?;
+            }
+            Ok(())
+        });
+        if !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
+        drop(tx);
+        match writer.join() {
+            Ok(written) => written?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        analysed
+    })
+}
+
+fn run_transcript(run: &Run, output: &Option<PathBuf>) -> Result<i32> {
+    let mut out = create(output)?;
+    let mut printed = 0;
+    let show = run.config.show_passwords;
+    let status = analyze_all(run, |output| {
+        if let Output::Transcript(t) = output {
+            if printed > 0 {
+                writeln!(out)?;
+            }
+            out.write_all(transcript::render(&t, show).as_bytes())?;
+            printed += 1;
+        }
+        Ok(())
+    })?;
+    out.flush()?;
+    if printed == 0 {
+        eprintln!("ftpcap: no session matched");
+        return Ok(status.max(exit::CAPTURE_PROBLEM));
+    }
+    Ok(status)
+}
