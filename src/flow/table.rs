@@ -25,6 +25,7 @@ pub struct FlowKey {
 
 impl FlowKey {
     /// The key of a segment's flow, and whether the segment comes from `lo`.
+    #[inline]
     pub fn of(seg: &TcpSegment<'_>) -> (FlowKey, bool) {
         let s = Endpoint { ip: seg.src, port: seg.src_port };
         let d = Endpoint { ip: seg.dst, port: seg.dst_port };
@@ -127,6 +128,7 @@ impl<C> Default for Flows<C> {
 }
 
 /// An IPv4 flow's key packed into 12 bytes: both addresses, both ports.
+#[inline]
 fn v4_key(key: &FlowKey) -> Option<(u64, u32)> {
     match (key.lo.ip, key.hi.ip) {
         (IpAddr::V4(lo), IpAddr::V4(hi)) => Some((
@@ -142,6 +144,7 @@ impl<C> Flows<C> {
         self.index_v4.len() + self.index_other.len()
     }
 
+    #[inline]
     fn position(&self, key: &FlowKey) -> Option<usize> {
         let i = match v4_key(key) {
             Some(k) => self.index_v4.get(&k),
@@ -307,6 +310,7 @@ impl<C: Tracked> FlowTable<C> {
     }
 
     /// Moves the capture clock to `ts` if that is later.
+    #[inline]
     pub fn advance_clock(&mut self, ts: Timestamp) {
         if ts > self.now {
             self.now = ts;
@@ -318,10 +322,12 @@ impl<C: Tracked> FlowTable<C> {
     }
 
     /// Whether a flow with payload or a handshake is known by `key`.
+    #[inline]
     pub fn knows(&self, key: &FlowKey) -> bool {
         self.flows.position(key).is_some() || self.handshakes.contains_key(key)
     }
 
+    #[inline]
     pub fn has_flow(&self, key: &FlowKey) -> bool {
         self.flows.position(key).is_some()
     }
@@ -363,6 +369,7 @@ impl<C: Tracked> FlowTable<C> {
 
     /// The flow at `position` ([`FlowTable::position_or_insert`]), marked
     /// active at `frame`.
+    #[inline]
     pub fn touch(&mut self, position: usize, frame: u64) -> Option<&mut C> {
         let clock = self.now;
         let slot = self.flows.at_mut(position)?;
@@ -372,6 +379,7 @@ impl<C: Tracked> FlowTable<C> {
     }
 
     /// Rereads the flow at `position` after a packet changed it.
+    #[inline]
     pub fn refresh(&mut self, position: usize) {
         self.flows.refresh(position);
     }
