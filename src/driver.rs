@@ -331,17 +331,13 @@ fn run_report(run: &Run) -> Result<i32> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Output>>(WRITE_QUEUE);
         // Emptied batches go back to be filled again: no allocation per
         // batch, and no freeing on one thread what the other allocated.
-        // Written rows' text buffers go back too (see
-        // report::recycle_text_buffers).
-        let (back_tx, back_rx) = std::sync::mpsc::channel::<(Vec<Output>, Vec<Vec<u8>>)>();
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<Output>>();
         let writer = scope.spawn(move || -> Result<()> {
             for mut batch in rx {
-                let mut texts = Vec::with_capacity(batch.len());
                 for output in batch.drain(..) {
                     match output {
                         Output::Incident(row) => {
                             incidents.incident(&row, violations).context("writing the report")?;
-                            texts.push(row.into_text_buffer());
                         }
                         Output::Transfer(row) => {
                             if let Some(w) = &mut transfers {
@@ -356,7 +352,7 @@ fn run_report(run: &Run) -> Result<i32> {
                         Output::Transcript(_) => {}
                     }
                 }
-                let _ = back_tx.send((batch, texts));
+                let _ = back_tx.send(batch);
             }
             incidents.flush().context("writing the report")?;
             for w in [&mut transfers, &mut sessions].into_iter().flatten() {
@@ -368,13 +364,7 @@ fn run_report(run: &Run) -> Result<i32> {
         let analysed = analyze_all(run, |output| {
             batch.push(output);
             if batch.len() >= WRITE_BATCH {
-                let empty = match back_rx.try_recv() {
-                    Ok((empty, mut texts)) => {
-                        crate::report::recycle_text_buffers(&mut texts);
-                        empty
-                    }
-                    Err(_) => Vec::with_capacity(WRITE_BATCH),
-                };
+                let empty = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(WRITE_BATCH));
                 let full = std::mem::replace(&mut batch, empty);
                 // Fails only once the writer stopped; its error says why.
                 tx.send(full).map_err(|_| anyhow::anyhow!("the report writer stopped"))?;

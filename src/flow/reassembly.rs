@@ -59,133 +59,45 @@ struct Pending {
 /// [`Reassembler::fin_at`] before a FIN is seen.
 const NO_FIN: u64 = u64::MAX;
 
-/// Segments held out of order, by stream offset. A plain queue while each
-/// one lands after all the others (or before them) and they leave from the
-/// front, as when data keeps coming after a hole; a tree from the first one
-/// that lands in between (or a removal from the middle) until the store is
-/// empty again. Turning the queue into a tree costs one pass over it, paid
-/// for by the inserts that filled it since it was last empty; after that no
-/// operation costs more than a tree's, and the common one costs a queue's.
-#[derive(Debug)]
-enum Held {
-    Queue(VecDeque<(u64, Pending)>),
-    Tree(BTreeMap<u64, Pending>),
-}
-
-impl Default for Held {
-    fn default() -> Self {
-        Held::Queue(VecDeque::new())
-    }
-}
+/// Segments held out of order, by stream offset.
+#[derive(Debug, Default)]
+struct Held(BTreeMap<u64, Pending>);
 
 impl Held {
     fn len(&self) -> usize {
-        match self {
-            Held::Queue(q) => q.len(),
-            Held::Tree(t) => t.len(),
-        }
+        self.0.len()
     }
 
     fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn clear(&mut self) {
-        match self {
-            Held::Queue(q) => q.clear(),
-            Held::Tree(_) => *self = Held::default(),
-        }
+        self.0.is_empty()
     }
 
     fn first(&self) -> Option<(u64, &Pending)> {
-        match self {
-            Held::Queue(q) => q.front().map(|(k, p)| (*k, p)),
-            Held::Tree(t) => t.first_key_value().map(|(k, p)| (*k, p)),
-        }
+        self.0.first_key_value().map(|(k, p)| (*k, p))
     }
 
     fn last(&self) -> Option<(u64, &Pending)> {
-        match self {
-            Held::Queue(q) => q.back().map(|(k, p)| (*k, p)),
-            Held::Tree(t) => t.last_key_value().map(|(k, p)| (*k, p)),
-        }
+        self.0.last_key_value().map(|(k, p)| (*k, p))
     }
 
     fn pop_first(&mut self) -> Option<(u64, Pending)> {
-        let first = match self {
-            Held::Queue(q) => q.pop_front(),
-            Held::Tree(t) => t.pop_first(),
-        };
-        self.settle();
-        first
-    }
-
-    /// Back to a queue once a tree is empty.
-    fn settle(&mut self) {
-        if matches!(self, Held::Tree(t) if t.is_empty()) {
-            *self = Held::default();
-        }
-    }
-
-    /// The segments as a tree (made one if they were a queue).
-    fn tree(&mut self) -> &mut BTreeMap<u64, Pending> {
-        let tree = match std::mem::take(self) {
-            Held::Queue(q) => q.into_iter().collect(),
-            Held::Tree(t) => t,
-        };
-        *self = Held::Tree(tree);
-        match self {
-            Held::Tree(t) => t,
-            // Not reached: a tree was just put there. An empty stand-in
-            // keeps this free of panics.
-            Held::Queue(_) => {
-                *self = Held::Tree(BTreeMap::new());
-                self.tree()
-            }
-        }
-    }
-
-    fn position(q: &VecDeque<(u64, Pending)>, key: u64) -> Result<usize, usize> {
-        q.binary_search_by_key(&key, |(k, _)| *k)
+        self.0.pop_first()
     }
 
     fn get(&self, key: u64) -> Option<&Pending> {
-        match self {
-            Held::Queue(q) => Held::position(q, key).ok().and_then(|i| q.get(i)).map(|(_, p)| p),
-            Held::Tree(t) => t.get(&key),
-        }
+        self.0.get(&key)
     }
 
     fn get_mut(&mut self, key: u64) -> Option<&mut Pending> {
-        match self {
-            Held::Queue(q) => Held::position(q, key).ok().and_then(|i| q.get_mut(i)).map(|(_, p)| p),
-            Held::Tree(t) => t.get_mut(&key),
-        }
+        self.0.get_mut(&key)
     }
 
     fn insert(&mut self, key: u64, pending: Pending) {
-        if let Held::Queue(q) = self {
-            if q.back().is_none_or(|(k, _)| *k < key) {
-                q.push_back((key, pending));
-                return;
-            }
-            if q.front().is_some_and(|(k, _)| key < *k) {
-                q.push_front((key, pending));
-                return;
-            }
-        }
-        self.tree().insert(key, pending);
+        self.0.insert(key, pending);
     }
 
     fn remove(&mut self, key: u64) -> Option<Pending> {
-        let removed = match self {
-            Held::Queue(q) if q.front().is_some_and(|(k, _)| *k == key) => q.pop_front().map(|(_, p)| p),
-            Held::Queue(q) if q.back().is_some_and(|(k, _)| *k == key) => q.pop_back().map(|(_, p)| p),
-            Held::Queue(q) if Held::position(q, key).is_err() => None,
-            _ => self.tree().remove(&key),
-        };
-        self.settle();
-        removed
+        self.0.remove(&key)
     }
 
     /// Offsets of the segments overlapping `start..end`, from the last one
@@ -193,21 +105,12 @@ impl Held {
     /// `start`.
     fn overlapping(&self, start: u64, end: u64) -> Vec<u64> {
         let reaches = |k: u64, p: &Pending| k + p.data.len() as u64 > start;
-        match self {
-            Held::Queue(q) => {
-                let before = q.partition_point(|(k, _)| *k < end);
-                q.range(..before).rev().take_while(|(k, p)| reaches(*k, p)).map(|(k, _)| *k).collect()
-            }
-            Held::Tree(t) => t.range(..end).rev().take_while(|(k, p)| reaches(**k, p)).map(|(k, _)| *k).collect(),
-        }
+        self.0.range(..end).rev().take_while(|(k, p)| reaches(**k, p)).map(|(k, _)| *k).collect()
     }
 
     #[cfg(test)]
-    fn values(&self) -> Box<dyn Iterator<Item = &Pending> + '_> {
-        match self {
-            Held::Queue(q) => Box::new(q.iter().map(|(_, p)| p)),
-            Held::Tree(t) => Box::new(t.values()),
-        }
+    fn values(&self) -> impl Iterator<Item = &Pending> + '_ {
+        self.0.values()
     }
 }
 
@@ -241,10 +144,6 @@ pub struct ReassemblyStats {
 const MAX_AHEAD: u64 = 64 << 20;
 /// Delivered bytes remembered to compare retransmissions against.
 const RECENT: usize = 4096;
-/// Largest buffer [`Reassembler::renew`] keeps (a bigger one would
-/// pin memory in every recycled slot).
-const REUSED_CAPACITY: usize = 256;
-
 #[derive(Debug)]
 pub struct Reassembler {
     /// Sequence number of stream offset 0; None until the first SYN or data.
@@ -289,46 +188,6 @@ impl Reassembler {
             limits,
             stats: ReassemblyStats::default(),
         }
-    }
-
-    /// Becomes what [`Reassembler::new`] makes, in place, keeping the
-    /// buffer of delivered bytes (emptied) if it is small: a new connection
-    /// in a recycled slot then allocates nothing for it, and nothing is
-    /// built elsewhere and copied in. Every field is named, so a new one
-    /// cannot be forgotten.
-    pub fn renew(&mut self, limits: ReassemblyLimits) {
-        let Reassembler {
-            isn,
-            next,
-            pending,
-            held_frames,
-            buffered,
-            fin_at,
-            peer_acked,
-            recent,
-            recent_frame,
-            limits: own,
-            stats,
-        } = self;
-        *isn = None;
-        *next = 0;
-        // Nearly always empty: clearing an empty map still walks it.
-        if !pending.is_empty() {
-            pending.clear();
-        }
-        // Dropped, not kept: few flows ever buffer out of order.
-        *held_frames = None;
-        *buffered = 0;
-        *fin_at = NO_FIN;
-        *peer_acked = 0;
-        if recent.capacity() <= REUSED_CAPACITY {
-            recent.clear();
-        } else {
-            *recent = Vec::new();
-        }
-        *recent_frame = 0;
-        *own = limits;
-        *stats = ReassemblyStats::default();
     }
 
     /// [`Reassembler::finish`] would hand on nothing, and no cap or window
@@ -898,17 +757,6 @@ mod tests {
         assert_eq!(ev, vec![Ev::Gap(1), Ev::Data(b"b".to_vec(), 2), Ev::Gap(1), Ev::Data(b"d".to_vec(), 1)]);
     }
 
-    #[test]
-    fn reused_buffers_carry_no_state() {
-        let limits = ReassemblyLimits::default();
-        let mut old = Reassembler::new(limits);
-        old.syn(99);
-        old.push(100, b"hello", 0, Origin::default(), &mut |_| {});
-        old.push(110, b"later", 0, Origin::default(), &mut |_| {});
-        old.renew(limits);
-        assert_eq!(format!("{old:?}"), format!("{:?}", Reassembler::new(limits)));
-    }
-
     proptest! {
         /// Any segmentation, reordering and duplication of a stream (with a
         /// SYN seen) reassembles to the same bytes, with no gap.
@@ -952,8 +800,8 @@ mod tests {
             prop_assert_eq!(out, stream);
         }
 
-        /// The held-segment store answers as a `BTreeMap` would, whatever
-        /// the order of inserts and removals (queue, tree and back).
+        /// The held-segment store answers as a map of offsets to lengths
+        /// would, `overlapping` included.
         #[test]
         fn held_segments_match_a_tree(ops in proptest::collection::vec((0u8..6, 0u64..40, 1usize..6), 0..120)) {
             let mut held = Held::default();
@@ -987,9 +835,6 @@ mod tests {
                 prop_assert_eq!(held.first().map(|(k, p)| (k, p.data.len())), model.first_key_value().map(|(k, l)| (*k, *l)));
                 prop_assert_eq!(held.last().map(|(k, p)| (k, p.data.len())), model.last_key_value().map(|(k, l)| (*k, *l)));
                 prop_assert_eq!(held.get(key).map(|p| p.data.len()), model.get(&key).copied());
-                if model.is_empty() {
-                    prop_assert!(matches!(held, Held::Queue(_)), "an empty store is a queue again");
-                }
             }
         }
 

@@ -88,12 +88,6 @@ pub enum Cell<'a> {
 }
 
 impl IncidentRow {
-    /// The row's text buffer, for [`recycle_text_buffers`] once the row
-    /// is written.
-    pub fn into_text_buffer(self) -> Vec<u8> {
-        self.text
-    }
-
     /// A row from its fixed cells and its finished [`RowText`].
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -275,36 +269,8 @@ pub struct RowText {
 
 impl Default for RowText {
     fn default() -> Self {
-        let buf = TEXT_BUFFERS.with(|pool| pool.borrow_mut().pop()).unwrap_or_else(|| Vec::with_capacity(256));
-        RowText { buf, ends: [0; TEXT_CELLS], filled: 0, wire: 0, lines: 0 }
+        RowText { buf: Vec::with_capacity(256), ends: [0; TEXT_CELLS], filled: 0, wire: 0, lines: 0 }
     }
-}
-
-/// Most row text buffers kept for reuse per thread, and the largest kept.
-const TEXT_BUFFERS_KEPT: usize = 4096;
-const TEXT_BUFFER_KEPT_CAPACITY: usize = 4096;
-
-thread_local! {
-    /// Text buffers of written rows, handed back by the report writer
-    /// ([`recycle_text_buffers`]): rows are built on the analysis thread
-    /// and written on another, and a buffer allocated on one thread and
-    /// freed on the other costs both (the allocator hands such frees back
-    /// to the owning thread).
-    static TEXT_BUFFERS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Keeps written rows' text buffers (see [`IncidentRow::into_text_buffer`])
-/// for the rows this thread builds next, up to a bound.
-pub fn recycle_text_buffers(buffers: &mut Vec<Vec<u8>>) {
-    TEXT_BUFFERS.with(|pool| {
-        let mut pool = pool.borrow_mut();
-        for mut buf in buffers.drain(..) {
-            if pool.len() < TEXT_BUFFERS_KEPT && buf.capacity() <= TEXT_BUFFER_KEPT_CAPACITY {
-                buf.clear();
-                pool.push(buf);
-            }
-        }
-    });
 }
 
 impl RowText {
