@@ -19,7 +19,7 @@ pub mod diag;
 pub mod driver;
 pub mod flow;
 pub mod ftp;
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod ordered;
 pub mod report;

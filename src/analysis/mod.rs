@@ -3,8 +3,8 @@
 //!
 //! [`Analyzer`] owns what spans captures (session numbering, counters);
 //! each capture gets its own flow table, finalized when the capture ends.
-//! [`connection`] drives one control connection, [`incident`] builds the
-//! rows, [`session_end`] what a finished session leaves.
+//! `connection` drives one control connection, `incident` builds the
+//! rows, `session_end` what a finished session leaves.
 
 mod connection;
 mod incident;
