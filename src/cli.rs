@@ -2,11 +2,11 @@
 //! starts: clap's definitions, value parsing and the limits' floors.
 
 use crate::config::{Config, TranscriptSelect};
+use crate::data::DataLimits;
 use crate::driver::{Run, Task};
 use crate::flow::{OverlapPolicy, ReassemblyLimits};
 use crate::ftp::SessionLimits;
 use crate::report::Format;
-use crate::transfer::DataLimits;
 use anyhow::{bail, Context, Result};
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use std::collections::BTreeSet;

@@ -1,9 +1,9 @@
 //! What shapes an analysis: the [`Config`] the command line is turned into,
 //! with every limit that bounds memory and its default.
 
+use crate::data::DataLimits;
 use crate::flow::{Endpoint, ReassemblyLimits};
 use crate::ftp::SessionLimits;
-use crate::transfer::DataLimits;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 

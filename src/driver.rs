@@ -5,8 +5,8 @@
 use crate::analysis::{Analyzer, Output};
 use crate::config::Config;
 use crate::diag::{Message, Summary};
+use crate::report::transfers::TRANSFER_COLUMNS;
 use crate::report::{incident_columns, transcript, Format, ReportWriter, SESSION_COLUMNS};
-use crate::transfer::TRANSFER_COLUMNS;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::File;

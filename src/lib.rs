@@ -4,7 +4,7 @@
 //! capture frames ([`capture`]) → TCP flows and per-direction ordered bytes
 //! ([`flow`]) → lines → commands and replies, paired and judged by the
 //! sequence rules ([`ftp`]) → data connections and transfer outcomes
-//! ([`transfer`]) → rows in the reports ([`report`]).
+//! ([`data`]) → rows in the reports ([`report`]).
 //! [`analysis`] wires the stages together for one capture; [`driver`] runs
 //! captures and writes the reports; [`cli`] turns flags into a validated
 //! [`driver::Run`] with its [`config::Config`]; [`diag`] names what went wrong.
@@ -15,6 +15,7 @@ pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod config;
+pub mod data;
 pub mod diag;
 pub mod driver;
 pub mod flow;
@@ -23,5 +24,4 @@ pub mod ftp;
 pub mod fuzzing;
 pub mod ordered;
 pub mod report;
-pub mod transfer;
 pub(crate) mod word;

@@ -12,13 +12,14 @@ mod session_end;
 
 use crate::capture::{decode_tcp, decode_tcp_wanted, CaptureProblem, CaptureReader, Frame, ReadWarning, Timestamp};
 use crate::config::Config;
+use crate::data::DataTracker;
 use crate::diag::{Message, Summary, Warning};
 use crate::flow::{FlowKey, FlowTable, Origin, Slot};
 use crate::ftp::Exchange;
 use crate::ordered::Ordered;
 use crate::report::transcript::Transcript;
+use crate::report::transfers::TransferRow;
 use crate::report::{IncidentRow, SessionRow};
-use crate::transfer::{DataTracker, TransferRow};
 use connection::{feed, Conn, Kind, Meta};
 use session_end::finish_conn;
 use std::collections::BTreeSet;

@@ -6,6 +6,7 @@
 //! would run as a formula gets a leading `'`.
 
 pub mod transcript;
+pub mod transfers;
 
 use crate::capture::time::{TimeText, Timestamp};
 use crate::word;

@@ -2,7 +2,7 @@
 
 use super::escape_bytes;
 use crate::ftp::session::TranscriptEntry;
-use crate::transfer::TransferRow;
+use crate::report::transfers::TransferRow;
 use std::fmt::Write as _;
 
 /// A recorded session ready to print.
