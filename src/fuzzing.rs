@@ -603,9 +603,9 @@ fn check_cell(name: &str, s: &str, newlines: bool) {
 }
 
 fn check_row(row: &IncidentRow) {
-    let names = INCIDENT_COLUMNS.iter().chain(["verdict"].iter());
+    let names = INCIDENT_COLUMNS.iter().chain([&crate::report::incidents::VERDICT_COLUMN]).map(|c| c.name);
     for (name, value) in names.zip(row.record(true)) {
-        check_cell(name, &value, *name == "reply");
+        check_cell(name, &value, name == "reply");
     }
 }
 

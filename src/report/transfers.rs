@@ -1,60 +1,37 @@
 //! The `--transfers` report's row: its columns, and how a judged transfer
 //! becomes one.
 
+use super::columns::report_row;
 use crate::data::outcome::{classify, transferred_bytes};
 use crate::data::{DataConn, Transfer};
-use serde::Serialize;
 
-/// The `--transfers` report's row.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct TransferRow {
-    pub capture: String,
-    pub session: u64,
-    pub user: String,
-    pub command: String,
-    pub argument: String,
-    pub mode: String,
-    pub data_ip: String,
-    pub data_port: Option<u16>,
-    /// `initiator->listener` of the data connection seen, or `none`.
-    pub data_connection: String,
-    pub bytes: Option<u64>,
-    pub announced_size: Option<u64>,
-    pub replies: String,
-    pub start_time: String,
-    pub start_frame: u64,
-    pub end_time: String,
-    pub end_frame: Option<u64>,
-    pub data_first_frame: Option<u64>,
-    pub data_last_frame: Option<u64>,
-    pub outcome: String,
-    pub cause: String,
-    pub cause_detail: String,
+report_row! {
+    /// The `--transfers` report's row: one per data command.
+    pub struct TransferRow, TRANSFER_COLUMNS {
+        capture: String => "as in the incident report",
+        session: u64 => "as in the incident report",
+        user: String => "as in the incident report",
+        command: String => "the data command (RETR, STOR, STOU, APPE, LIST, NLST, MLSD)",
+        argument: String => "its path",
+        mode: String => "`passive` (PASV), `active` (PORT), `extended-passive` (EPSV), `extended-active` (EPRT), `none`",
+        data_ip: String => "the data address announced on the control channel (every number range-checked)",
+        data_port: Option<u16> => "its port",
+        /// `initiator->listener` of the data connection seen, or `none`.
+        data_connection: String => "the TCP connection seen for it, `initiator->listener`, or `none`",
+        bytes: Option<u64> => "payload bytes of the transfer's direction, counted from TCP sequence numbers (retransmissions once; a snaplen does not matter)",
+        announced_size: Option<u64> => "size the server announced (`150 … (N bytes)`, or `213` to `SIZE` of the same path)",
+        replies: String => "the control replies to the command, in order (`150 226`, `150 426`, `425`)",
+        start_time: String => "time of the command",
+        start_frame: u64 => "its frame",
+        end_time: String => "time of its final reply",
+        end_frame: Option<u64> => "its frame",
+        data_first_frame: Option<u64> => "first packet of the data connection",
+        data_last_frame: Option<u64> => "last packet of the data connection",
+        outcome: String => "`complete`, `failed`, `aborted` (the client sent ABOR before the final reply), `incomplete-capture` (the server reports success but the data connection, or part of it, is not in the capture; or the capture ends before the final reply)",
+        cause: String => "stable id: `pasv-private-address`, `data-connection-refused`, `no-data-connection`, `data-connection-failed`, `reset-mid-transfer`, `short-transfer`, `permission-denied`, `file-not-found`, `file-unavailable`, `disk-full`, `not-logged-in`, `bad-sequence`, `command-rejected`, `server-error`, `aborted-by-client`, `data-connection-not-captured`, `no-data-setup-seen`, `short-capture`, `no-final-reply`",
+        cause_detail: String => "one sentence",
+    }
 }
-
-pub const TRANSFER_COLUMNS: &[&str] = &[
-    "capture",
-    "session",
-    "user",
-    "command",
-    "argument",
-    "mode",
-    "data_ip",
-    "data_port",
-    "data_connection",
-    "bytes",
-    "announced_size",
-    "replies",
-    "start_time",
-    "start_frame",
-    "end_time",
-    "end_frame",
-    "data_first_frame",
-    "data_last_frame",
-    "outcome",
-    "cause",
-    "cause_detail",
-];
 
 /// A finished transfer's row, judged with its data connection as it is now.
 pub(crate) fn transfer_row(capture: &str, t: &Transfer, conn: Option<&DataConn>) -> TransferRow {

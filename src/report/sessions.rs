@@ -1,0 +1,37 @@
+//! The `--sessions` report's row: one per control session, with its columns.
+
+use super::columns::report_row;
+
+report_row! {
+    /// The `--sessions` report's row: one per control session.
+    pub struct SessionRow, SESSION_COLUMNS {
+        capture: String => "as in the incident report",
+        session: u64 => "as in the incident report",
+        client_ip: String => "the client end",
+        client_port: u16 => "its port",
+        server_ip: String => "the server end",
+        server_port: u16 => "its port",
+        start_time: String => "time of the session's first packet (RFC 3339 UTC)",
+        start_frame: u64 => "its frame",
+        end_time: String => "time of its last packet",
+        end_frame: u64 => "its frame",
+        duration_s: String => "seconds from first to last packet",
+        user: String => "the name from the last `USER`, empty if none",
+        server_software: String => "as in the incident report",
+        banner: String => "the greeting, every line",
+        syst: String => "the reply to `SYST`, if the client asked",
+        login: String => "`ok` (230), `failed` (530 to PASS or USER), `none` (no login seen)",
+        commands: u64 => "commands the client sent",
+        replies_214: u64 => "214 replies",
+        replies_503: u64 => "503 replies",
+        transfers_ok: u64 => "transfers with outcome `complete`",
+        transfers_failed: u64 => "transfers with any other outcome",
+        bytes_up: u64 => "payload bytes of uploads (STOR, STOU, APPE)",
+        bytes_down: u64 => "payload bytes of downloads and listings",
+        tls: bool => "`true` when the client sent AUTH",
+        ended: String => "`quit`, `fin`, `rst`, `capture-end`, `idle-timeout`, `evicted`, `new connection on the same 4-tuple`; `(encrypted after AUTH)` is added when the rest was TLS",
+        /// Verbs the client used that the server's own HELP list lacks.
+        unlisted_commands: String => "verbs the client used that the server's own HELP list lacks",
+        warnings: String => "what was wrong with this session's evidence, `key=count` joined by `;`: `gaps`, `reassembly-cap`, `garbage-lines`, `unpaired-replies`, `replies-lost-in-gap`, `pending-cap`, `code-mismatch`, `long-lines`, `reply-line-cap`, `lost-partial-lines`",
+    }
+}
