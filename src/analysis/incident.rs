@@ -2,8 +2,8 @@
 //! its one-sentence diagnosis.
 
 use super::connection::Meta;
+use crate::ftp::pairing::SentCommand;
 use crate::ftp::rules::{Rule, Source, RFC_503_VERBS};
-use crate::ftp::session::SentCommand;
 use crate::ftp::Exchange;
 use crate::report::{IncidentRow, RowText};
 use std::sync::Arc;

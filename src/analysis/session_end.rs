@@ -5,7 +5,7 @@ use super::connection::{stream_event, Conn, Meta};
 use super::Ctx;
 use crate::diag::Warning;
 use crate::flow::Slot;
-use crate::ftp::session::TranscriptEntry;
+use crate::ftp::transcript::TranscriptEntry;
 use crate::ftp::StopReason;
 use crate::report::transcript::Transcript;
 use crate::report::{cell, multiline_cell, SessionRow};
@@ -39,9 +39,9 @@ fn finish_in_place(conn: &mut Conn, last_frame: u64, ctx: &mut Ctx<'_>, end: &'s
     session.server_end(&mut |ex| ctx.exchange(&meta, ex));
     let id = meta.session_id;
     ctx.data.session_end(id);
-    let transcribed = conn.session.transcript.is_some();
+    let transcribed = conn.session.transcript.is_recording();
     let row = (ctx.config.session_rows || transcribed).then(|| session_row(conn, last_frame, &meta, ctx, end));
-    let dropped = conn.session.transcript_dropped;
+    let dropped = conn.session.transcript.dropped();
     if dropped > 0 {
         ctx.warn_session(Warning::TranscriptCapHit, id, || {
             format!("transcript too long; {dropped} later lines not kept in memory")
@@ -116,7 +116,7 @@ fn transcript(
     capture: &str,
     row: Option<&SessionRow>,
 ) -> Transcript {
-    let dropped = conn.session.transcript_dropped;
+    let dropped = conn.session.transcript.dropped();
     if dropped > 0 {
         let last = entries.last().map(|e| e.frame()).unwrap_or(0);
         entries.push(TranscriptEntry::Note {

@@ -1,7 +1,7 @@
 //! `ftpcap transcript`: one session as an annotated, terminal-safe text.
 
 use super::escape_bytes;
-use crate::ftp::session::TranscriptEntry;
+use crate::ftp::transcript::TranscriptEntry;
 use crate::report::transfers::TransferRow;
 use std::fmt::Write as _;
 
