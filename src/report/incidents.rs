@@ -342,7 +342,7 @@ pub const INCIDENT_COLUMNS: &[Column] = &[
     Column { name: "command_frame", meaning: "frame of the command's first byte" },
     Column { name: "previous_command", meaning: "the command sent just before it in the session" },
     Column { name: "previous_frame", meaning: "its frame" },
-    Column { name: "rule", meaning: "stable id of the ordering rule broken (`help` for 214; see Rules)" },
+    Column { name: "rule", meaning: "stable id of the ordering rule broken (`help` for 214; see [the sequence checker](docs/design.md#the-sequence-checker))" },
     Column { name: "diagnosis", meaning: "one sentence: what went wrong, the source, the missing step" },
     Column { name: "help_commands", meaning: "for a 214: the commands it lists, upper case, space-separated (commands a server marks unimplemented are left out)" },
     Column { name: "server_software", meaning: "the server software its greeting banner names (vsFTPd, ProFTPD, Pure-FTPd, pyftpdlib, FileZilla Server, Microsoft FTP Service), with the version when the banner gives one; never guessed" },

@@ -27,7 +27,7 @@ report_row! {
         end_frame: Option<u64> => "its frame",
         data_first_frame: Option<u64> => "first packet of the data connection",
         data_last_frame: Option<u64> => "last packet of the data connection",
-        outcome: String => "`complete`, `failed`, `aborted` (the client sent ABOR before the final reply), `incomplete-capture` (the server reports success but the data connection, or part of it, is not in the capture; or the capture ends before the final reply)",
+        outcome: String => "`complete`, `failed`, `aborted` (the client sent ABOR before the final reply), `incomplete-capture` (the server reports success but the data connection, or part of it, is not in the capture; or the capture ends before the final reply). A transfer with no final reply although the server answered later commands is `failed`",
         cause: String => "stable id: `pasv-private-address`, `data-connection-refused`, `no-data-connection`, `data-connection-failed`, `reset-mid-transfer`, `short-transfer`, `permission-denied`, `file-not-found`, `file-unavailable`, `disk-full`, `not-logged-in`, `bad-sequence`, `command-rejected`, `server-error`, `aborted-by-client`, `data-connection-not-captured`, `no-data-setup-seen`, `short-capture`, `no-final-reply`",
         cause_detail: String => "one sentence",
     }
