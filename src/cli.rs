@@ -1,11 +1,9 @@
 //! Command-line flags, turned into a validated [`Run`] before any work
 //! starts: clap's definitions, value parsing and the limits' floors.
 
-use crate::config::{Config, TranscriptSelect};
-use crate::data::DataLimits;
+use crate::config::{Config, DataLimits, ReassemblyLimits, SessionLimits, TranscriptSelect};
 use crate::driver::{Run, Task};
-use crate::flow::{OverlapPolicy, ReassemblyLimits};
-use crate::ftp::SessionLimits;
+use crate::flow::OverlapPolicy;
 use crate::report::Format;
 use anyhow::{bail, Context, Result};
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
@@ -237,7 +235,7 @@ impl CommonArgs {
             show_passwords: self.show_passwords,
             reassembly: ReassemblyLimits {
                 max_buffered: self.max_buffer,
-                max_segments: (self.max_buffer / 64).clamp(16, 65_536),
+                max_segments: (self.max_buffer / 64).clamp(16, 65_536) as u32,
                 policy: match self.overlap {
                     Overlap::First => OverlapPolicy::First,
                     Overlap::Last => OverlapPolicy::Last,

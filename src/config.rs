@@ -1,9 +1,7 @@
 //! What shapes an analysis: the [`Config`] the command line is turned into,
 //! with every limit that bounds memory and its default.
 
-use crate::data::DataLimits;
-use crate::flow::{Endpoint, ReassemblyLimits};
-use crate::ftp::SessionLimits;
+use crate::flow::{Endpoint, OverlapPolicy};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
@@ -81,5 +79,57 @@ impl TranscriptSelect {
                 [client, server].iter().any(|e| e.ip == ip && port.is_none_or(|p| p == e.port))
             }
         }
+    }
+}
+
+/// Caps for one direction of a TCP stream ([`crate::flow::Reassembler`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ReassemblyLimits {
+    /// Out-of-order bytes held.
+    pub max_buffered: usize,
+    /// Segments held out of order (a u32 keeps a connection within its
+    /// allocation size class).
+    pub max_segments: u32,
+    /// Which copy of bytes sent twice with different content is kept.
+    pub policy: OverlapPolicy,
+}
+
+impl Default for ReassemblyLimits {
+    fn default() -> Self {
+        ReassemblyLimits { max_buffered: 256 * 1024, max_segments: 2048, policy: OverlapPolicy::First }
+    }
+}
+
+/// Limits for one session ([`crate::ftp::Session`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    /// Longest command or reply line kept; longer ones are cut and counted.
+    pub max_line: usize,
+    /// Most lines kept of one multi-line reply.
+    pub max_reply_lines: usize,
+    /// Most commands waiting for their replies.
+    pub max_pending: usize,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits { max_line: 4096, max_reply_lines: 1000, max_pending: 64 }
+    }
+}
+
+/// Limits for data tracking ([`crate::data::DataTracker`]).
+#[derive(Debug, Clone, Copy)]
+pub struct DataLimits {
+    /// Announced data connections waiting to be seen.
+    pub max_expected: usize,
+    /// Seconds (capture clock) an announcement waits before it expires.
+    pub expect_secs: i64,
+    /// Data connections remembered until the capture ends.
+    pub max_data_conns: usize,
+}
+
+impl Default for DataLimits {
+    fn default() -> Self {
+        DataLimits { max_expected: 4096, expect_secs: 300, max_data_conns: 100_000 }
     }
 }

@@ -10,11 +10,11 @@
 use crate::analysis::Analyzer;
 use crate::capture::link::linktype;
 use crate::capture::{decode_tcp, decode_tcp_wanted, CaptureReader, SkipReason};
-use crate::config::Config;
-use crate::flow::{Origin, OverlapPolicy, Reassembler, ReassemblyLimits, StreamEvent};
+use crate::config::{Config, ReassemblyLimits, SessionLimits};
+use crate::flow::{Origin, OverlapPolicy, Reassembler, StreamEvent};
 use crate::ftp::lines::{Line, LineFramer};
 use crate::ftp::reply::{reply_code, ReplyAssembler, ReplyEvent};
-use crate::ftp::{Command, Exchange, Session, SessionLimits, StopReason};
+use crate::ftp::{Command, Exchange, Session, StopReason};
 use crate::report::{incident_columns, Format, IncidentRow, ReportWriter, INCIDENT_COLUMNS};
 use std::io::Cursor;
 
@@ -384,7 +384,7 @@ pub fn reassembler(data: &[u8]) {
     let mut b = Bytes::new(data);
     let isn = b.u32();
     let max_buffered = 1 + b.u8() as usize % 128;
-    let max_segments = 1 + b.u8() as usize % 8;
+    let max_segments = 1 + u32::from(b.u8()) % 8;
     let flags = b.u8();
     let policy = if flags & 1 == 1 { OverlapPolicy::Last } else { OverlapPolicy::First };
     let consistent_end = if flags & 2 == 2 { Some(b.u16() as u64) } else { None };
@@ -438,11 +438,11 @@ pub fn reassembler(data: &[u8]) {
                     }
                 }
                 let seq = start.wrapping_add(off as u32);
-                r.push(seq, &bytes, tail as u32, origin(frame), &mut |e| m.event(e));
+                r.push(seq, &bytes, tail as u32, origin(frame), None, &mut |e| m.event(e));
             }
             3 | 4 => {
                 let off: u64 = if op % 8 == 3 { b.u16() as u64 } else { next + b.u8() as u64 };
-                r.peer_ack(start.wrapping_add(off as u32), &mut |e| m.event(e));
+                r.peer_ack(start.wrapping_add(off as u32), origin(frame), &mut |e| m.event(e));
             }
             5 => {
                 // A retransmitted SYN, or one with another ISN: both ignored.

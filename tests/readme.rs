@@ -5,8 +5,8 @@
 //! `FTPCAP_BLESS=1 cargo test --test readme`.
 
 use ftpcap::report::columns::{markdown_table, Column};
-use ftpcap::report::{incident_columns, SESSION_COLUMNS};
 use ftpcap::report::transfers::TRANSFER_COLUMNS;
+use ftpcap::report::{incident_columns, SESSION_COLUMNS};
 use std::path::PathBuf;
 
 fn tables() -> Vec<(&'static str, Vec<Column>)> {
@@ -43,6 +43,9 @@ fn column_tables_match_the_code() {
     if bless {
         std::fs::write(&path, readme).expect("write README.md");
     } else {
-        assert!(stale.is_empty(), "README column tables out of date: {stale:?} (FTPCAP_BLESS=1 cargo test --test readme)");
+        assert!(
+            stale.is_empty(),
+            "README column tables out of date: {stale:?} (FTPCAP_BLESS=1 cargo test --test readme)"
+        );
     }
 }

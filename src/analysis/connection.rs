@@ -3,9 +3,10 @@
 
 use super::Ctx;
 use crate::capture::{TcpSegment, Timestamp};
+use crate::config::{ReassemblyLimits, SessionLimits};
 use crate::diag::Warning;
-use crate::flow::{Endpoint, Origin, OverlapPolicy, Reassembler, ReassemblyLimits, StreamEvent, Tracked};
-use crate::ftp::{Session, SessionLimits, StopReason};
+use crate::flow::{Endpoint, Origin, OverlapPolicy, Reassembler, StreamEvent, Tracked};
+use crate::ftp::{Session, StopReason};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -151,6 +152,17 @@ pub(super) fn feed(
     segment(conn, seg, from_client, origin, ctx)
 }
 
+impl Conn {
+    /// The capture reached `now`: holes the peer acknowledged whose wait is
+    /// over become gaps, though the connection is quiet.
+    pub fn expire(&mut self, now: Origin, ctx: &mut Ctx<'_>) {
+        let Some(meta) = self.meta else { return };
+        let Conn { to_server, to_client, session, .. } = self;
+        to_server.expire(now, &mut |ev| stream_event(ev, true, session, &meta, ctx));
+        to_client.expire(now, &mut |ev| stream_event(ev, false, session, &meta, ctx));
+    }
+}
+
 /// Routes one stream event of a connection into its session.
 pub(super) fn stream_event(
     ev: StreamEvent<'_>,
@@ -161,7 +173,7 @@ pub(super) fn stream_event(
 ) {
     let id = meta.session_id;
     match ev {
-        StreamEvent::Data { bytes, origin } => {
+        StreamEvent::Data { bytes, origin, .. } => {
             if from_client {
                 session.client_data(bytes, origin);
             } else {
@@ -225,12 +237,13 @@ fn segment(
     let data_seq = if seg.flags.syn { seg.seq.wrapping_add(1) } else { seg.seq };
     if !seg.payload.is_empty() || seg.missing_tail > 0 {
         *saw_data = true;
-        own.push(data_seq, seg.payload, seg.missing_tail, origin, &mut |ev| {
+        let ack = seg.flags.ack.then_some(seg.ack);
+        own.push(data_seq, seg.payload, seg.missing_tail, origin, ack, &mut |ev| {
             stream_event(ev, from_client, session, &meta, ctx)
         });
     }
     if seg.flags.ack {
-        peer.peer_ack(seg.ack, &mut |ev| stream_event(ev, !from_client, session, &meta, ctx));
+        peer.peer_ack(seg.ack, origin, &mut |ev| stream_event(ev, !from_client, session, &meta, ctx));
     }
     if seg.flags.fin {
         own.fin(data_seq, seg.payload.len() + seg.missing_tail as usize);

@@ -130,7 +130,7 @@ impl Analyzer {
             }
             previous_ts = Some(frame.ts);
             table.frame(frame, &mut ctx);
-            table.maybe_sweep(&mut ctx);
+            table.maybe_sweep(&mut ctx, frame.number);
             table.release_due(&mut ctx, frame.number);
         });
         ctx.warn_many(Warning::TimestampBackwards, backwards, || match backwards - 1 {
@@ -437,7 +437,7 @@ impl Table {
                 None
             };
             let kind = if port_match { Kind::Ftp } else { Kind::Unknown };
-            let first = hs.map(|h| h.first).unwrap_or(origin);
+            let first = hs.map(|h| h.first()).unwrap_or(origin);
             let mut conn = Conn::new(kind, lo_is_client, first, frame.ts, config.reassembly, config.session);
             if let Some(h) = hs {
                 let Conn { to_server, to_client, .. } = &mut conn;
@@ -465,8 +465,10 @@ impl Table {
     /// Closes idle flows once a minute of capture time. Runs after the
     /// frame was handled, so the flow a frame belongs to is never idle at
     /// it, whatever its timestamp (a jump forward closes the others only).
-    fn maybe_sweep(&mut self, ctx: &mut Ctx<'_>) {
+    fn maybe_sweep(&mut self, ctx: &mut Ctx<'_>, frame: u64) {
         if self.flows.sweep_due() {
+            let now = Origin { frame, ts: self.flows.clock() };
+            self.flows.update_all(|conn| conn.expire(now, ctx));
             close_idle(&mut self.flows, &mut self.gone, ctx);
             ctx.data.expire(self.flows.clock());
         }
@@ -562,7 +564,7 @@ fn make_room(flows: &mut FlowTable<Conn>, gone: &mut Vec<Slot<Conn>>, ctx: &mut 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp::SessionLimits;
+    use crate::config::SessionLimits;
 
     /// A little-endian µs pcap of Ethernet/IPv4/TCP frames:
     /// `(seconds, src, dst, sport, dport, flags, seq, payload)`.

@@ -10,4 +10,4 @@ pub mod outcome;
 pub mod tracker;
 
 pub use outcome::classify;
-pub use tracker::{Announcement, DataConn, DataLimits, DataMode, DataTracker, Transfer};
+pub use tracker::{Announcement, DataConn, DataMode, DataTracker, Transfer};

@@ -167,13 +167,12 @@ pub fn classify(t: &Transfer, conn: Option<&DataConn>) -> (&'static str, &'stati
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::Timestamp;
     use crate::data::tracker::{Announcement, DataMode, SeqCounter};
     use crate::flow::Origin;
     use std::net::SocketAddr;
 
     fn origin(frame: u64) -> Origin {
-        Origin { frame, ts: Timestamp::default() }
+        Origin { frame, ..Default::default() }
     }
 
     fn passive_retr(pasv: &str, server: &str, replies: &[u16], final_text: &[u8]) -> Transfer {

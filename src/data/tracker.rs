@@ -9,6 +9,7 @@
 //! judged by [`super::outcome`].
 
 use crate::capture::{TcpSegment, Timestamp};
+use crate::config::DataLimits;
 use crate::flow::FlowMap;
 use crate::flow::Origin;
 use crate::ftp::dataaddr;
@@ -167,23 +168,6 @@ struct SessionData {
     open: Vec<Transfer>,
     /// Sizes from `SIZE path` → 213.
     sizes: Vec<(Vec<u8>, u64)>,
-}
-
-/// Limits for data tracking.
-#[derive(Debug, Clone, Copy)]
-pub struct DataLimits {
-    /// Announced data connections waiting to be seen.
-    pub max_expected: usize,
-    /// Seconds (capture clock) an announcement waits before it expires.
-    pub expect_secs: i64,
-    /// Data connections remembered until the capture ends.
-    pub max_data_conns: usize,
-}
-
-impl Default for DataLimits {
-    fn default() -> Self {
-        DataLimits { max_expected: 4096, expect_secs: 300, max_data_conns: 100_000 }
-    }
 }
 
 type FlowKey = (SocketAddr, SocketAddr);
@@ -667,7 +651,8 @@ mod tests {
     /// Runs a control script (client?, bytes) through a real session into
     /// a tracker and returns (command, replies, outcome, cause) per transfer.
     fn track(script: &[(bool, &[u8])]) -> Vec<(String, String, String, String)> {
-        use crate::ftp::session::{Session, SessionLimits};
+        use crate::config::SessionLimits;
+        use crate::ftp::session::Session;
         let client: SocketAddr = "127.0.0.1:50000".parse().unwrap();
         let server: SocketAddr = "127.0.0.1:21".parse().unwrap();
         let mut session = Session::new(SessionLimits::default());

@@ -7,5 +7,5 @@ pub mod reassembly;
 pub mod table;
 
 pub use hash::{BuildFlowHasher, FlowMap};
-pub use reassembly::{Origin, OverlapPolicy, Reassembler, ReassemblyLimits, ReassemblyStats, StreamEvent};
+pub use reassembly::{Origin, OverlapPolicy, Reassembler, ReassemblyStats, StreamEvent};
 pub use table::{Endpoint, Evicted, FlowKey, FlowTable, Handshake, Slot, Tracked};

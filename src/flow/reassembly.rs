@@ -14,10 +14,15 @@
 //!
 //! Release is driven by sequence numbers, not by ACKs, so one-sided captures
 //! and the last reply are never lost. ACKs from the peer only serve to prove
-//! that a hole was really sent and lost by the sensor, so the gap can be
-//! declared early instead of at the end of the stream.
+//! that a hole was really sent, so the gap can be declared before the end of
+//! the stream: once the ACK passed it and a window of [`ACKED_HOLE_FRAMES`]
+//! frames or [`ACKED_HOLE_WAIT`] of capture time went by without the missing
+//! bytes. The wait is for captures that show packets out of order (two taps
+//! merged, multi-queue NICs, capture buffers): there the ACK can come before
+//! the data it acknowledges, and the late segment fills the hole.
 
 use crate::capture::Timestamp;
+use crate::config::ReassemblyLimits;
 use std::collections::{BTreeMap, VecDeque};
 
 /// How bytes that arrive twice with different content are resolved.
@@ -39,11 +44,20 @@ pub struct Origin {
     pub ts: Timestamp,
 }
 
+/// Frames, after the peer's ACK first passed a hole, that the missing
+/// segment is waited for before the hole is declared a gap.
+pub const ACKED_HOLE_FRAMES: u64 = 0;
+/// Capture time, after the peer's ACK first passed a hole, that the missing
+/// segment is waited for before the hole is declared a gap (nanoseconds).
+pub const ACKED_HOLE_WAIT: i128 = 1_000_000_000;
+
 /// What the reassembler hands on.
 #[derive(Debug, PartialEq, Eq)]
 pub enum StreamEvent<'a> {
-    /// The next in-order bytes of the stream.
-    Data { bytes: &'a [u8], origin: Origin },
+    /// The next in-order bytes of the stream, and the acknowledgement
+    /// number of the segment that carried them (when its ACK flag was set):
+    /// how much of the other direction their sender had received.
+    Data { bytes: &'a [u8], origin: Origin, ack: Option<u32> },
     /// `len` bytes were never captured; data resumes after them.
     Gap { len: u64, origin: Origin },
     /// Bytes sent twice disagreed; `kept` says which copy survived.
@@ -54,8 +68,11 @@ pub enum StreamEvent<'a> {
 struct Pending {
     data: Vec<u8>,
     origin: Origin,
+    ack: Option<u32>,
 }
 
+/// [`Reassembler::acked_hole_frame`] while no acknowledged hole waits.
+const NO_WAIT: u64 = u64::MAX;
 /// [`Reassembler::fin_at`] before a FIN is seen.
 const NO_FIN: u64 = u64::MAX;
 
@@ -114,20 +131,6 @@ impl Held {
     }
 }
 
-/// Caps for one direction.
-#[derive(Debug, Clone, Copy)]
-pub struct ReassemblyLimits {
-    pub max_buffered: usize,
-    pub max_segments: usize,
-    pub policy: OverlapPolicy,
-}
-
-impl Default for ReassemblyLimits {
-    fn default() -> Self {
-        ReassemblyLimits { max_buffered: 256 * 1024, max_segments: 2048, policy: OverlapPolicy::First }
-    }
-}
-
 /// Counters a caller may want to report.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ReassemblyStats {
@@ -165,6 +168,12 @@ pub struct Reassembler {
     fin_at: u64,
     /// Highest offset the peer acknowledged.
     peer_acked: u64,
+    /// Frame and capture time (ns) at which the peer's ACK first passed the
+    /// hole at `next`: the start of its wait ([`NO_WAIT`] frame while no
+    /// acknowledged hole waits). Two plain numbers keep a connection within
+    /// its allocation size class.
+    acked_hole_frame: u64,
+    acked_hole_nanos: i64,
     /// Last delivered bytes, ending at `next`.
     recent: Vec<u8>,
     /// Frame that delivered the last byte of `recent` (for conflict reports).
@@ -183,6 +192,8 @@ impl Reassembler {
             buffered: 0,
             fin_at: NO_FIN,
             peer_acked: 0,
+            acked_hole_frame: NO_WAIT,
+            acked_hole_nanos: 0,
             recent: Vec::new(),
             recent_frame: 0,
             limits,
@@ -266,18 +277,33 @@ impl Reassembler {
         }
     }
 
-    /// The peer acknowledged everything before `ack`: holes below it were
-    /// really sent, so they can be declared gaps as soon as later data exists.
-    pub fn peer_ack(&mut self, ack: u32, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+    /// The peer acknowledged everything before `ack` (in a segment from
+    /// `now`): holes below it were really sent, so they become gaps once
+    /// their wait is over and later data exists.
+    pub fn peer_ack(&mut self, ack: u32, now: Origin, sink: &mut dyn FnMut(StreamEvent<'_>)) {
         if self.isn.is_none() {
             return;
         }
         let rel = self.relative(ack);
         if rel > 0 && (rel as u64) <= MAX_AHEAD {
             self.peer_acked = self.peer_acked.max(self.next + rel as u64);
-            self.release_acked_holes(sink);
+            self.release_acked_holes(now, sink);
             self.trim_held_frames();
         }
+    }
+
+    /// The capture has reached `now`: acknowledged holes whose wait is over
+    /// become gaps (for flows that went quiet while one waited).
+    pub fn expire(&mut self, now: Origin, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        self.release_acked_holes(now, sink);
+        self.trim_held_frames();
+    }
+
+    /// The stream offset `ack` of this direction stands for (wrap-safe), if
+    /// it is not before the stream's start.
+    pub fn ack_offset(&self, ack: u32) -> Option<u64> {
+        self.isn?;
+        self.offset_of(ack)
     }
 
     /// Adds a segment carrying `payload` at `seq`; `missing_tail` bytes
@@ -288,11 +314,16 @@ impl Reassembler {
         payload: &[u8],
         missing_tail: u32,
         origin: Origin,
+        ack: Option<u32>,
         sink: &mut dyn FnMut(StreamEvent<'_>),
     ) {
-        // One way out of `push_segment`'s many: the frame log is trimmed
-        // whichever way the segment went.
-        self.push_segment(seq, payload, missing_tail, origin, sink);
+        // One way out of `push_segment`'s many: acknowledged holes are
+        // looked at and the frame log is trimmed whichever way the segment
+        // went.
+        self.push_segment(seq, payload, missing_tail, origin, ack, sink);
+        if self.peer_acked > self.next || self.acked_hole_frame != NO_WAIT {
+            self.release_acked_holes(origin, sink);
+        }
         if self.held_frames.is_some() {
             self.trim_held_frames();
         }
@@ -305,6 +336,7 @@ impl Reassembler {
         payload: &[u8],
         missing_tail: u32,
         origin: Origin,
+        ack: Option<u32>,
         sink: &mut dyn FnMut(StreamEvent<'_>),
     ) {
         if payload.is_empty() && missing_tail == 0 {
@@ -361,9 +393,9 @@ impl Reassembler {
         }
         if start == self.next && self.pending.is_empty() {
             // Fast path: in order with nothing buffered, no copy.
-            self.deliver(data, origin, sink);
+            self.deliver(data, origin, ack, sink);
         } else {
-            self.insert(start, data, origin, sink);
+            self.insert(start, data, origin, ack, sink);
             self.release_in_order(sink);
         }
         if missing_tail > 0 {
@@ -382,7 +414,7 @@ impl Reassembler {
         self.trim_held_frames();
     }
 
-    fn deliver(&mut self, data: &[u8], origin: Origin, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+    fn deliver(&mut self, data: &[u8], origin: Origin, ack: Option<u32>, sink: &mut dyn FnMut(StreamEvent<'_>)) {
         if data.is_empty() {
             return;
         }
@@ -394,7 +426,7 @@ impl Reassembler {
             self.recent.drain(..cut);
         }
         self.recent_frame = origin.frame;
-        sink(StreamEvent::Data { bytes: data, origin });
+        sink(StreamEvent::Data { bytes: data, origin, ack });
     }
 
     /// Declares the `len` bytes at `next` lost — except those that are
@@ -416,7 +448,7 @@ impl Reassembler {
                         let keep = (self.next - k) as usize;
                         if keep < p.data.len() {
                             let rest = p.data[keep..].to_vec();
-                            self.hold(self.next, rest, p.origin);
+                            self.hold(self.next, rest, p.origin, p.ack);
                         }
                     }
                     continue;
@@ -453,11 +485,32 @@ impl Reassembler {
         while self.pending.first().is_some_and(|(k, _)| k == self.next) {
             let Some((_, p)) = self.pending.pop_first() else { break };
             self.buffered -= p.data.len();
-            self.deliver(&p.data, p.origin, sink);
+            self.deliver(&p.data, p.origin, p.ack, sink);
         }
     }
 
-    fn release_acked_holes(&mut self, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+    /// Declares the holes below the peer's ACK gaps once their wait (from
+    /// the first ACK past the hole at `next`) is over at `now`.
+    fn release_acked_holes(&mut self, now: Origin, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        if self.peer_acked <= self.next {
+            self.acked_hole_frame = NO_WAIT;
+            return;
+        }
+        let now_nanos = i64::try_from(now.ts.as_nanos()).unwrap_or(i64::MAX);
+        if self.acked_hole_frame == NO_WAIT {
+            self.acked_hole_frame = now.frame;
+            self.acked_hole_nanos = now_nanos;
+        }
+        // No late copy can follow once this direction's FIN was
+        // acknowledged: the sender has nothing left to send.
+        let closed = self.fin_at != NO_FIN && self.peer_acked > self.fin_at;
+        #[allow(clippy::absurd_extreme_comparisons)] // the window is 0 until the next commit
+        let waited = closed
+            || now.frame.saturating_sub(self.acked_hole_frame) >= ACKED_HOLE_FRAMES
+            || i128::from(now_nanos) - i128::from(self.acked_hole_nanos) >= ACKED_HOLE_WAIT;
+        if !waited {
+            return;
+        }
         // The acknowledgement first: it is at hand, the buffer's first key
         // is a walk down the tree.
         while self.peer_acked > self.next {
@@ -468,28 +521,37 @@ impl Reassembler {
                 _ => break,
             }
         }
+        if self.peer_acked <= self.next {
+            self.acked_hole_frame = NO_WAIT;
+        }
     }
 
     fn enforce_caps(&mut self, sink: &mut dyn FnMut(StreamEvent<'_>)) {
-        while self.buffered > self.limits.max_buffered || self.pending.len() > self.limits.max_segments {
+        while self.buffered > self.limits.max_buffered || self.pending.len() > self.limits.max_segments as usize {
             self.stats.cap_hits += 1;
             if !self.skip_first_hole(sink) {
                 break;
             }
         }
-        self.release_acked_holes(sink);
     }
 
     /// Stores `data` at `start` (> next or with pending data ahead), resolving
     /// overlaps with buffered segments by the policy.
-    fn insert(&mut self, start: u64, data: &[u8], origin: Origin, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+    fn insert(
+        &mut self,
+        start: u64,
+        data: &[u8],
+        origin: Origin,
+        ack: Option<u32>,
+        sink: &mut dyn FnMut(StreamEvent<'_>),
+    ) {
         let end = start + data.len() as u64;
         // Past the end of everything buffered (the usual case: data after a
         // hole arrives in order): nothing can overlap, no range search.
         let after_all = self.pending.last().is_none_or(|(k, p)| k + p.data.len() as u64 <= start);
         if after_all {
             if !data.is_empty() {
-                self.hold(start, data.to_vec(), origin);
+                self.hold(start, data.to_vec(), origin, ack);
             }
             return;
         }
@@ -498,7 +560,7 @@ impl Reassembler {
         if overlapping.is_empty() {
             // The usual case: nothing buffered overlaps; no pieces to cut.
             if !data.is_empty() {
-                self.hold(start, data.to_vec(), origin);
+                self.hold(start, data.to_vec(), origin, ack);
             }
             return;
         }
@@ -544,14 +606,14 @@ impl Reassembler {
             if bytes.is_empty() {
                 continue;
             }
-            self.hold(at, bytes.to_vec(), origin);
+            self.hold(at, bytes.to_vec(), origin, ack);
         }
     }
 
     /// Buffers `data` at offset `at`, out of order.
-    fn hold(&mut self, at: u64, data: Vec<u8>, origin: Origin) {
+    fn hold(&mut self, at: u64, data: Vec<u8>, origin: Origin, ack: Option<u32>) {
         self.buffered += data.len();
-        self.pending.insert(at, Pending { data, origin });
+        self.pending.insert(at, Pending { data, origin, ack });
         let log = self.held_frames.get_or_insert_with(Default::default);
         let frame = origin.frame;
         if log.back().is_none_or(|&(last, _)| last <= frame) {
@@ -616,7 +678,7 @@ mod tests {
         let mut out = Vec::new();
         f(r, &mut |e| {
             out.push(match e {
-                StreamEvent::Data { bytes, origin } => Ev::Data(bytes.to_vec(), origin.frame),
+                StreamEvent::Data { bytes, origin, .. } => Ev::Data(bytes.to_vec(), origin.frame),
                 StreamEvent::Gap { len, .. } => Ev::Gap(len),
                 StreamEvent::Conflict { first_frame, later_frame, .. } => Ev::Conflict(first_frame, later_frame),
             })
@@ -625,11 +687,11 @@ mod tests {
     }
 
     fn o(frame: u64) -> Origin {
-        Origin { frame, ts: Timestamp::default() }
+        Origin { frame, ..Default::default() }
     }
 
     fn push(r: &mut Reassembler, seq: u32, data: &[u8], frame: u64) -> Vec<Ev> {
-        collect(r, |r, s| r.push(seq, data, 0, o(frame), s))
+        collect(r, |r, s| r.push(seq, data, 0, o(frame), None, s))
     }
 
     #[test]
@@ -705,7 +767,7 @@ mod tests {
         push(&mut r, 1, b"ab", 1);
         // bytes 3..5 lost; later data arrives
         assert_eq!(push(&mut r, 5, b"ef", 3), vec![]);
-        let ev = collect(&mut r, |r, s| r.peer_ack(7, s));
+        let ev = collect(&mut r, |r, s| r.peer_ack(7, o(4), s));
         assert_eq!(ev, vec![Ev::Gap(2), Ev::Data(b"ef".to_vec(), 3)]);
     }
 
@@ -714,7 +776,7 @@ mod tests {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         r.syn(0);
         push(&mut r, 1, b"ab", 1);
-        collect(&mut r, |r, s| r.peer_ack(5, s));
+        collect(&mut r, |r, s| r.peer_ack(5, o(2), s));
         assert_eq!(push(&mut r, 5, b"ef", 3), vec![Ev::Gap(2), Ev::Data(b"ef".to_vec(), 3)]);
     }
 
@@ -733,7 +795,7 @@ mod tests {
     fn snaplen_cut_becomes_gap() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         r.syn(0);
-        let ev = collect(&mut r, |r, s| r.push(1, b"ab", 3, o(1), s));
+        let ev = collect(&mut r, |r, s| r.push(1, b"ab", 3, o(1), None, s));
         assert_eq!(ev, vec![Ev::Data(b"ab".to_vec(), 1), Ev::Gap(3)]);
         assert_eq!(push(&mut r, 6, b"z", 2), vec![Ev::Data(b"z".to_vec(), 2)]);
     }
@@ -789,7 +851,7 @@ mod tests {
             let mut gaps = 0;
             for (frame, (_, (off, len))) in keyed.iter().enumerate() {
                 let seq = isn.wrapping_add(1).wrapping_add(*off as u32);
-                r.push(seq, &stream[*off..off + len], 0, o(frame as u64), &mut |e| match e {
+                r.push(seq, &stream[*off..off + len], 0, o(frame as u64), None, &mut |e| match e {
                     StreamEvent::Data { bytes, .. } => out.extend_from_slice(bytes),
                     StreamEvent::Gap { .. } => gaps += 1,
                     StreamEvent::Conflict { .. } => panic!("no conflicts expected"),
@@ -807,7 +869,7 @@ mod tests {
             let mut held = Held::default();
             let mut model: BTreeMap<u64, usize> = BTreeMap::new();
             for (op, key, len) in ops {
-                let pending = || Pending { data: vec![0; len], origin: o(key) };
+                let pending = || Pending { data: vec![0; len], origin: o(key), ack: None };
                 match op {
                     0 | 1 => {
                         held.insert(key, pending());
@@ -858,8 +920,8 @@ mod tests {
                     StreamEvent::Conflict { .. } => {}
                 };
                 match kind {
-                    0 => r.push(seq, data, *tail, o(i as u64), &mut sink),
-                    1 => r.peer_ack(seq, &mut sink),
+                    0 => r.push(seq, data, *tail, o(i as u64), None, &mut sink),
+                    1 => r.peer_ack(seq, o(i as u64), &mut sink),
                     2 => r.syn(seq),
                     _ => r.fin(seq, data.len()),
                 }

@@ -250,8 +250,17 @@ pub struct Handshake {
     pub lo_is_client: bool,
     /// The SYN sequence numbers seen: `[lo side, hi side]`.
     pub isn: [Option<u32>; 2],
-    pub first: Origin,
+    /// Frame and time of its first packet.
+    first_frame: u64,
+    first_ts: Timestamp,
     clock: Timestamp,
+}
+
+impl Handshake {
+    /// Where the flow was first seen.
+    pub fn first(&self) -> Origin {
+        Origin { frame: self.first_frame, ts: self.first_ts }
+    }
 }
 
 /// What [`FlowTable::evict`] took out.
@@ -393,6 +402,16 @@ impl<C: Tracked> FlowTable<C> {
         self.flows.values().map(|s| &*s.conn)
     }
 
+    /// Runs `f` on every flow and rereads each after it.
+    pub fn update_all(&mut self, mut f: impl FnMut(&mut C)) {
+        for i in 0..self.flows.slots.len() {
+            if let Some(slot) = self.flows.at_mut(i) {
+                f(&mut slot.conn);
+                self.flows.refresh(i);
+            }
+        }
+    }
+
     /// A segment without payload of a flow that has carried none yet: starts
     /// or updates its handshake entry. When a SYN needs a new entry and the
     /// table is full, `make_room` is asked to free space; false when it could
@@ -433,7 +452,8 @@ impl<C: Tracked> FlowTable<C> {
         isn[side] = Some(seg.seq);
         // The SYN's sender is the client; a SYN-ACK's sender the server.
         let lo_is_client = from_lo != seg.flags.ack;
-        self.handshakes.insert(key, Handshake { lo_is_client, isn, first: origin, clock: self.now });
+        let entry = Handshake { lo_is_client, isn, first_frame: origin.frame, first_ts: origin.ts, clock: self.now };
+        self.handshakes.insert(key, entry);
         true
     }
 

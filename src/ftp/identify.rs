@@ -126,12 +126,6 @@ impl VerbSet {
         self.len() == 0
     }
 
-    /// Empties the set in place.
-    pub fn renew(&mut self) {
-        self.known = [0; 2];
-        self.others = None;
-    }
-
     /// Adds `verb`; verbs other than the known ones are kept up to
     /// [`MAX_OTHER_VERBS`].
     pub fn insert(&mut self, verb: &Verb) {

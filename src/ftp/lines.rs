@@ -80,37 +80,6 @@ impl LineFramer {
         }
     }
 
-    /// Becomes what [`LineFramer::new`] makes, in place, keeping the line
-    /// buffer (emptied) if it is small.
-    pub fn renew(&mut self, max_line: usize) {
-        let LineFramer {
-            buf,
-            max_line: own,
-            telnet,
-            origin,
-            truncated,
-            after_gap,
-            had_telnet,
-            cr_pending,
-            truncated_lines,
-            lost_partial_lines,
-        } = self;
-        if buf.capacity() <= 256 {
-            buf.clear();
-        } else {
-            *buf = Vec::new();
-        }
-        *own = max_line.max(16);
-        *telnet = Telnet::Data;
-        *origin = None;
-        *truncated = false;
-        *after_gap = false;
-        *had_telnet = false;
-        *cr_pending = false;
-        *truncated_lines = 0;
-        *lost_partial_lines = 0;
-    }
-
     fn store(&mut self, b: u8, origin: Origin) {
         if self.origin.is_none() {
             self.origin = Some(origin);

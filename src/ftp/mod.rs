@@ -18,4 +18,4 @@ pub mod transcript;
 
 pub use command::Command;
 pub use reply::Reply;
-pub use session::{Exchange, Session, SessionLimits, StopReason};
+pub use session::{Exchange, Session, StopReason};

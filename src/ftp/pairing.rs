@@ -86,16 +86,6 @@ impl PendingCommands {
     fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }
-
-    /// Empties the queue, keeping its buffer unless a long pipeline grew it.
-    fn renew(&mut self) {
-        if self.queue.capacity() <= 16 {
-            self.queue.clear();
-        } else {
-            self.queue = VecDeque::new();
-        }
-        self.aborts = 0;
-    }
 }
 
 /// What the session makes of server lines right after a gap.
@@ -130,15 +120,6 @@ impl Pairing {
     #[inline]
     pub(super) fn new(max_pending: usize) -> Self {
         Pairing { pending: PendingCommands::default(), max_pending, greeted: false, lost_reply: LostReply::None }
-    }
-
-    /// Becomes what [`Pairing::new`] makes, keeping the queue's buffer.
-    pub(super) fn renew(&mut self, max_pending: usize) {
-        let Pairing { pending, max_pending: max, greeted, lost_reply } = self;
-        pending.renew();
-        *max = max_pending;
-        *greeted = false;
-        *lost_reply = LostReply::None;
     }
 
     /// Some command waits for its reply.
@@ -388,16 +369,5 @@ mod tests {
         let mut p = Pairing::new(64);
         p.reply_lost_in_gap();
         assert!(!p.greeting());
-    }
-
-    #[test]
-    fn renew_is_new() {
-        let mut p = Pairing::new(3);
-        p.greeting();
-        p.send(sent(1, "ABOR"));
-        p.reply_lost_in_gap();
-        p.send(sent(2, "ABOR"));
-        p.renew(5);
-        assert_eq!(format!("{p:?}"), format!("{:?}", Pairing::new(5)));
     }
 }

@@ -13,21 +13,8 @@ use super::pairing::{Pairing, SentCommand};
 use super::reply::{Reply, ReplyAssembler, ReplyEvent};
 use super::rules::{self, Judged, Rule, SequenceState};
 use super::transcript::{TranscriptEntry, TranscriptRecorder};
+use crate::config::SessionLimits;
 use std::rc::Rc;
-
-/// Limits for one session.
-#[derive(Debug, Clone, Copy)]
-pub struct SessionLimits {
-    pub max_line: usize,
-    pub max_reply_lines: usize,
-    pub max_pending: usize,
-}
-
-impl Default for SessionLimits {
-    fn default() -> Self {
-        SessionLimits { max_line: 4096, max_reply_lines: 1000, max_pending: 64 }
-    }
-}
 
 /// A reply with everything the report needs about it.
 #[derive(Debug)]
@@ -99,7 +86,6 @@ pub struct Session {
     state: SequenceState,
     /// The last USER command (its argument is the user name).
     user: Option<Rc<Command>>,
-    limits: SessionLimits,
     pub stopped: Option<StopReason>,
     pub banner: Option<Box<[u8]>>,
     /// The server software the banner names (never guessed), once asked
@@ -127,19 +113,6 @@ pub struct Session {
     /// Recorded only for sessions selected for `ftpcap transcript`.
     pub transcript: TranscriptRecorder,
     pub warnings: SessionWarnings,
-    spare_command: SpareCommand,
-}
-
-/// An ended session's last command, kept by [`Session::renew`] so that
-/// the next session's first command reuses its allocation. Nothing a
-/// session reports depends on it, so its `Debug` shows nothing of it.
-#[derive(Default)]
-struct SpareCommand(Option<Rc<Command>>);
-
-impl std::fmt::Debug for SpareCommand {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SpareCommand")
-    }
 }
 
 impl Session {
@@ -152,7 +125,6 @@ impl Session {
             last_command: None,
             state: SequenceState::default(),
             user: None,
-            limits,
             stopped: None,
             banner: None,
             server_software: std::cell::OnceCell::new(),
@@ -169,69 +141,7 @@ impl Session {
             gaps: 0,
             transcript: TranscriptRecorder::default(),
             warnings: SessionWarnings::default(),
-            spare_command: SpareCommand::default(),
         }
-    }
-
-    /// Becomes what [`Session::new`] makes, in place, keeping its small
-    /// buffers emptied (line buffers, the waiting command queue, the verb
-    /// set): a new session in a recycled slot then allocates little, and
-    /// nothing is built elsewhere and copied in. Every field is named, so
-    /// a new one cannot be forgotten.
-    pub fn renew(&mut self, new_limits: SessionLimits) {
-        let Session {
-            client,
-            server,
-            replies,
-            pairing,
-            last_command,
-            state,
-            user,
-            limits,
-            stopped,
-            banner,
-            server_software,
-            syst,
-            help_list,
-            verbs_used,
-            commands,
-            replies_seen,
-            replies_214,
-            replies_503,
-            login,
-            quit_answered,
-            auth_sent,
-            gaps,
-            transcript,
-            warnings,
-            spare_command,
-        } = self;
-        client.renew(new_limits.max_line);
-        server.renew(new_limits.max_line);
-        *replies = ReplyAssembler::new(new_limits.max_reply_lines);
-        pairing.renew(new_limits.max_pending);
-        *user = None;
-        // With the queue and USER gone, the last command is most often held
-        // here alone: its allocation serves the next session's first one.
-        spare_command.0 = last_command.take().filter(|c| Rc::strong_count(c) == 1);
-        *state = SequenceState::default();
-        *limits = new_limits;
-        *stopped = None;
-        *banner = None;
-        *server_software = std::cell::OnceCell::new();
-        *syst = None;
-        *help_list = None;
-        verbs_used.renew();
-        *commands = 0;
-        *replies_seen = 0;
-        *replies_214 = 0;
-        *replies_503 = 0;
-        *login = "none";
-        *quit_answered = false;
-        *auth_sent = false;
-        *gaps = 0;
-        transcript.renew();
-        *warnings = SessionWarnings::default();
     }
 
     /// Ending the session now would hand on nothing (no partial line, no
@@ -376,16 +286,7 @@ impl Session {
         }
         let sent_after_quit = self.state.quit_sent;
         self.state.on_send(&command.verb);
-        let command = match self.spare_command.0.take() {
-            Some(mut spare) => match Rc::get_mut(&mut spare) {
-                Some(place) => {
-                    *place = command;
-                    spare
-                }
-                None => Rc::new(command),
-            },
-            None => Rc::new(command),
-        };
+        let command = Rc::new(command);
         if command.is("USER") {
             self.user = Some(Rc::clone(&command));
         }
@@ -590,38 +491,6 @@ mod tests {
         s.client_end();
         s.server_end(&mut sink);
         rows
-    }
-
-    #[test]
-    fn reused_buffers_carry_no_state() {
-        let limits = SessionLimits::default();
-        let mut old = Session::new(limits);
-        old.transcript.start();
-        let mut sink = |_: Exchange<'_>| {};
-        old.server_data(b"220 hi\r\n", Origin::default(), &mut sink);
-        old.client_data(b"SYST\r\nHELP\r\nUSER a\r\nPASS b\r\nABOR\r\nLIST\r\nRETR", Origin::default());
-        old.server_data(
-            b"215 UNIX\r\n214-x\r\n USER PASS\r\n214 ok\r\nnot a reply\r\n230-partial",
-            Origin::default(),
-            &mut sink,
-        );
-        old.client_gap();
-        assert!(
-            old.help_list.is_some()
-                && old.syst.is_some()
-                && old.warnings.garbage_lines > 0
-                && old.pairing.abort_pending()
-        );
-        old.renew(limits);
-        assert_eq!(format!("{old:?}"), format!("{:?}", Session::new(limits)));
-        // And it behaves as new.
-        let mut reused = old;
-        let mut n = 0;
-        reused.server_data(b"220 again\r\n", Origin::default(), &mut |e: Exchange<'_>| {
-            assert!(e.greeting);
-            n += 1;
-        });
-        assert_eq!(n, 1);
     }
 
     #[test]
