@@ -1,14 +1,21 @@
 //! The built `ftpcap` binary on the bundled samples.
 //!
+//! Which expectations decide. Independent oracles (they say what really
+//! crossed the wire, not what ftpcap printed once):
+//! * `generated_samples_match_generator_ground_truth`: the generator's own
+//!   bookkeeping (`samples/generated/expected.json`) says which frame carries
+//!   each 214/503 and which command it answers.
+//! * `real_samples_match_client_logs`: the raw client's log of
+//!   `command -> code` for each real capture must match the pairing.
+//! * `transfer_samples_have_the_known_causes`: the cause each transfer
+//!   sample was recorded to show (the recording script made it happen).
+//! * Exit codes and one-line errors for broken inputs (the documented contract).
+//!
+//! Golden files, blessed from ftpcap's own output: they detect change, not
+//! correctness, and a difference is reviewed against the oracles above:
 //! * `exact_rows_for_every_sample`: the whole CSV for every capture under
 //!   `samples/` equals the checked-in `tests/expected/<path>.csv`. Re-bless
 //!   with `FTPCAP_BLESS=1 cargo test --test cli` after reviewing the diff.
-//! * `generated_samples_match_generator_ground_truth`: an independent oracle:
-//!   the generator's own bookkeeping (`samples/generated/expected.json`)
-//!   says which frame carries each 214/503 and which command it answers.
-//! * `real_samples_match_client_logs`: the raw client's log of
-//!   `command -> code` for each real capture must match the pairing.
-//! * Exit codes and one-line errors for broken inputs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

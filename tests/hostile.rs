@@ -7,7 +7,10 @@
 //! the exact number of rows, the problem line and the warning kinds of the
 //! summary. For `inert-output.pcap`, the exact text of the formula, escape
 //! and PASS cells in CSV and JSONL. The whole CSV of each is also pinned by
-//! `tests/cli.rs` (`exact_rows_for_every_sample`).
+//! `tests/cli.rs` (`exact_rows_for_every_sample`, a golden file).
+//!
+//! The expectations here are written by hand from what the generator puts
+//! in each capture (`gen_hostile.py`), not blessed from ftpcap's output.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -1,4 +1,4 @@
-//! Scale-out as the README describes it ("Scale-out beyond one machine"):
+//! Scale-out as docs/scale-out.md describes it ("Scale-out beyond one machine"):
 //! split the captures under `samples/real/` into separate runs of the built
 //! `ftpcap` (one capture per run, and slices of several captures per run),
 //! merge each report by keeping the first file's header and dropping the first

@@ -1,3 +1,4 @@
+//! Fuzz target: `ftpcap::fuzzing::line_framer` (its doc comment says how the input is read and what it checks).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -1,3 +1,4 @@
+//! Fuzz target: `ftpcap::fuzzing::session` (its doc comment says how the input is read and what it checks).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
