@@ -522,15 +522,15 @@ pub fn session(data: &[u8]) {
             other => b"SCscEe"[other as usize % 6],
         };
         match kind {
-            b'S' => s.server_data(bytes, origin(frame), &mut |e| ck.check(e)),
-            b'C' => s.client_data(bytes, origin(frame)),
+            b'S' => s.server_data(bytes, origin(frame), None, &mut |e| ck.check(e)),
+            b'C' => s.client_data(bytes, origin(frame), None),
             b's' => {
-                s.server_gap();
-                s.server_data(bytes, origin(frame), &mut |e| ck.check(e));
+                s.server_gap(1);
+                s.server_data(bytes, origin(frame), None, &mut |e| ck.check(e));
             }
             b'c' => {
-                s.client_gap();
-                s.client_data(bytes, origin(frame));
+                s.client_gap(1);
+                s.client_data(bytes, origin(frame), None);
             }
             b'E' => s.server_end(&mut |e| ck.check(e)),
             _ => s.client_end(),

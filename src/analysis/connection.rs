@@ -5,6 +5,7 @@ use super::Ctx;
 use crate::capture::{TcpSegment, Timestamp};
 use crate::config::{ReassemblyLimits, SessionLimits};
 use crate::diag::Warning;
+use crate::flow::causal::{CausalOrder, HeldKind};
 use crate::flow::{Endpoint, Origin, OverlapPolicy, Reassembler, StreamEvent, Tracked};
 use crate::ftp::{Session, StopReason};
 
@@ -40,6 +41,10 @@ pub(super) struct Conn {
     pub client_ended: bool,
     pub server_ended: bool,
     pub saw_data: bool,
+    /// Stream events held back until the other direction has delivered what
+    /// their segment acknowledged (see [`crate::flow::causal`]); None while
+    /// nothing is held, as in nearly every connection.
+    pub held: Option<Box<CausalOrder>>,
 }
 
 impl Conn {
@@ -63,6 +68,7 @@ impl Conn {
             client_ended: false,
             server_ended: false,
             saw_data: false,
+            held: None,
         }
     }
 
@@ -70,13 +76,17 @@ impl Conn {
     /// [`Session::finish_is_silent`]): nothing buffered in either
     /// direction, no reassembly problem counted, a quiet session.
     pub fn finish_is_silent(&self) -> bool {
-        self.to_server.finish_is_silent() && self.to_client.finish_is_silent() && self.session.finish_is_silent()
+        self.to_server.finish_is_silent()
+            && self.to_client.finish_is_silent()
+            && self.session.finish_is_silent()
+            && self.held.is_none()
     }
 
     /// Frame of the first byte of a reply still being assembled (partial
     /// line, open multi-line reply, or bytes held out of order).
     pub fn pending_reply_frame(&self) -> Option<u64> {
-        [self.session.pending_reply_frame(), self.to_client.min_buffered_frame()].into_iter().flatten().min()
+        let held = self.held.as_ref().and_then(|h| h.first_frame(SERVER));
+        [self.session.pending_reply_frame(), self.to_client.min_buffered_frame(), held].into_iter().flatten().min()
     }
 }
 
@@ -152,21 +162,107 @@ pub(super) fn feed(
     segment(conn, seg, from_client, origin, ctx)
 }
 
+/// Bytes of the other direction an acknowledgement may cover beyond those
+/// captured so far and still be waited for: the commands or replies in
+/// flight on a control connection, which the other tap will show.
+const IN_FLIGHT: u64 = 8 * 1024;
+
+/// Directions in [`CausalOrder`].
+const CLIENT: usize = 0;
+const SERVER: usize = 1;
+
 impl Conn {
     /// The capture reached `now`: holes the peer acknowledged whose wait is
-    /// over become gaps, though the connection is quiet.
+    /// over become gaps, and held events whose wait is over are handed on,
+    /// though the connection is quiet.
     pub fn expire(&mut self, now: Origin, ctx: &mut Ctx<'_>) {
         let Some(meta) = self.meta else { return };
-        let Conn { to_server, to_client, session, .. } = self;
-        to_server.expire(now, &mut |ev| stream_event(ev, true, session, &meta, ctx));
-        to_client.expire(now, &mut |ev| stream_event(ev, false, session, &meta, ctx));
+        let Conn { to_server, to_client, session, held, .. } = self;
+        to_server.expire(now, &mut |ev| route(ev, true, to_client, held, session, &meta, ctx));
+        to_client.expire(now, &mut |ev| route(ev, false, to_server, held, session, &meta, ctx));
+        self.drain(now, false, &meta, ctx);
+    }
+
+    /// Hands on the held events that may go now (all of them when `flush`).
+    pub fn drain(&mut self, now: Origin, flush: bool, meta: &Meta, ctx: &mut Ctx<'_>) {
+        let Conn { to_server, to_client, session, held, .. } = self;
+        let Some(order) = held else { return };
+        let reassembled = [to_server.next_offset(), to_client.next_offset()];
+        while let Some((dir, event)) = order.next_ready(reassembled, now, flush) {
+            let from_client = dir == CLIENT;
+            let other: &Reassembler = if from_client { to_client } else { to_server };
+            let peer_offset = event.ack.and_then(|a| other.ack_offset(a));
+            let ev = match &event.kind {
+                HeldKind::Data(bytes) => StreamEvent::Data { bytes, origin: event.origin, ack: event.ack },
+                HeldKind::Gap(len) => StreamEvent::Gap { len: *len, origin: event.origin },
+            };
+            stream_event(ev, from_client, peer_offset, session, meta, ctx);
+        }
+        if order.is_empty() {
+            *held = None;
+        }
+    }
+
+    /// Ends the directions whose every byte up to the FIN was handed on.
+    fn end_finished_directions(&mut self, meta: &Meta, ctx: &mut Ctx<'_>) {
+        let holds = |dir| self.held.as_ref().is_some_and(|h| h.holds(dir));
+        let client_done = !self.client_ended && self.to_server.is_finished() && !holds(CLIENT);
+        let server_done = !self.server_ended && self.to_client.is_finished() && !holds(SERVER);
+        if client_done {
+            self.client_ended = true;
+            self.session.client_end();
+        }
+        if server_done {
+            self.server_ended = true;
+            self.session.server_end(&mut |ex| ctx.exchange(meta, ex));
+        }
     }
 }
 
-/// Routes one stream event of a connection into its session.
+/// Hands a stream event of one direction on to the session, or holds it
+/// back (copied) while the other direction (`other`) has not yet delivered
+/// what its segment acknowledged, or while earlier events of its direction
+/// are held.
+pub(super) fn route(
+    ev: StreamEvent<'_>,
+    from_client: bool,
+    other: &Reassembler,
+    held: &mut Option<Box<CausalOrder>>,
+    session: &mut Session,
+    meta: &Meta,
+    ctx: &mut Ctx<'_>,
+) {
+    let dir = if from_client { CLIENT } else { SERVER };
+    let (needs, peer_offset) = match ev {
+        StreamEvent::Data { ack, .. } => {
+            let offset = ack.and_then(|a| other.ack_offset(a));
+            // An acknowledgement far past anything the other direction
+            // showed is corrupt, not early: nothing is waited for.
+            let plausible = offset.filter(|&o| o <= other.seen_end() + IN_FLIGHT);
+            (plausible.unwrap_or(0), offset)
+        }
+        StreamEvent::Gap { .. } => (0, None),
+        StreamEvent::Conflict { .. } => return stream_event(ev, from_client, None, session, meta, ctx),
+    };
+    let other_delivered = other.next_offset().saturating_sub(held.as_ref().map_or(0, |h| h.held_len(1 - dir)));
+    let must_wait = held.as_ref().is_some_and(|h| h.holds(dir)) || needs > other_delivered;
+    if !must_wait {
+        return stream_event(ev, from_client, peer_offset, session, meta, ctx);
+    }
+    let order = held.get_or_insert_with(Default::default);
+    match ev {
+        StreamEvent::Data { bytes, origin, ack } => order.hold(dir, HeldKind::Data(bytes.to_vec()), origin, ack, needs),
+        StreamEvent::Gap { len, origin } => order.hold(dir, HeldKind::Gap(len), origin, None, needs),
+        StreamEvent::Conflict { .. } => {}
+    }
+}
+
+/// Hands one stream event of a connection to its session. `peer_offset`:
+/// the other direction's stream offset its segment acknowledged.
 pub(super) fn stream_event(
     ev: StreamEvent<'_>,
     from_client: bool,
+    peer_offset: Option<u64>,
     session: &mut Session,
     meta: &Meta,
     ctx: &mut Ctx<'_>,
@@ -175,9 +271,9 @@ pub(super) fn stream_event(
     match ev {
         StreamEvent::Data { bytes, origin, .. } => {
             if from_client {
-                session.client_data(bytes, origin);
+                session.client_data(bytes, origin, peer_offset);
             } else {
-                session.server_data(bytes, origin, &mut |ex| ctx.exchange(meta, ex));
+                session.server_data(bytes, origin, peer_offset, &mut |ex| ctx.exchange(meta, ex));
             }
         }
         StreamEvent::Gap { len, origin } => {
@@ -187,9 +283,9 @@ pub(super) fn stream_event(
                 format!("{len} {side} bytes missing before frame {}", origin.frame)
             });
             if from_client {
-                session.client_gap();
+                session.client_gap(len);
             } else {
-                session.server_gap();
+                session.server_gap(len);
                 if ctx.config.track_data {
                     ctx.data.server_gap(id);
                 }
@@ -228,7 +324,7 @@ fn segment(
         }
         return seg.flags.rst.then_some("rst");
     };
-    let Conn { to_server, to_client, session, saw_data, .. } = conn;
+    let Conn { to_server, to_client, session, saw_data, held, .. } = conn;
     let (own, peer) = if from_client { (to_server, to_client) } else { (to_client, to_server) };
     let before = own.buffered() + peer.buffered();
     if seg.flags.syn {
@@ -239,11 +335,11 @@ fn segment(
         *saw_data = true;
         let ack = seg.flags.ack.then_some(seg.ack);
         own.push(data_seq, seg.payload, seg.missing_tail, origin, ack, &mut |ev| {
-            stream_event(ev, from_client, session, &meta, ctx)
+            route(ev, from_client, peer, held, session, &meta, ctx)
         });
     }
     if seg.flags.ack {
-        peer.peer_ack(seg.ack, origin, &mut |ev| stream_event(ev, !from_client, session, &meta, ctx));
+        peer.peer_ack(seg.ack, origin, &mut |ev| route(ev, !from_client, own, held, session, &meta, ctx));
     }
     if seg.flags.fin {
         own.fin(data_seq, seg.payload.len() + seg.missing_tail as usize);
@@ -255,18 +351,12 @@ fn segment(
             "out-of-order bytes over all flows exceeded the cap; holes declared gaps".into()
         });
         let freed = own.buffered();
-        own.finish(&mut |ev| stream_event(ev, from_client, session, &meta, ctx));
+        own.finish(&mut |ev| route(ev, from_client, peer, held, session, &meta, ctx));
         ctx.total_buffered = ctx.total_buffered.saturating_sub(freed);
     }
-    // A direction ends once every byte up to its FIN was delivered.
-    if from_client && !conn.client_ended && conn.to_server.is_finished() {
-        conn.client_ended = true;
-        conn.session.client_end();
-    }
-    if !from_client && !conn.server_ended && conn.to_client.is_finished() {
-        conn.server_ended = true;
-        conn.session.server_end(&mut |ex| ctx.exchange(&meta, ex));
-    }
+    conn.drain(origin, false, &meta, ctx);
+    // A direction ends once every byte up to its FIN was handed on.
+    conn.end_finished_directions(&meta, ctx);
     if conn.session.stopped == Some(StopReason::Encrypted) {
         // Nothing more to parse; keep the entry so its packets are skipped.
         return None;

@@ -1,10 +1,10 @@
 //! The end of a control connection: flushing what its streams still hold,
 //! its end-of-session warnings, its sessions-report row and its transcript.
 
-use super::connection::{stream_event, Conn, Meta};
+use super::connection::{route, Conn, Meta};
 use super::Ctx;
 use crate::diag::Warning;
-use crate::flow::Slot;
+use crate::flow::{Origin, Slot};
 use crate::ftp::transcript::TranscriptEntry;
 use crate::ftp::StopReason;
 use crate::report::transcript::Transcript;
@@ -32,11 +32,12 @@ pub(super) fn finish_conn(slot: Slot<Conn>, ctx: &mut Ctx<'_>, end: &'static str
 fn finish_in_place(conn: &mut Conn, last_frame: u64, ctx: &mut Ctx<'_>, end: &'static str) {
     ctx.total_buffered = ctx.total_buffered.saturating_sub(conn.to_server.buffered() + conn.to_client.buffered());
     let Some(meta) = conn.meta else { return };
-    let Conn { to_server, to_client, session, .. } = &mut *conn;
-    to_server.finish(&mut |ev| stream_event(ev, true, session, &meta, ctx));
-    to_client.finish(&mut |ev| stream_event(ev, false, session, &meta, ctx));
-    session.client_end();
-    session.server_end(&mut |ex| ctx.exchange(&meta, ex));
+    let Conn { to_server, to_client, session, held, .. } = &mut *conn;
+    to_server.finish(&mut |ev| route(ev, true, to_client, held, session, &meta, ctx));
+    to_client.finish(&mut |ev| route(ev, false, to_server, held, session, &meta, ctx));
+    conn.drain(Origin::default(), true, &meta, ctx);
+    conn.session.client_end();
+    conn.session.server_end(&mut |ex| ctx.exchange(&meta, ex));
     let id = meta.session_id;
     ctx.data.session_end(id);
     let transcribed = conn.session.transcript.is_recording();
@@ -154,7 +155,7 @@ fn session_row(conn: &Conn, last_frame: u64, meta: &Meta, ctx: &mut Ctx<'_>, end
     let (truncated, lost) = s.line_warnings();
     let cap_hits = conn.to_server.stats.cap_hits + conn.to_client.stats.cap_hits;
     let notes: Vec<String> = [
-        (Warning::GapInStream, s.gaps),
+        (Warning::GapInStream, conn.to_server.stats.gaps + conn.to_client.stats.gaps),
         (Warning::ReassemblyCapHit, cap_hits),
         (Warning::UnparsableServerLine, w.garbage_lines),
         (Warning::UnpairedReply, w.unpaired_replies),

@@ -660,9 +660,9 @@ mod tests {
         for (i, (from_client, bytes)) in script.iter().enumerate() {
             let origin = Origin { frame: i as u64 + 1, ..Default::default() };
             if *from_client {
-                session.client_data(bytes, origin);
+                session.client_data(bytes, origin, None);
             } else {
-                session.server_data(bytes, origin, &mut |ex| tracker.exchange(1, client, server, &ex));
+                session.server_data(bytes, origin, None, &mut |ex| tracker.exchange(1, client, server, &ex));
             }
         }
         tracker.session_end(1);

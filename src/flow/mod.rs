@@ -2,6 +2,7 @@
 //! idle sweep); [`reassembly`] turns the segments of one direction into
 //! ordered bytes with explicit gaps and overlap conflicts.
 
+pub mod causal;
 pub mod hash;
 pub mod reassembly;
 pub mod table;

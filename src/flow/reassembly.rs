@@ -46,10 +46,10 @@ pub struct Origin {
 
 /// Frames, after the peer's ACK first passed a hole, that the missing
 /// segment is waited for before the hole is declared a gap.
-pub const ACKED_HOLE_FRAMES: u64 = 0;
+pub const ACKED_HOLE_FRAMES: u64 = 1000;
 /// Capture time, after the peer's ACK first passed a hole, that the missing
 /// segment is waited for before the hole is declared a gap (nanoseconds).
-pub const ACKED_HOLE_WAIT: i128 = 1_000_000_000;
+pub const ACKED_HOLE_WAIT: i128 = 200_000_000;
 
 /// What the reassembler hands on.
 #[derive(Debug, PartialEq, Eq)]
@@ -218,6 +218,11 @@ impl Reassembler {
             return None;
         }
         self.held_frames.as_ref().and_then(|log| log.front()).map(|&(frame, _)| frame)
+    }
+
+    /// Stream offset just past the last byte seen (delivered or held).
+    pub fn seen_end(&self) -> u64 {
+        self.pending.last().map_or(self.next, |(k, p)| self.next.max(k + p.data.len() as u64))
     }
 
     /// Stream offset of the next byte to deliver.
@@ -504,7 +509,6 @@ impl Reassembler {
         // No late copy can follow once this direction's FIN was
         // acknowledged: the sender has nothing left to send.
         let closed = self.fin_at != NO_FIN && self.peer_acked > self.fin_at;
-        #[allow(clippy::absurd_extreme_comparisons)] // the window is 0 until the next commit
         let waited = closed
             || now.frame.saturating_sub(self.acked_hole_frame) >= ACKED_HOLE_FRAMES
             || i128::from(now_nanos) - i128::from(self.acked_hole_nanos) >= ACKED_HOLE_WAIT;
@@ -767,17 +771,51 @@ mod tests {
         push(&mut r, 1, b"ab", 1);
         // bytes 3..5 lost; later data arrives
         assert_eq!(push(&mut r, 5, b"ef", 3), vec![]);
-        let ev = collect(&mut r, |r, s| r.peer_ack(7, o(4), s));
+        // The ACK passes the hole: the late segment is waited for...
+        assert_eq!(collect(&mut r, |r, s| r.peer_ack(7, o(4), s)), vec![]);
+        // ...for a window of frames, then the hole is a gap.
+        let ev = collect(&mut r, |r, s| r.peer_ack(7, o(4 + ACKED_HOLE_FRAMES), s));
         assert_eq!(ev, vec![Ev::Gap(2), Ev::Data(b"ef".to_vec(), 3)]);
     }
 
     #[test]
-    fn ack_first_then_later_data_is_gap_at_once() {
+    fn acked_hole_waits_on_the_capture_clock_too() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        r.syn(0);
+        push(&mut r, 1, b"ab", 1);
+        push(&mut r, 5, b"ef", 3);
+        let at = |frame, secs| Origin { frame, ts: Timestamp { secs, ..Default::default() } };
+        assert_eq!(collect(&mut r, |r, s| r.peer_ack(7, at(4, 10), s)), vec![]);
+        assert_eq!(collect(&mut r, |r, s| r.expire(at(5, 10), s)), vec![]);
+        let ev = collect(&mut r, |r, s| r.expire(at(6, 11), s));
+        assert_eq!(ev, vec![Ev::Gap(2), Ev::Data(b"ef".to_vec(), 3)]);
+    }
+
+    #[test]
+    fn ack_before_the_data_it_acknowledges_is_no_gap() {
+        // Two taps merged: the peer's ACK is in the capture before the
+        // segment it acknowledges, and the later data before that segment.
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        r.syn(0);
+        push(&mut r, 1, b"ab", 1);
+        collect(&mut r, |r, s| r.peer_ack(7, o(2), s));
+        assert_eq!(push(&mut r, 5, b"ef", 3), vec![]);
+        assert_eq!(push(&mut r, 3, b"cd", 4), vec![Ev::Data(b"cd".to_vec(), 4), Ev::Data(b"ef".to_vec(), 3)]);
+        assert_eq!(r.stats.gaps, 0);
+    }
+
+    #[test]
+    fn ack_first_then_later_data_is_gap_after_the_wait() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         r.syn(0);
         push(&mut r, 1, b"ab", 1);
         collect(&mut r, |r, s| r.peer_ack(5, o(2), s));
-        assert_eq!(push(&mut r, 5, b"ef", 3), vec![Ev::Gap(2), Ev::Data(b"ef".to_vec(), 3)]);
+        assert_eq!(push(&mut r, 5, b"ef", 3), vec![]);
+        let far = 2 + ACKED_HOLE_FRAMES;
+        assert_eq!(
+            push(&mut r, 7, b"gh", far),
+            vec![Ev::Gap(2), Ev::Data(b"ef".to_vec(), 3), Ev::Data(b"gh".to_vec(), far)]
+        );
     }
 
     #[test]

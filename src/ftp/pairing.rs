@@ -20,6 +20,10 @@ pub struct SentCommand {
     pub previous: Option<Rc<Command>>,
     pub sent_while_pending: bool,
     pub sent_after_quit: bool,
+    /// Client stream offset just past the segment that carried it: a reply
+    /// whose segment acknowledged less was sent before the server had read
+    /// this command, so it cannot answer it.
+    pub end_offset: u64,
     /// The checker's verdict, fixed at the command's first reply (a 1xx
     /// moves the state, so the final reply must not judge it again).
     pub(super) verdict: Option<Option<&'static Rule>>,
@@ -141,18 +145,36 @@ impl Pairing {
         dropped
     }
 
-    /// A reply arrived: whether it is the server's greeting (the first
-    /// reply, with no command waiting). Every later reply is not.
-    pub(super) fn greeting(&mut self) -> bool {
-        let greeting = !self.greeted && self.pending.is_empty();
-        self.greeted = true;
+    /// The oldest waiting command had not reached the server when it sent
+    /// a reply that acknowledged the client stream up to `ack`.
+    fn front_unread(&self, ack: Option<u64>) -> bool {
+        matches!((ack, self.pending.front()), (Some(ack), Some(front)) if front.end_offset > ack)
+    }
+
+    /// A reply with `code`, whose segment acknowledged the client stream up
+    /// to `ack`, arrived: whether it is the server's greeting. Only the
+    /// first reply can be, only 120, 220 or 421 (RFC 959 §5.4), and only
+    /// when no command the server had read waits for it: a client may send
+    /// USER before the 220 reaches it. A 120 (ready in n minutes) leaves
+    /// room for the 220 after it.
+    pub(super) fn greeting(&mut self, code: u16, ack: Option<u64>) -> bool {
+        let greeting =
+            !self.greeted && matches!(code, 120 | 220 | 421) && (self.pending.is_empty() || self.front_unread(ack));
+        if code != 120 {
+            self.greeted = true;
+        }
         greeting
     }
 
-    /// A 1xx reply: the oldest waiting command, taken out while the reply
-    /// is handed on; [`Pairing::keep_waiting`] puts it back.
+    /// A 1xx reply (acknowledging the client stream up to `ack`): the
+    /// oldest waiting command, taken out while the reply is handed on;
+    /// [`Pairing::keep_waiting`] puts it back. None when the server had not
+    /// read it yet.
     #[inline]
-    pub(super) fn take_oldest(&mut self) -> Option<SentCommand> {
+    pub(super) fn take_oldest(&mut self, ack: Option<u64>) -> Option<SentCommand> {
+        if self.front_unread(ack) {
+            return None;
+        }
         self.pending.pop_front()
     }
 
@@ -162,12 +184,14 @@ impl Pairing {
         self.pending.push_front(sent);
     }
 
-    /// A final reply (`greeting` as [`Pairing::greeting`] said): the command
-    /// it answers, no longer waiting. None for the greeting, an unsolicited
-    /// 421, or when no command waits.
+    /// A final reply (`greeting` as [`Pairing::greeting`] said; its segment
+    /// acknowledged the client stream up to `ack`): the command it answers,
+    /// no longer waiting. None for the greeting, an unsolicited 421, a
+    /// reply sent before the server read the oldest waiting command, or
+    /// when no command waits.
     #[inline]
-    pub(super) fn answer(&mut self, code: u16, greeting: bool) -> Option<SentCommand> {
-        if greeting || (code == 421 && self.pending.is_empty()) {
+    pub(super) fn answer(&mut self, code: u16, greeting: bool, ack: Option<u64>) -> Option<SentCommand> {
+        if greeting || (code == 421 && self.pending.is_empty()) || self.front_unread(ack) {
             None
         } else if let Some(i) = self.out_of_band_target(code) {
             self.pending.remove(i)
@@ -252,6 +276,7 @@ mod tests {
             previous: None,
             sent_while_pending: false,
             sent_after_quit: false,
+            end_offset: 0,
             verdict: None,
         }
     }
@@ -263,72 +288,72 @@ mod tests {
     #[test]
     fn greeting_answers_nothing_then_replies_answer_the_oldest() {
         let mut p = Pairing::new(64);
-        assert!(p.greeting());
-        assert_eq!(verb(p.answer(220, true)), "");
+        assert!(p.greeting(220, None));
+        assert_eq!(verb(p.answer(220, true, None)), "");
         p.send(sent(1, "USER a"));
         p.send(sent(2, "PASS b"));
         assert!(p.waiting());
-        assert!(!p.greeting());
-        assert_eq!(verb(p.answer(331, false)), "USER");
-        assert_eq!(verb(p.answer(230, false)), "PASS");
+        assert!(!p.greeting(220, None));
+        assert_eq!(verb(p.answer(331, false, None)), "USER");
+        assert_eq!(verb(p.answer(230, false, None)), "PASS");
         assert!(!p.waiting());
         // A reply with nothing waiting answers nothing.
-        assert_eq!(verb(p.answer(200, false)), "");
+        assert_eq!(verb(p.answer(200, false, None)), "");
     }
 
     #[test]
     fn a_command_before_any_reply_means_no_greeting() {
         let mut p = Pairing::new(64);
         p.send(sent(1, "SYST"));
-        assert!(!p.greeting());
-        assert_eq!(verb(p.answer(215, false)), "SYST");
+        assert!(!p.greeting(220, None));
+        assert_eq!(verb(p.answer(215, false, None)), "SYST");
     }
 
     #[test]
     fn preliminary_keeps_the_command_waiting() {
         let mut p = Pairing::new(64);
-        p.greeting();
+        p.greeting(220, None);
         p.send(sent(1, "RETR f"));
         p.send(sent(2, "NOOP"));
-        let mut retr = p.take_oldest().unwrap();
+        let mut retr = p.take_oldest(None).unwrap();
         assert_eq!(retr.command.verb, "RETR");
         retr.verdict = Some(None);
         p.keep_waiting(retr);
-        assert_eq!(verb(p.answer(226, false)), "RETR");
-        assert_eq!(verb(p.answer(200, false)), "NOOP");
+        assert_eq!(verb(p.answer(226, false, None)), "RETR");
+        assert_eq!(verb(p.answer(200, false, None)), "NOOP");
     }
 
     #[test]
     fn quit_and_stat_are_answered_during_a_transfer() {
         let mut p = Pairing::new(64);
-        p.greeting();
+        p.greeting(220, None);
         p.send(sent(1, "RETR f"));
         p.send(sent(2, "STAT"));
         p.send(sent(3, "QUIT"));
         // Before the transfer's 1xx, replies still answer the oldest.
         assert!(p.out_of_band_target(221).is_none());
-        let mut retr = p.take_oldest().unwrap();
+        let mut retr = p.take_oldest(None).unwrap();
         retr.verdict = Some(None);
         p.keep_waiting(retr);
-        assert_eq!(verb(p.answer(213, false)), "STAT");
-        assert_eq!(verb(p.answer(221, false)), "QUIT");
-        assert_eq!(verb(p.answer(226, false)), "RETR");
+        assert_eq!(verb(p.answer(213, false, None)), "STAT");
+        assert_eq!(verb(p.answer(221, false, None)), "QUIT");
+        assert_eq!(verb(p.answer(226, false, None)), "RETR");
     }
 
     #[test]
     fn unsolicited_421_answers_nothing() {
         let mut p = Pairing::new(64);
-        p.greeting();
-        assert_eq!(verb(p.answer(421, false)), "");
+        p.greeting(220, None);
+        assert_eq!(verb(p.answer(421, false, None)), "");
         // With a command waiting, the 421 answers it.
         p.send(sent(1, "LIST"));
-        assert_eq!(verb(p.answer(421, false)), "LIST");
+        assert_eq!(verb(p.answer(421, false, None)), "LIST");
     }
 
     #[test]
     fn aborts_are_counted_and_the_oldest_is_dropped_at_the_cap() {
         let mut p = Pairing::new(2);
-        p.greeting();
+        p.greeting(220, None);
         assert!(p.send(sent(1, "ABOR")).is_none());
         assert!(p.abort_pending());
         assert!(p.send(sent(2, "NOOP")).is_none());
@@ -337,14 +362,14 @@ mod tests {
         let abor = sent(4, "ABOR");
         p.keep_waiting(abor);
         assert!(p.abort_pending());
-        assert_eq!(verb(p.take_oldest()), "ABOR");
+        assert_eq!(verb(p.take_oldest(None)), "ABOR");
         assert!(!p.abort_pending());
     }
 
     #[test]
     fn a_reply_lost_in_a_gap_takes_its_command_and_its_tail() {
         let mut p = Pairing::new(64);
-        p.greeting();
+        p.greeting(220, None);
         p.send(sent(1, "HELP"));
         p.send(sent(2, "NOOP"));
         p.reply_lost_in_gap();
@@ -352,7 +377,7 @@ mod tests {
         assert!(p.absorbs(b" USER PASS"));
         assert!(p.absorbs(b"214 Help OK."));
         assert!(!p.absorbs(b"200 ok"));
-        assert_eq!(verb(p.answer(200, false)), "NOOP");
+        assert_eq!(verb(p.answer(200, false, None)), "NOOP");
         // A reply right after the lost one's only line is read as a reply.
         p.send(sent(3, "NOOP"));
         p.reply_lost_in_gap();
@@ -368,6 +393,6 @@ mod tests {
     fn a_reply_lost_in_a_gap_ends_the_greeting() {
         let mut p = Pairing::new(64);
         p.reply_lost_in_gap();
-        assert!(!p.greeting());
+        assert!(!p.greeting(220, None));
     }
 }

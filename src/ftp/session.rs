@@ -108,14 +108,31 @@ pub struct Session {
     pub quit_answered: bool,
     /// The client sent AUTH (TLS or another mechanism).
     pub auth_sent: bool,
-    /// Gaps in either direction.
-    pub gaps: u64,
+    /// Stream offsets handed on so far (bytes and gaps), per direction.
+    client_offset: u64,
+    server_offset: u64,
+    /// What the segment being read acknowledged of the other direction
+    /// (a stream offset); [`NO_ACK`] when it did not say (a plain number
+    /// keeps a connection within its allocation size class).
+    chunk_ack: u64,
+    /// Server stream offset past the segment that carried the latest final
+    /// reply: a command whose segment acknowledged less was sent before the
+    /// client had that reply (pipelined), whatever the capture's order.
+    answered_upto: u64,
     /// Recorded only for sessions selected for `ftpcap transcript`.
     pub transcript: TranscriptRecorder,
     pub warnings: SessionWarnings,
 }
 
+/// [`Session::chunk_ack`] when the segment gave no acknowledgement.
+const NO_ACK: u64 = u64::MAX;
+
 impl Session {
+    /// What the segment being read acknowledged of the other direction.
+    fn ack(&self) -> Option<u64> {
+        (self.chunk_ack != NO_ACK).then_some(self.chunk_ack)
+    }
+
     pub fn new(limits: SessionLimits) -> Self {
         Session {
             client: LineFramer::new(limits.max_line),
@@ -138,7 +155,10 @@ impl Session {
             login: "none",
             quit_answered: false,
             auth_sent: false,
-            gaps: 0,
+            client_offset: 0,
+            server_offset: 0,
+            chunk_ack: NO_ACK,
+            answered_upto: 0,
             transcript: TranscriptRecorder::default(),
             warnings: SessionWarnings::default(),
         }
@@ -203,20 +223,33 @@ impl Session {
     }
 
     /// In-order bytes from the client.
-    pub fn client_data(&mut self, data: &[u8], origin: crate::flow::Origin) {
+    /// In-order bytes from the client; `server_acked` is the server stream
+    /// offset their segment acknowledged, when it said.
+    pub fn client_data(&mut self, data: &[u8], origin: crate::flow::Origin, server_acked: Option<u64>) {
+        self.client_offset += data.len() as u64;
         if self.stopped.is_some() {
             return;
         }
+        self.chunk_ack = server_acked.unwrap_or(NO_ACK);
         let mut framer = std::mem::replace(&mut self.client, LineFramer::new(0));
         framer.feed(data, origin, &mut |line| self.client_line(&line));
         self.client = framer;
     }
 
-    /// In-order bytes from the server.
-    pub fn server_data(&mut self, data: &[u8], origin: crate::flow::Origin, out: &mut dyn FnMut(Exchange<'_>)) {
+    /// In-order bytes from the server; `client_acked` is the client stream
+    /// offset their segment acknowledged, when it said.
+    pub fn server_data(
+        &mut self,
+        data: &[u8],
+        origin: crate::flow::Origin,
+        client_acked: Option<u64>,
+        out: &mut dyn FnMut(Exchange<'_>),
+    ) {
+        self.server_offset += data.len() as u64;
         if self.stopped.is_some() {
             return;
         }
+        self.chunk_ack = client_acked.unwrap_or(NO_ACK);
         let mut framer = std::mem::replace(&mut self.server, LineFramer::new(0));
         // Stop feeding as soon as the channel turns encrypted: later lines
         // in the same chunk would be TLS records.
@@ -235,13 +268,15 @@ impl Session {
         }
     }
 
-    pub fn client_gap(&mut self) {
-        self.gaps += 1;
+    /// `len` client bytes are missing.
+    pub fn client_gap(&mut self, len: u64) {
+        self.client_offset += len;
         self.client.gap();
     }
 
-    pub fn server_gap(&mut self) {
-        self.gaps += 1;
+    /// `len` server bytes are missing.
+    pub fn server_gap(&mut self, len: u64) {
+        self.server_offset += len;
         self.pairing.server_gap();
         self.server.gap();
         self.replies.gap();
@@ -293,8 +328,9 @@ impl Session {
         let sent = SentCommand {
             number: self.commands,
             previous: self.last_command.replace(Rc::clone(&command)),
-            sent_while_pending: self.pairing.waiting(),
+            sent_while_pending: self.pairing.waiting() || self.ack().is_some_and(|a| a < self.answered_upto),
             sent_after_quit,
+            end_offset: self.client_offset,
             command,
             verdict: None,
         };
@@ -349,7 +385,8 @@ impl Session {
         if reply.flags.code_mismatch {
             self.warnings.code_mismatch += 1;
         }
-        let greeting = self.pairing.greeting();
+        let ack = self.ack();
+        let greeting = self.pairing.greeting(reply.code, ack);
         // The greeting's text becomes the banner once the reply is handed
         // on, without a copy; until then the reply stands in for it.
         let banner_from_reply = greeting && self.banner.is_none();
@@ -359,7 +396,7 @@ impl Session {
 
         if reply.is_preliminary() {
             // 1xx: the command stays waiting for its final reply.
-            if let Some(mut sent) = self.pairing.take_oldest() {
+            if let Some(mut sent) = self.pairing.take_oldest(ack) {
                 let first_reply = sent.verdict.is_none();
                 let violation = self.verdict(&mut sent);
                 out(Exchange {
@@ -394,7 +431,10 @@ impl Session {
             return;
         }
         // The greeting and an unsolicited 421 answer nothing.
-        let sent = self.pairing.answer(reply.code, greeting);
+        let sent = self.pairing.answer(reply.code, greeting, ack);
+        if sent.is_some() {
+            self.answered_upto = self.server_offset;
+        }
         if sent.is_none() && !greeting && reply.code != 421 {
             self.warnings.unpaired_replies += 1;
         }
@@ -483,9 +523,9 @@ mod tests {
         for (i, (client, bytes)) in script.iter().enumerate() {
             let origin = Origin { frame: i as u64 + 1, ..Default::default() };
             if *client {
-                s.client_data(bytes, origin);
+                s.client_data(bytes, origin, None);
             } else {
-                s.server_data(bytes, origin, &mut sink);
+                s.server_data(bytes, origin, None, &mut sink);
             }
         }
         s.client_end();
@@ -499,12 +539,12 @@ mod tests {
         s.transcript.start();
         let line = [b'A'; 1000];
         let mut sink = |_: Exchange<'_>| {};
-        s.server_data(b"220 hi\r\n", Origin::default(), &mut sink);
+        s.server_data(b"220 hi\r\n", Origin::default(), None, &mut sink);
         let n = 2 * TRANSCRIPT_BUDGET / line.len();
         for _ in 0..n {
-            s.client_data(b"NOOP ", Origin::default());
-            s.client_data(&line, Origin::default());
-            s.client_data(b"\r\n", Origin::default());
+            s.client_data(b"NOOP ", Origin::default(), None);
+            s.client_data(&line, Origin::default(), None);
+            s.client_data(b"\r\n", Origin::default(), None);
         }
         let dropped = s.transcript.dropped();
         let kept = s.transcript.take().unwrap().len();
@@ -547,9 +587,9 @@ mod tests {
         let mut s = Session::new(SessionLimits::default());
         let mut n = 0;
         let mut sink = |_e: Exchange<'_>| n += 1;
-        s.server_data(b"220 hi\r\n", Origin::default(), &mut sink);
-        s.client_data(b"AUTH TLS\r\n", Origin::default());
-        s.server_data(b"234 go\r\n\x16\x03\x01garbage\r\n503 x\r\n", Origin::default(), &mut sink);
+        s.server_data(b"220 hi\r\n", Origin::default(), None, &mut sink);
+        s.client_data(b"AUTH TLS\r\n", Origin::default(), None);
+        s.server_data(b"234 go\r\n\x16\x03\x01garbage\r\n503 x\r\n", Origin::default(), None, &mut sink);
         assert_eq!(s.stopped, Some(StopReason::Encrypted));
         assert_eq!(n, 2);
     }
