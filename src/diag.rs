@@ -23,11 +23,11 @@ pub enum Warning {
     FlowTableFull,
     GapInStream,
     IdleFlowClosed,
+    LineCutByGap,
     LineOverLengthCap,
     ReplyCodeMismatch,
     OverlapDiffers,
     UndeclaredInterface,
-    PartialLineLost,
     PendingCapHit,
     ReassemblyCapHit,
     ReplyLineCapHit,
@@ -53,11 +53,11 @@ impl Warning {
         Warning::FlowTableFull,
         Warning::GapInStream,
         Warning::IdleFlowClosed,
+        Warning::LineCutByGap,
         Warning::LineOverLengthCap,
         Warning::ReplyCodeMismatch,
         Warning::OverlapDiffers,
         Warning::UndeclaredInterface,
-        Warning::PartialLineLost,
         Warning::PendingCapHit,
         Warning::ReassemblyCapHit,
         Warning::ReplyLineCapHit,
@@ -84,11 +84,12 @@ impl Warning {
             Warning::FlowTableFull => "flow table full",
             Warning::GapInStream => "gap in stream",
             Warning::IdleFlowClosed => "idle flow closed",
+            Warning::LineCutByGap => "line cut by a gap",
             Warning::LineOverLengthCap => "line over length cap",
             Warning::ReplyCodeMismatch => "multi-line reply code mismatch",
             Warning::OverlapDiffers => "overlapping bytes differ",
             Warning::UndeclaredInterface => "packet on undeclared interface",
-            Warning::PartialLineLost => "partial line lost in gap",
+
             Warning::PendingCapHit => "pending command cap hit",
             Warning::ReassemblyCapHit => "reassembly cap hit",
             Warning::ReplyLineCapHit => "reply line cap hit",
@@ -122,7 +123,7 @@ impl Warning {
             | Warning::IdleFlowClosed
             | Warning::LineOverLengthCap
             | Warning::ReplyCodeMismatch
-            | Warning::PartialLineLost
+            | Warning::LineCutByGap
             | Warning::PendingCapHit
             | Warning::ReassemblyCapHit
             | Warning::ReplyLineCapHit
@@ -150,7 +151,7 @@ impl Warning {
             Warning::ReplyCodeMismatch => "code-mismatch",
             Warning::LineOverLengthCap => "long-lines",
             Warning::ReplyLineCapHit => "reply-line-cap",
-            Warning::PartialLineLost => "lost-partial-lines",
+            Warning::LineCutByGap => "cut-lines",
             _ => return None,
         })
     }

@@ -192,6 +192,7 @@ impl OwnedLine {
             truncated: self.truncated,
             after_gap: self.after_gap,
             unterminated: self.unterminated,
+            after_cut: false,
             had_telnet: self.had_telnet,
         }
     }
@@ -206,7 +207,7 @@ fn frame_lines(max_line: usize, chunks: &[&[u8]]) -> (Vec<OwnedLine>, u64, u64) 
         f.feed(c, origin(i as u64 + 1), &mut |l| out.push(OwnedLine::of(&l)));
     }
     f.finish(&mut |l| out.push(OwnedLine::of(&l)));
-    (out, f.truncated_lines, f.lost_partial_lines)
+    (out, f.truncated_lines, f.cut_lines)
 }
 
 /// Input: `[max_line, c0, c1, c2, stream…]`. The stream is framed whole and
@@ -525,7 +526,7 @@ pub fn session(data: &[u8]) {
             b'S' => s.server_data(bytes, origin(frame), None, &mut |e| ck.check(e)),
             b'C' => s.client_data(bytes, origin(frame), None),
             b's' => {
-                s.server_gap(1);
+                s.server_gap(1, &mut |e| ck.check(e));
                 s.server_data(bytes, origin(frame), None, &mut |e| ck.check(e));
             }
             b'c' => {

@@ -111,7 +111,7 @@ fn header_is_the_contract() {
     assert_eq!(
         header(&out.stdout).join(","),
         "capture,frame,time,session,client_ip,client_port,server_ip,server_port,user,code,reply,command,\
-         command_frame,previous_command,previous_frame,rule,diagnosis,help_commands,server_software"
+         command_frame,previous_command,previous_frame,rule,diagnosis,help_commands,server_software,flags"
     );
 }
 

@@ -285,7 +285,7 @@ pub(super) fn stream_event(
             if from_client {
                 session.client_gap(len);
             } else {
-                session.server_gap(len);
+                session.server_gap(len, &mut |ex| ctx.exchange(meta, ex));
                 if ctx.config.track_data {
                     ctx.data.server_gap(id);
                 }

@@ -5,7 +5,7 @@ use super::connection::Meta;
 use crate::ftp::pairing::SentCommand;
 use crate::ftp::rules::{Rule, Source, RFC_503_VERBS};
 use crate::ftp::Exchange;
-use crate::report::{IncidentRow, RowText};
+use crate::report::{IncidentRow, RowFlags, RowText};
 use std::sync::Arc;
 
 /// The row for a reported reply. `verdict` is [`verdict`]'s, shown when
@@ -40,9 +40,21 @@ pub(super) fn incident_row(
         sent.map(|s| s.command.origin.frame),
         previous.map(|c| c.origin.frame),
         rule,
+        row_flags(ex),
         verdict.map(|v| v.unwrap_or("")),
         text,
     )
+}
+
+/// What is partial about the evidence of a reply and its command.
+fn row_flags(ex: &Exchange<'_>) -> RowFlags {
+    let flags = ex.reply.flags;
+    let command = ex.sent.map(|s| &*s.command);
+    RowFlags {
+        reply_cut: flags.cut || flags.incomplete,
+        command_cut: command.is_some_and(|c| c.cut),
+        after_gap: flags.after_gap || command.is_some_and(|c| c.after_gap),
+    }
 }
 
 /// The checker's verdict on a reply: `refused` (503 to a command that broke

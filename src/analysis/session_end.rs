@@ -100,7 +100,7 @@ fn finish_in_place(conn: &mut Conn, last_frame: u64, ctx: &mut Ctx<'_>, end: &'s
         (Warning::ReplyLineCapHit, dropped, &|| {
             format!("{dropped} lines of over-long multi-line replies dropped (--max-reply-lines)")
         }),
-        (Warning::PartialLineLost, lost, &|| format!("{lost} partial lines dropped at gaps")),
+        (Warning::LineCutByGap, lost, &|| format!("{lost} lines cut by gaps, kept as far as they were captured")),
     ];
     for (kind, n, detail) in counted {
         if n > 0 {
@@ -164,7 +164,7 @@ fn session_row(conn: &Conn, last_frame: u64, meta: &Meta, ctx: &mut Ctx<'_>, end
         (Warning::ReplyCodeMismatch, w.code_mismatch),
         (Warning::LineOverLengthCap, truncated),
         (Warning::ReplyLineCapHit, s.reply_lines_dropped()),
-        (Warning::PartialLineLost, lost),
+        (Warning::LineCutByGap, lost),
     ]
     .iter()
     .filter(|(_, n)| *n > 0)

@@ -200,6 +200,9 @@ pub struct Command {
     /// The start of the line may be missing (it followed a gap).
     pub after_gap: bool,
     pub truncated: bool,
+    /// The line has no line end: a gap or a snaplen cut it (or the stream
+    /// ended), so its text is partial.
+    pub cut: bool,
 }
 
 impl Command {
@@ -219,6 +222,7 @@ impl Command {
             origin: line.origin,
             after_gap: line.after_gap,
             truncated: line.truncated,
+            cut: line.unterminated,
         })
     }
 
@@ -257,6 +261,7 @@ mod tests {
             truncated: false,
             after_gap: false,
             unterminated: false,
+            after_cut: false,
             had_telnet: false,
         })
     }

@@ -26,8 +26,12 @@ pub struct Line<'a> {
     pub truncated: bool,
     /// A gap came right before this line: its start may be missing.
     pub after_gap: bool,
-    /// The stream ended before a line end.
+    /// No line end came: the stream ended, or a gap (lost segments, a
+    /// snaplen) cut the line; its head is all there is.
     pub unterminated: bool,
+    /// The line right after a gap that cut a line: it may be that line's
+    /// tail rather than a line of its own.
+    pub after_cut: bool,
     /// Telnet commands (IP, DM, options) were stripped from this line.
     pub had_telnet: bool,
 }
@@ -55,13 +59,15 @@ pub struct LineFramer {
     origin: Option<Origin>,
     truncated: bool,
     after_gap: bool,
+    /// The gap before the next line cut a line (see [`Line::after_cut`]).
+    after_cut: bool,
     had_telnet: bool,
     /// The last byte stored is a CR that may end the line.
     cr_pending: bool,
     /// Lines cut by the cap so far.
     pub truncated_lines: u64,
-    /// Partial lines thrown away because a gap cut them.
-    pub lost_partial_lines: u64,
+    /// Lines a gap cut, handed on with the head that was captured.
+    pub cut_lines: u64,
 }
 
 impl LineFramer {
@@ -73,10 +79,11 @@ impl LineFramer {
             origin: None,
             truncated: false,
             after_gap: false,
+            after_cut: false,
             had_telnet: false,
             cr_pending: false,
             truncated_lines: 0,
-            lost_partial_lines: 0,
+            cut_lines: 0,
         }
     }
 
@@ -126,11 +133,13 @@ impl LineFramer {
             truncated: self.truncated,
             after_gap: self.after_gap,
             unterminated,
+            after_cut: self.after_cut,
             had_telnet: self.had_telnet,
         });
         self.buf.clear();
         self.truncated = false;
         self.after_gap = false;
+        self.after_cut = false;
         self.had_telnet = false;
         self.cr_pending = false;
     }
@@ -162,9 +171,11 @@ impl LineFramer {
                         truncated: false,
                         after_gap: self.after_gap,
                         unterminated: false,
+                        after_cut: self.after_cut,
                         had_telnet: self.had_telnet,
                     });
                     self.after_gap = false;
+                    self.after_cut = false;
                     self.had_telnet = false;
                     self.cr_pending = false;
                     at += run + 1;
@@ -225,10 +236,16 @@ impl LineFramer {
 
     /// Bytes were lost at this point of the stream: a partial line is
     /// dropped (its end is missing) and the next line is marked.
-    pub fn gap(&mut self) {
-        if !self.buf.is_empty() || self.truncated {
-            self.lost_partial_lines += 1;
+    /// Bytes of the stream are missing here. A line in progress is handed
+    /// on as it is, unterminated: "503 RNFR requi" is still a 503, and
+    /// `RNTO renamed.t` still the command.
+    pub fn gap(&mut self, out: &mut dyn FnMut(Line<'_>)) {
+        let cut = !self.buf.is_empty() || self.truncated;
+        if cut {
+            self.cut_lines += 1;
+            self.emit(true, out);
         }
+        self.after_cut = cut;
         self.buf.clear();
         self.origin = None;
         self.truncated = false;
@@ -242,7 +259,7 @@ impl LineFramer {
     /// No partial line is held ([`LineFramer::finish`] would hand on
     /// nothing) and no line was cut or lost.
     pub fn finish_is_silent(&self) -> bool {
-        self.buf.is_empty() && !self.truncated && self.truncated_lines == 0 && self.lost_partial_lines == 0
+        self.buf.is_empty() && !self.truncated && self.truncated_lines == 0 && self.cut_lines == 0
     }
 
     pub fn finish(&mut self, out: &mut dyn FnMut(Line<'_>)) {
@@ -304,14 +321,26 @@ mod tests {
     }
 
     #[test]
-    fn gap_drops_partial_and_marks_next() {
+    fn gap_hands_on_the_head_and_marks_the_next_line() {
         let mut f = LineFramer::new(64);
         let mut out = Vec::new();
-        f.feed(b"503 Bad se", Origin::default(), &mut |l| out.push((l.bytes.to_vec(), l.after_gap)));
-        f.gap();
-        f.feed(b"quence.\r\n214 ok\r\n", Origin::default(), &mut |l| out.push((l.bytes.to_vec(), l.after_gap)));
-        assert_eq!(out, vec![(b"quence.".to_vec(), true), (b"214 ok".to_vec(), false)]);
-        assert_eq!(f.lost_partial_lines, 1);
+        let mut push = |l: Line<'_>| out.push((l.bytes.to_vec(), l.after_gap, l.unterminated, l.after_cut));
+        f.feed(b"503 Bad se", Origin::default(), &mut push);
+        f.gap(&mut push);
+        f.feed(b"quence.\r\n214 ok\r\n", Origin::default(), &mut push);
+        f.gap(&mut push);
+        f.feed(b"200 x\r\n", Origin::default(), &mut push);
+        assert_eq!(
+            out,
+            vec![
+                (b"503 Bad se".to_vec(), false, true, false),
+                (b"quence.".to_vec(), true, false, true),
+                (b"214 ok".to_vec(), false, false, false),
+                // A gap between lines cuts nothing.
+                (b"200 x".to_vec(), true, false, false),
+            ]
+        );
+        assert_eq!(f.cut_lines, 1);
     }
 
     proptest! {
@@ -347,14 +376,14 @@ mod tests {
                     // Chunks are cut at the gap's offset, so it falls
                     // before the first chunk starting there.
                     if gap_due && Some(seen) == gap_at.map(|g| g.min(stream.len())) {
-                        f.gap();
+                        f.gap(&mut |l| out.push((l.bytes.to_vec(), l.truncated, l.had_telnet, l.after_gap, l.unterminated)));
                         gap_due = false;
                     }
                     seen += c.len();
                     f.feed(c, Origin::default(), &mut |l| out.push((l.bytes.to_vec(), l.truncated, l.had_telnet, l.after_gap, l.unterminated)));
                 }
                 if gap_due && Some(seen) == gap_at.map(|g| g.min(stream.len())) {
-                    f.gap();
+                    f.gap(&mut |l| out.push((l.bytes.to_vec(), l.truncated, l.had_telnet, l.after_gap, l.unterminated)));
                 }
                 f.finish(&mut |l| out.push((l.bytes.to_vec(), l.truncated, l.had_telnet, l.after_gap, l.unterminated)));
                 out

@@ -267,6 +267,7 @@ mod tests {
             truncated: false,
             after_gap: false,
             unterminated: false,
+            after_cut: false,
             had_telnet: false,
         };
         let command = Rc::new(Command::parse(&line).unwrap());

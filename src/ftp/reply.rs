@@ -15,6 +15,11 @@ pub struct ReplyFlags {
     pub incomplete: bool,
     /// A line was longer than the cap.
     pub truncated: bool,
+    /// A line of it has no line end: a gap or a snaplen cut it (or the
+    /// stream ended), so its text is partial.
+    pub cut: bool,
+    /// Its first line came right after a gap: its start may be missing.
+    pub after_gap: bool,
 }
 
 /// One complete reply.
@@ -182,6 +187,9 @@ impl ReplyAssembler {
             if line.after_gap {
                 open.flags.incomplete = true;
             }
+            if line.unterminated {
+                open.flags.cut = true;
+            }
             match parsed {
                 Some((code, b' ')) => {
                     if code != open.code {
@@ -207,7 +215,13 @@ impl ReplyAssembler {
             code,
             line.bytes,
             line.origin,
-            ReplyFlags { truncated: line.truncated, incomplete: line.after_gap, ..Default::default() },
+            ReplyFlags {
+                truncated: line.truncated,
+                incomplete: line.after_gap,
+                cut: line.unterminated,
+                after_gap: line.after_gap,
+                ..Default::default()
+            },
         );
         if sep == b'-' {
             self.open = Some(Box::new(reply));
@@ -266,6 +280,7 @@ mod tests {
                 truncated: false,
                 after_gap: false,
                 unterminated: false,
+                after_cut: false,
                 had_telnet: false,
             };
             out.extend(a.line(&line));

@@ -216,10 +216,7 @@ impl Session {
     }
 
     pub fn line_warnings(&self) -> (u64, u64) {
-        (
-            self.client.truncated_lines + self.server.truncated_lines,
-            self.client.lost_partial_lines + self.server.lost_partial_lines,
-        )
+        (self.client.truncated_lines + self.server.truncated_lines, self.client.cut_lines + self.server.cut_lines)
     }
 
     /// In-order bytes from the client.
@@ -268,17 +265,31 @@ impl Session {
         }
     }
 
-    /// `len` client bytes are missing.
+    /// `len` client bytes are missing; a command line they cut is handed
+    /// on with its head.
     pub fn client_gap(&mut self, len: u64) {
         self.client_offset += len;
-        self.client.gap();
+        let mut framer = std::mem::replace(&mut self.client, LineFramer::new(0));
+        framer.gap(&mut |line| {
+            if self.stopped.is_none() {
+                self.client_line(&line);
+            }
+        });
+        self.client = framer;
     }
 
-    /// `len` server bytes are missing.
-    pub fn server_gap(&mut self, len: u64) {
+    /// `len` server bytes are missing; a reply line they cut is handed on
+    /// with its head.
+    pub fn server_gap(&mut self, len: u64, out: &mut dyn FnMut(Exchange<'_>)) {
         self.server_offset += len;
+        let mut framer = std::mem::replace(&mut self.server, LineFramer::new(0));
+        framer.gap(&mut |line| {
+            if self.stopped.is_none() {
+                self.server_line(&line, out);
+            }
+        });
+        self.server = framer;
         self.pairing.server_gap();
-        self.server.gap();
         self.replies.gap();
     }
 
@@ -312,6 +323,10 @@ impl Session {
         let Some(command) = Command::parse(line) else {
             return;
         };
+        if line.after_cut && command.verb.known_index().is_none() {
+            // The tail of the command line the gap cut, not a command.
+            return;
+        }
         self.commands += 1;
         if !command.verb.is_empty() {
             self.verbs_used.insert(&command.verb);
@@ -346,6 +361,18 @@ impl Session {
     }
 
     fn server_line(&mut self, line: &Line<'_>, out: &mut dyn FnMut(Exchange<'_>)) {
+        let is_reply_line = super::reply::reply_code(line.bytes).is_some();
+        if line.after_cut && !is_reply_line && !self.replies.in_multiline() {
+            // The tail of the reply line the gap cut (its head was a reply).
+            return;
+        }
+        if line.unterminated && !is_reply_line && !self.replies.in_multiline() {
+            // A reply cut before its code was complete: it answered the
+            // oldest command all the same.
+            self.warnings.replies_lost_in_gap += 1;
+            self.pairing.reply_lost_in_gap();
+            return;
+        }
         if !self.replies.in_multiline() && self.pairing.absorbs(line.bytes) {
             return;
         }

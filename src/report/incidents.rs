@@ -31,6 +31,8 @@ pub struct IncidentRow {
     pub command_frame: Option<u64>,
     pub previous_frame: Option<u64>,
     pub rule: &'static str,
+    /// What is partial about the row's evidence.
+    pub flags: RowFlags,
     /// `--violations` only: refused, accepted, other or server-policy.
     pub verdict: Option<&'static str>,
     /// The [`TextCell`]s one after another: wire bytes as captured (escaped
@@ -95,6 +97,7 @@ impl IncidentRow {
         command_frame: Option<u64>,
         previous_frame: Option<u64>,
         rule: &'static str,
+        flags: RowFlags,
         verdict: Option<&'static str>,
         text: RowText,
     ) -> Self {
@@ -112,6 +115,7 @@ impl IncidentRow {
             command_frame,
             previous_frame,
             rule,
+            flags,
             verdict,
             text,
             ends,
@@ -190,6 +194,7 @@ impl IncidentRow {
             self.raw_cell(TextCell::Diagnosis),       // diagnosis
             self.raw_cell(TextCell::HelpCommands),    // help_commands
             self.raw_cell(TextCell::ServerSoftware),  // server_software
+            Text(self.flags.text()),                  // flags
         ]
     }
 
@@ -346,7 +351,37 @@ pub const INCIDENT_COLUMNS: &[Column] = &[
     Column { name: "diagnosis", meaning: "one sentence: what went wrong, the source, the missing step" },
     Column { name: "help_commands", meaning: "for a 214: the commands it lists, upper case, space-separated (commands a server marks unimplemented are left out)" },
     Column { name: "server_software", meaning: "the server software its greeting banner names (vsFTPd, ProFTPD, Pure-FTPd, pyftpdlib, FileZilla Server, Microsoft FTP Service), with the version when the banner gives one; never guessed" },
+    Column { name: "flags", meaning: "what is partial about the row's evidence, joined by `;`: `reply-cut` (a gap or a short snaplen cut the reply: its text is the head that was captured, or lines of it are missing), `command-cut` (the same for the command line), `after-gap` (bytes were missing right before the reply or the command, so its start may be lost and the pairing rests on what the capture kept); empty when the evidence is whole" },
 ];
+
+/// What is partial about an incident's evidence: the `flags` column.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowFlags {
+    /// The reply's text is partial: a gap or a snaplen cut one of its
+    /// lines, or lines of it are missing.
+    pub reply_cut: bool,
+    /// The command's line is partial (cut by a gap or a snaplen).
+    pub command_cut: bool,
+    /// Bytes were missing right before the reply or the command: its start
+    /// may be lost, and the pairing rests on what the capture kept.
+    pub after_gap: bool,
+}
+
+impl RowFlags {
+    /// The flags set, joined by `;` (empty when none is).
+    pub fn text(self) -> &'static str {
+        match (self.reply_cut, self.command_cut, self.after_gap) {
+            (false, false, false) => "",
+            (true, false, false) => "reply-cut",
+            (false, true, false) => "command-cut",
+            (false, false, true) => "after-gap",
+            (true, true, false) => "reply-cut;command-cut",
+            (true, false, true) => "reply-cut;after-gap",
+            (false, true, true) => "command-cut;after-gap",
+            (true, true, true) => "reply-cut;command-cut;after-gap",
+        }
+    }
+}
 
 /// The column `--violations` adds.
 pub const VERDICT_COLUMN: Column = Column {
@@ -387,6 +422,7 @@ mod tests {
             None,
             Some(7),
             "x",
+            RowFlags::default(),
             None,
             text,
         );

@@ -14,7 +14,7 @@ pub mod transcript;
 pub mod transfers;
 
 pub use columns::Column;
-pub use incidents::{incident_columns, Cell, IncidentRow, RowText, TextCell, INCIDENT_COLUMNS};
+pub use incidents::{incident_columns, Cell, IncidentRow, RowFlags, RowText, TextCell, INCIDENT_COLUMNS};
 pub use sessions::{SessionRow, SESSION_COLUMNS};
 
 use crate::capture::time::{TimeText, Timestamp};
