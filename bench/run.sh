@@ -14,6 +14,11 @@
 #
 # Captures are generated once and reused (delete bench/out to regenerate).
 # Results go to $OUT/results-<time>/ and the markdown table to its table.md.
+# -h/--help prints the comment above; other options are not taken.
+case "${1:-}" in
+    -h|--help) sed -n "2,16p" "$0" | sed "s/^# \{0,1\}//"; exit 0 ;;
+    -?*) [ -e "$1" ] || { echo "$(basename "$0"): unknown option $1 (see --help)" >&2; exit 2; } ;;
+esac
 set -euo pipefail
 
 SIZE=${1:-1G}

@@ -8,6 +8,11 @@
 # -Z flags). Seeds from fuzz/seeds/<target>/ are copied into a scratch
 # corpus (fuzz/corpus/, git-ignored). Exits 1 if any target found a crash;
 # the input is in fuzz/artifacts/<target>/.
+# -h/--help prints the comment above; other options are not taken.
+case "${1:-}" in
+    -h|--help) sed -n "2,10p" "$0" | sed "s/^# \{0,1\}//"; exit 0 ;;
+    -?*) [ -e "$1" ] || { echo "$(basename "$0"): unknown option $1 (see --help)" >&2; exit 2; } ;;
+esac
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=${1:-60}

@@ -535,12 +535,20 @@ def baseline(size, out):
 
 
 def main():
-    args = sys.argv[1:]
-    if args[:1] == ["--baseline"]:
-        baseline(int(args[1]), args[2])
+    import argparse
+    ap = argparse.ArgumentParser(description="Writes the hostile captures of samples/hostile/ and their README.md.")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--big", metavar="DIR", help="write the big hostile captures (for measure_hostile.sh) to DIR instead")
+    mode.add_argument("--baseline", nargs=2, metavar=("BYTES", "FILE"),
+                      help="write a normal capture of about BYTES to FILE (the baseline of measure_hostile.sh)")
+    ap.add_argument("outdir", nargs="?", default=os.path.join(SAMPLES, "hostile"),
+                    help="output folder (default: samples/hostile)")
+    args = ap.parse_args()
+    if args.baseline:
+        baseline(int(args.baseline[0]), args.baseline[1])
         return
-    big = args[:1] == ["--big"]
-    outdir = args[1] if big else (args[0] if args else os.path.join(SAMPLES, "hostile"))
+    big = args.big is not None
+    outdir = args.big if big else args.outdir
     os.makedirs(outdir, exist_ok=True)
     index = []
     if big:

@@ -12,6 +12,11 @@
 #   BIG_DIR (default target/hostile-big) holds the big captures made by
 #   `python3 samples/scripts/gen_hostile.py --big BIG_DIR`; skipped if absent.
 # Needs a release build (cargo build --release) and GNU time (/usr/bin/time).
+# -h/--help prints the comment above; other options are not taken.
+case "${1:-}" in
+    -h|--help) sed -n "2,14p" "$0" | sed "s/^# \{0,1\}//"; exit 0 ;;
+    -?*) [ -e "$1" ] || { echo "$(basename "$0"): unknown option $1 (see --help)" >&2; exit 2; } ;;
+esac
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=target/release/ftpcap

@@ -173,14 +173,16 @@ def check_log(pcap, log):
 
 
 def main():
-    if len(sys.argv) not in (2, 3):
-        print(__doc__)
-        return 2
-    problems = check_flows(sys.argv[1])
-    if len(sys.argv) == 3:
-        problems += check_log(sys.argv[1], sys.argv[2])
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("capture", help="the recorded capture")
+    ap.add_argument("log", nargs="?", help="the client's log to check it against")
+    args = ap.parse_args()
+    problems = check_flows(args.capture)
+    if args.log:
+        problems += check_log(args.capture, args.log)
     for p in problems:
-        print("%s: %s" % (sys.argv[1], p))
+        print("%s: %s" % (args.capture, p))
     return 1 if problems else 0
 
 

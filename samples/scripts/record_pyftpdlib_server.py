@@ -6,14 +6,18 @@ Listens on 127.0.0.1:21, user ftptest / s3cret-pass, passive ports
 40000-40100, HOME/ro is read-only.  With CERTFILE (and pyOpenSSL) explicit
 FTPS (AUTH TLS) is offered but not required, like the other servers.
 """
+import argparse
 import os
-import sys
 
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.servers import FTPServer
 
-home = sys.argv[1]
-cert = sys.argv[2] if len(sys.argv) > 2 else None
+_ap = argparse.ArgumentParser(description="Minimal pyftpdlib server for the sample captures.")
+_ap.add_argument("home", help="the served folder (HOME/ro is read-only)")
+_ap.add_argument("certfile", nargs="?", help="certificate and key (PEM): offer AUTH TLS")
+_args = _ap.parse_args()
+home = _args.home
+cert = _args.certfile
 host = os.environ.get("FTP_HOST", "127.0.0.1")
 
 auth = DummyAuthorizer()

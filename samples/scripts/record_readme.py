@@ -189,7 +189,12 @@ def servers(d):
 
 
 def main():
-    mode, d = sys.argv[1], sys.argv[2]
+    import argparse
+    ap = argparse.ArgumentParser(description="Writes the README.md of a folder of recorded samples.")
+    ap.add_argument("mode", choices=["real", "servers"], help="which kind of folder")
+    ap.add_argument("folder", help="the folder (samples/real or samples/servers)")
+    args = ap.parse_args()
+    mode, d = args.mode, args.folder
     text = real(d) if mode == "real" else servers(d)
     with open(os.path.join(d, "README.md"), "w") as f:
         f.write(text.rstrip("\n") + "\n")

@@ -5,6 +5,11 @@
 #     sudo samples/scripts/record_servers.sh
 # Idempotent; SERVERS="vsftpd proftpd" limits the servers.  Also writes
 # samples/servers/VERSIONS.txt.
+# -h/--help prints the comment above; other options are not taken.
+case "${1:-}" in
+    -h|--help) sed -n "2,7p" "$0" | sed "s/^# \{0,1\}//"; exit 0 ;;
+    -?*) [ -e "$1" ] || { echo "$(basename "$0"): unknown option $1 (see --help)" >&2; exit 2; } ;;
+esac
 source "$(dirname "${BASH_SOURCE[0]}")/record_lib.sh"
 
 require_root

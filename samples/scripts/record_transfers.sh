@@ -11,6 +11,11 @@
 # ftx-peer trying a PASV address that does not exist, whose SYNs are dropped
 # (ftx-rec does not forward) and so go unanswered.  Both namespaces are
 # removed at the end.
+# -h/--help prints the comment above; other options are not taken.
+case "${1:-}" in
+    -h|--help) sed -n "2,13p" "$0" | sed "s/^# \{0,1\}//"; exit 0 ;;
+    -?*) [ -e "$1" ] || { echo "$(basename "$0"): unknown option $1 (see --help)" >&2; exit 2; } ;;
+esac
 set -euo pipefail
 NS=ftx-rec PEER=ftx-peer
 

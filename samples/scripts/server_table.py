@@ -50,6 +50,9 @@ def cell(misstep, rs):
 
 
 def main():
+    import argparse
+    argparse.ArgumentParser(description="Prints the server x misstep table of docs/real-servers.md "
+                            "from the captures in samples/servers/.").parse_args()
     missteps = sorted({f.rsplit(".", 1)[0] for s in SERVERS
                        for f in os.listdir(os.path.join(ROOT, "samples", "servers", s)) if f.endswith(".pcap")})
     print("| misstep | " + " | ".join(SERVERS) + " |")

@@ -98,14 +98,17 @@ def readme(ftpcap, d):
 
 
 def main():
-    args = sys.argv[1:]
-    if args and args[0] == "--table":
-        sys.stdout.write(table(*args[1:3]))
-    elif len(args) == 2:
-        readme(*args)
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--table", nargs=2, metavar=("A", "B"), help="print the markdown table instead")
+    ap.add_argument("args", nargs="*", help="the two arguments of the README mode")
+    a = ap.parse_args()
+    if a.table:
+        sys.stdout.write(table(*a.table))
+    elif len(a.args) == 2:
+        readme(*a.args)
     else:
-        print(__doc__)
-        return 2
+        ap.error("give two arguments, or --table A B")
     return 0
 
 

@@ -6,6 +6,11 @@
 #   tests/tools/snapshot_outputs.sh OLD_BINARY /tmp/old
 #   tests/tools/snapshot_outputs.sh target/release/ftpcap /tmp/new
 #   diff -r /tmp/old /tmp/new
+# -h/--help prints the comment above; other options are not taken.
+case "${1:-}" in
+    -h|--help) sed -n "2,8p" "$0" | sed "s/^# \{0,1\}//"; exit 0 ;;
+    -?*) [ -e "$1" ] || { echo "$(basename "$0"): unknown option $1 (see --help)" >&2; exit 2; } ;;
+esac
 set -uo pipefail
 BIN=$(realpath "$1"); OUT=$2
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
