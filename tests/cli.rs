@@ -402,3 +402,47 @@ fn transfer_samples_have_the_known_causes() {
     std::fs::remove_dir_all(&dir).ok();
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Oracle: the frames inside the tunnels of `samples/tunnels/` are the
+/// source capture's byte for byte (gen_tunnels.py), so the rows must be the
+/// source's (itself checked against its client log), and the sessions
+/// report must name the layers the generator put around them.
+#[test]
+fn tunnelled_captures_give_the_rows_of_the_source() {
+    let source = ftpcap(&["--quiet", "samples/real/vsftpd-pipelined.pcap"]);
+    let strip = |rows: Vec<csv::StringRecord>| -> Vec<Vec<String>> {
+        rows.iter().map(|r| r.iter().skip(1).map(str::to_string).collect()).collect()
+    };
+    let want = strip(rows(&source.stdout));
+    assert_eq!(want.len(), 2);
+    let cases = [
+        ("vxlan", "vxlan(vni=42)"),
+        ("vxlan-8472", "vxlan(vni=9)"),
+        ("geneve", "geneve(vni=7)"),
+        ("gre", "gre(key=5)"),
+        ("gretap", "gretap(key=6)"),
+        ("erspan2", "erspan2(session=3)"),
+        ("erspan3", "erspan3(session=4)"),
+        ("ipip", "ipip"),
+        ("ipv4-in-ipv6", "ipip"),
+        ("mpls", "mpls(label=100)"),
+        ("pppoe", "pppoe(session=17)"),
+        ("vxlan-qinq", "vxlan(vni=42)"),
+        ("gre-in-vxlan", "vxlan(vni=42)/gre(key=5)"),
+    ];
+    let tmp = std::env::temp_dir().join(format!("ftpcap-tunnels-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    for (name, layers) in cases {
+        let capture = format!("samples/tunnels/{name}.pcap");
+        let sessions = tmp.join(format!("{name}.csv"));
+        let out = ftpcap(&["--quiet", &capture, "--sessions", sessions.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        assert_eq!(strip(rows(&out.stdout)), want, "{name}");
+        let text = std::fs::read(&sessions).unwrap();
+        let head = header(&text);
+        let column = head.iter().position(|c| c == "encapsulation").expect("encapsulation column");
+        let found: Vec<String> = rows(&text).iter().map(|r| r[column].to_string()).collect();
+        assert_eq!(found, [layers], "{name}");
+    }
+    std::fs::remove_dir_all(&tmp).ok();
+}

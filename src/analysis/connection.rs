@@ -154,6 +154,9 @@ pub(super) fn feed(
         };
         let session_id = ctx.new_session();
         conn.meta = Some(Meta { session_id, client, server });
+        if let Some(encap) = &seg.encap {
+            ctx.encapsulations.insert(session_id, **encap);
+        }
         if ctx.config.transcript.is_some_and(|sel| sel.matches(session_id, client, server)) {
             conn.session.transcript.start();
             ctx.transcript_sessions.insert(session_id);

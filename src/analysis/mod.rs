@@ -10,6 +10,7 @@ mod connection;
 mod incident;
 mod session_end;
 
+use crate::capture::tunnel::Encapsulation;
 use crate::capture::{decode_tcp, decode_tcp_wanted, CaptureProblem, CaptureReader, Frame, ReadWarning, Timestamp};
 use crate::config::Config;
 use crate::data::DataTracker;
@@ -22,7 +23,7 @@ use crate::report::transfers::TransferRow;
 use crate::report::{IncidentRow, SessionRow};
 use connection::{feed, Conn, Kind, Meta};
 use session_end::finish_conn;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::net::SocketAddr;
 
@@ -112,6 +113,7 @@ impl Analyzer {
             transcripts: Vec::new(),
             transcript_transfers: Vec::new(),
             transcript_sessions: BTreeSet::new(),
+            encapsulations: BTreeMap::new(),
             data: DataTracker::new(config.data),
             sink,
             next_session: &mut self.next_session,
@@ -215,6 +217,9 @@ struct Ctx<'a> {
     /// Transfer rows of sessions being transcribed.
     transcript_transfers: Vec<TransferRow>,
     transcript_sessions: BTreeSet<u64>,
+    /// The tunnel layers of the sessions that came in tunnels (few), by
+    /// session number, until the session ends.
+    encapsulations: BTreeMap<u64, Encapsulation>,
     data: DataTracker,
     sink: &'a mut dyn FnMut(Output),
     next_session: &'a mut u64,

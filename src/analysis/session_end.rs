@@ -20,6 +20,7 @@ pub(super) fn finish_conn(slot: Slot<Conn>, ctx: &mut Ctx<'_>, end: &'static str
     if slot.silent && !ctx.config.session_rows {
         if slot.session_id != 0 {
             ctx.data.session_end(slot.session_id);
+            ctx.encapsulations.remove(&slot.session_id);
         }
         return;
     }
@@ -27,6 +28,7 @@ pub(super) fn finish_conn(slot: Slot<Conn>, ctx: &mut Ctx<'_>, end: &'static str
     // kilobyte, per session.
     let mut conn = slot.conn;
     finish_in_place(&mut conn, slot.last_frame, ctx, end);
+    ctx.encapsulations.remove(&slot.session_id);
 }
 
 fn finish_in_place(conn: &mut Conn, last_frame: u64, ctx: &mut Ctx<'_>, end: &'static str) {
@@ -206,5 +208,6 @@ fn session_row(conn: &Conn, last_frame: u64, meta: &Meta, ctx: &mut Ctx<'_>, end
         },
         unlisted_commands: unlisted.join(" "),
         warnings: notes.join(";"),
+        encapsulation: ctx.encapsulations.get(&meta.session_id).map(ToString::to_string).unwrap_or_default(),
     }
 }

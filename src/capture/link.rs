@@ -4,6 +4,7 @@
 //! LOOP) are stripped here to an EtherType; etherparse's lax slicer does the
 //! rest so frames cut by the snaplen still yield the bytes they hold.
 
+use super::tunnel::{self, Encapsulation};
 use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -44,6 +45,11 @@ pub struct TcpSegment<'a> {
     pub payload: &'a [u8],
     /// Payload bytes the segment carried but the snaplen cut off.
     pub missing_tail: u32,
+    /// The tunnel layers it came in; None for traffic captured directly
+    /// (boxed: a segment is built and moved for every frame, and a tunnel
+    /// description inline made that cost 4% more instructions on plain
+    /// traffic).
+    pub encap: Option<Box<Encapsulation>>,
 }
 
 /// Why a frame gave no TCP segment (counted, never fatal).
@@ -54,6 +60,7 @@ pub enum SkipReason {
     NotTcp,
     IpFragment,
     Malformed,
+    TunnelTooDeep,
 }
 
 impl SkipReason {
@@ -64,6 +71,7 @@ impl SkipReason {
             SkipReason::NotTcp => "not TCP",
             SkipReason::IpFragment => "IP fragment",
             SkipReason::Malformed => "malformed or truncated headers",
+            SkipReason::TunnelTooDeep => "tunnels nested too deep",
         }
     }
 }
@@ -220,6 +228,7 @@ fn decode_plain_tcp_at(data: &[u8], at: usize, ethertype: u16) -> Option<TcpSegm
         },
         payload,
         missing_tail: (claimed_total - off - payload.len()) as u32,
+        encap: None,
     })
 }
 
@@ -228,11 +237,62 @@ fn decode_plain_tcp_at(data: &[u8], at: usize, ethertype: u16) -> Option<TcpSegm
 /// `peek_tcp_ports_at` and [`decode_tcp`] in one, reading the link and IP
 /// headers once for the common frames: it skips what they skip, for the
 /// same reasons.
+#[inline]
 pub fn decode_tcp_wanted(
     linktype: i32,
     data: &[u8],
     wanted: impl Fn(u16, u16) -> bool,
 ) -> Result<Option<TcpSegment<'_>>, SkipReason> {
+    match decode_unwrapped_wanted(linktype, data, &wanted) {
+        Err(e) if maybe_tunnel(e) => {
+            through_tunnels(linktype, data, e, &mut |lt, d| decode_unwrapped_wanted(lt, d, &wanted))
+        }
+        other => other,
+    }
+}
+
+/// Frames that fail to decode for these reasons may be tunnel packets
+/// (UDP, GRE and IP in IP are "not TCP"; MPLS and PPPoE "not IP").
+fn maybe_tunnel(e: SkipReason) -> bool {
+    matches!(e, SkipReason::NotTcp | SkipReason::NotIp | SkipReason::Malformed)
+}
+
+/// Decodes the frame inside the tunnel layers of `data` with `decode`,
+/// one layer at a time (up to [`tunnel::MAX_LAYERS`]); `first` is why the
+/// frame itself did not decode, returned when it is no tunnel.
+fn through_tunnels<'a>(
+    linktype: i32,
+    data: &'a [u8],
+    first: SkipReason,
+    decode: &mut dyn FnMut(i32, &'a [u8]) -> Result<Option<TcpSegment<'a>>, SkipReason>,
+) -> Result<Option<TcpSegment<'a>>, SkipReason> {
+    let mut encap = Encapsulation::default();
+    let (mut link, mut frame, mut why) = (linktype, data, first);
+    loop {
+        let Some((inner_link, inner, layer)) = tunnel::unwrap(link, frame) else {
+            return Err(why);
+        };
+        if !encap.push(layer) {
+            return Err(SkipReason::TunnelTooDeep);
+        }
+        match decode(inner_link, inner) {
+            Ok(Some(mut seg)) => {
+                seg.encap = Some(Box::new(encap));
+                return Ok(Some(seg));
+            }
+            Ok(None) => return Ok(None),
+            Err(e) => (link, frame, why) = (inner_link, inner, e),
+        }
+    }
+}
+
+/// [`decode_tcp_wanted`] for a frame not wrapped in a tunnel.
+#[inline]
+fn decode_unwrapped_wanted<'a>(
+    linktype: i32,
+    data: &'a [u8],
+    wanted: &impl Fn(u16, u16) -> bool,
+) -> Result<Option<TcpSegment<'a>>, SkipReason> {
     if let Some((at, ethertype)) = network_start(linktype, data) {
         if let Some((src, dst)) = peek_tcp_ports_at(data, at, ethertype)? {
             if !wanted(src, dst) {
@@ -243,12 +303,23 @@ pub fn decode_tcp_wanted(
             }
         }
     }
-    let seg = decode_tcp(linktype, data)?;
+    let seg = decode_unwrapped(linktype, data)?;
     Ok(wanted(seg.src_port, seg.dst_port).then_some(seg))
 }
 
-/// Decodes one frame of the given link type down to TCP.
+/// Decodes one frame of the given link type down to TCP, through tunnels.
 pub fn decode_tcp(linktype: i32, data: &[u8]) -> Result<TcpSegment<'_>, SkipReason> {
+    match decode_unwrapped(linktype, data) {
+        Err(e) if maybe_tunnel(e) => {
+            let seg = through_tunnels(linktype, data, e, &mut |lt, d| decode_unwrapped(lt, d).map(Some))?;
+            seg.ok_or(SkipReason::Malformed)
+        }
+        other => other,
+    }
+}
+
+/// [`decode_tcp`] for a frame not wrapped in a tunnel.
+fn decode_unwrapped(linktype: i32, data: &[u8]) -> Result<TcpSegment<'_>, SkipReason> {
     if let Some(seg) = decode_plain_tcp(linktype, data) {
         return Ok(seg);
     }
@@ -324,6 +395,7 @@ fn decode_tcp_etherparse(linktype: i32, data: &[u8]) -> Result<TcpSegment<'_>, S
         flags: TcpFlags { syn: tcp.syn(), ack: tcp.ack(), fin: tcp.fin(), rst: tcp.rst() },
         payload: present,
         missing_tail,
+        encap: None,
     })
 }
 
@@ -427,6 +499,38 @@ mod tests {
             let a = decode_plain_tcp(lt, &f).expect("plain path");
             let b = decode_tcp_etherparse(lt, &f).unwrap();
             assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        }
+    }
+
+    proptest::proptest! {
+        /// A TCP frame wrapped in any stack of tunnels (up to the depth)
+        /// decodes to the same segment, inner addresses and all, and names
+        /// its layers outermost first; one layer more is skipped.
+        #[test]
+        fn tunnels_unwrap_to_the_same_segment(kinds in proptest::collection::vec(0u8..9, 0..=tunnel::MAX_LAYERS + 1), cut in 0usize..12) {
+            let ip = ipv4_tcp(b"503 RNFR required first.\r\n");
+            let plain = crate::capture::tunnel::tests::ethernet(0x0800, &ip);
+            let mut frame = plain.clone();
+            for &k in kinds.iter().rev() {
+                frame = crate::capture::tunnel::tests::wrap(k, &frame);
+            }
+            let want = decode_tcp(linktype::ETHERNET, &plain).unwrap();
+            let got = decode_tcp(linktype::ETHERNET, &frame);
+            let wanted = decode_tcp_wanted(linktype::ETHERNET, &frame, |_, d| d == 21);
+            if kinds.len() > tunnel::MAX_LAYERS {
+                proptest::prop_assert_eq!(got.unwrap_err(), SkipReason::TunnelTooDeep);
+                proptest::prop_assert_eq!(wanted.unwrap_err(), SkipReason::TunnelTooDeep);
+            } else {
+                let got = got.unwrap();
+                proptest::prop_assert_eq!((got.src, got.dst, got.src_port, got.dst_port), (want.src, want.dst, want.src_port, want.dst_port));
+                proptest::prop_assert_eq!((got.seq, got.payload, got.missing_tail), (want.seq, want.payload, want.missing_tail));
+                proptest::prop_assert_eq!(got.encap.as_ref().map_or(0, |e| e.layers().count()), kinds.len());
+                let wanted = wanted.unwrap().expect("port 21 is wanted");
+                proptest::prop_assert_eq!(wanted.encap, got.encap);
+                proptest::prop_assert!(decode_tcp_wanted(linktype::ETHERNET, &frame, |_, _| false).unwrap().is_none());
+            }
+            // Cut anywhere: an error or a segment, never a panic.
+            let _ = decode_tcp(linktype::ETHERNET, &frame[..frame.len().saturating_sub(cut * 7)]);
         }
     }
 

@@ -361,16 +361,18 @@ impl Session {
     }
 
     fn server_line(&mut self, line: &Line<'_>, out: &mut dyn FnMut(Exchange<'_>)) {
-        let is_reply_line = super::reply::reply_code(line.bytes).is_some();
-        if line.after_cut && !is_reply_line && !self.replies.in_multiline() {
-            // The tail of the reply line the gap cut (its head was a reply).
-            return;
-        }
-        if line.unterminated && !is_reply_line && !self.replies.in_multiline() {
-            // A reply cut before its code was complete: it answered the
-            // oldest command all the same.
-            self.warnings.replies_lost_in_gap += 1;
-            self.pairing.reply_lost_in_gap();
+        if (line.after_cut || line.unterminated)
+            && !self.replies.in_multiline()
+            && super::reply::reply_code(line.bytes).is_none()
+        {
+            if line.unterminated {
+                // A reply cut before its code was complete: it answered
+                // the oldest command all the same.
+                self.warnings.replies_lost_in_gap += 1;
+                self.pairing.reply_lost_in_gap();
+            }
+            // Else the tail of the reply line the gap cut (its head was a
+            // reply).
             return;
         }
         if !self.replies.in_multiline() && self.pairing.absorbs(line.bytes) {

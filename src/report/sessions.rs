@@ -33,5 +33,6 @@ report_row! {
         /// Verbs the client used that the server's own HELP list lacks.
         unlisted_commands: String => "verbs the client used that the server's own HELP list lacks",
         warnings: String => "what was wrong with this session's evidence, `key=count` joined by `;`: `gaps`, `reassembly-cap`, `garbage-lines`, `unpaired-replies`, `replies-lost-in-gap`, `pending-cap`, `code-mismatch`, `long-lines`, `reply-line-cap`, `cut-lines`",
+        encapsulation: String => "the tunnels the session came in, outermost first, joined by `/`: `vxlan(vni=N)`, `geneve(vni=N)`, `gre`, `gre(key=N)`, `gretap`, `gretap(key=N)`, `erspan2(session=N)`, `erspan3(session=N)`, `ipip` (IPv4 in IP), `ip6in` (IPv6 in IP), `mpls(label=N)` (the top label), `pppoe(session=N)`; empty for traffic captured directly",
     }
 }
