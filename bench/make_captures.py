@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Deterministic benchmark captures for ftpcap (issue 5).
+"""Generate the deterministic benchmark captures of bench/run.sh (bulk, control, mixed) in bench/out/.
 
 Three kinds, all Ethernet (link type 1), written in big chunks:
 
@@ -635,10 +635,12 @@ def main():
     ap.add_argument("--kind", default="all", choices=("bulk", "control", "mixed", "all"))
     ap.add_argument("--control-sessions", type=int, default=40000, help="at least this many control sessions")
     ap.add_argument("--control-size", default="0", help="at least this many bytes in the control capture")
-    ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--out", default=os.path.join(HERE, "out"))
+    ap.add_argument("--seed", type=int, default=5, help="generator seed (default 5)")
+    ap.add_argument("--out", default=os.path.join(HERE, "out"), help="output folder (default bench/out)")
     ap.add_argument("--name", help="file name (single --kind only)")
     a = ap.parse_args()
+    if a.name and a.kind == "all":
+        ap.error("--name needs a single --kind")
     os.makedirs(a.out, exist_ok=True)
     size = parse_size(a.size)
     kinds = ("bulk", "control", "mixed") if a.kind == "all" else (a.kind,)

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Markdown tables from bench/run.sh measurements (measurements.tsv + hyperfine JSON + RSS)."""
+"""Prints the Markdown tables of a bench/run.sh run from its measurements (measurements.tsv +
+hyperfine JSON + RSS); bench/run.sh calls it, and it reprints the tables of an earlier run:
 
+    bench/report.py bench/out/results-<time>/measurements.tsv
+"""
+
+import argparse
 import json
 import os
 import re
-import sys
 
 
 def load(tsv):
@@ -74,8 +78,12 @@ def table(rows, with_ratios):
 
 
 def main():
-    rows = load(sys.argv[1])
-    info = os.path.join(os.path.dirname(sys.argv[1]), "machine.txt")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("measurements", metavar="MEASUREMENTS.tsv",
+                    help="the measurements.tsv of a run (machine.txt beside it is printed too)")
+    a = ap.parse_args()
+    rows = load(a.measurements)
+    info = os.path.join(os.path.dirname(a.measurements), "machine.txt")
     if os.path.exists(info):
         with open(info) as f:
             print("```\n" + f.read().rstrip() + "\n```\n")

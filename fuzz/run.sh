@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
 # Runs cargo-fuzz targets for a fixed time each and prints a table of
 # executions, corpus size and outcome. Used by CI (short runs) and for
-# campaigns:  fuzz/run.sh SECONDS [TARGET...]   (default: every target)
+# campaigns:  fuzz/run.sh [SECONDS [TARGET...]]   (default: 60 s, every target)
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz`). Uses the nightly toolchain
 # when rustup has one, else stable with RUSTC_BOOTSTRAP=1 (cargo-fuzz passes
 # -Z flags). Seeds from fuzz/seeds/<target>/ are copied into a scratch
 # corpus (fuzz/corpus/, git-ignored). Exits 1 if any target found a crash;
 # the input is in fuzz/artifacts/<target>/.
-# -h/--help prints the comment above; other options are not taken.
-case "${1:-}" in
-    -h|--help) sed -n "2,10p" "$0" | sed "s/^# \{0,1\}//"; exit 0 ;;
-    -?*) [ -e "$1" ] || { echo "$(basename "$0"): unknown option $1 (see --help)" >&2; exit 2; } ;;
-esac
+# -h, --help: print this text and exit.
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
+args=()
+while [ $# -gt 0 ]; do
+    case $1 in
+        -h | --help) usage; exit 0 ;;
+        --) shift; args+=("$@"); break ;;
+        -?*) echo "${0##*/}: unknown option $1 (see --help)" >&2; exit 2 ;;
+        *) args+=("$1") ;;
+    esac
+    shift
+done
+set -- ${args[@]+"${args[@]}"}
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=${1:-60}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate small synthetic FTP-control captures covering edge cases for ftpcap.
+"""Generate samples/generated/: small synthetic edge-case FTP captures and their ground truth.
 
 Usage:
     python3 samples/scripts/gen_edge.py [OUTDIR]
@@ -1022,7 +1022,8 @@ def main():
     import argparse
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description="Writes the generated edge-case captures, their README.md, "
-                                 "EXPECTED.md and expected.json (the ground truth the tests check).")
+                                 "EXPECTED.md and expected.json (the ground truth the tests check). "
+                                 "Deterministic: two runs give byte-identical files.")
     ap.add_argument("outdir", nargs="?", default=os.path.join(os.path.dirname(here), "generated"),
                     help="output folder (default: samples/generated)")
     outdir = ap.parse_args().outdir

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate adversarial ("hostile") captures for ftpcap (issue 6).
+"""Generate adversarial ("hostile") captures: samples/hostile/, or measure_hostile.sh's big set.
 
 Usage:
     python3 samples/scripts/gen_hostile.py [OUTDIR]        # small set -> samples/hostile/
@@ -536,15 +536,23 @@ def baseline(size, out):
 
 def main():
     import argparse
-    ap = argparse.ArgumentParser(description="Writes the hostile captures of samples/hostile/ and their README.md.")
+    ap = argparse.ArgumentParser(description="Writes the small hostile captures and their README.md to OUTDIR "
+                                 "(default samples/hostile), or with --big / --baseline the captures "
+                                 "measure_hostile.sh times. Deterministic: two runs give byte-identical files.")
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--big", metavar="DIR", help="write the big hostile captures (for measure_hostile.sh) to DIR instead")
     mode.add_argument("--baseline", nargs=2, metavar=("BYTES", "FILE"),
                       help="write a normal capture of about BYTES to FILE (the baseline of measure_hostile.sh)")
-    ap.add_argument("outdir", nargs="?", default=os.path.join(SAMPLES, "hostile"),
-                    help="output folder (default: samples/hostile)")
+    ap.add_argument("outdir", nargs="?",
+                    help="output folder of the small set (default: samples/hostile)")
     args = ap.parse_args()
+    if args.outdir is not None and (args.big or args.baseline):
+        ap.error("OUTDIR is for the small set; --big and --baseline name their own output")
+    if args.outdir is None:
+        args.outdir = os.path.join(SAMPLES, "hostile")
     if args.baseline:
+        if not args.baseline[0].isdigit():
+            ap.error("--baseline: BYTES must be a number of bytes, not %r" % args.baseline[0])
         baseline(int(args.baseline[0]), args.baseline[1])
         return
     big = args.big is not None

@@ -12,11 +12,20 @@
 #   BIG_DIR (default target/hostile-big) holds the big captures made by
 #   `python3 samples/scripts/gen_hostile.py --big BIG_DIR`; skipped if absent.
 # Needs a release build (cargo build --release) and GNU time (/usr/bin/time).
-# -h/--help prints the comment above; other options are not taken.
-case "${1:-}" in
-    -h|--help) sed -n "2,14p" "$0" | sed "s/^# \{0,1\}//"; exit 0 ;;
-    -?*) [ -e "$1" ] || { echo "$(basename "$0"): unknown option $1 (see --help)" >&2; exit 2; } ;;
-esac
+# -h, --help: print this text and exit.
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
+args=()
+while [ $# -gt 0 ]; do
+    case $1 in
+        -h | --help) usage; exit 0 ;;
+        --) shift; args+=("$@"); break ;;
+        -?*) echo "${0##*/}: unknown option $1 (see --help)" >&2; exit 2 ;;
+        *) args+=("$1") ;;
+    esac
+    shift
+done
+set -- ${args[@]+"${args[@]}"}
+[ $# -le 1 ] || { echo "${0##*/}: too many arguments (see --help)" >&2; exit 2; }
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=target/release/ftpcap

@@ -6,15 +6,18 @@
     RETR hello.txt -> 150 226
 
 i.e. one line per control command with the code(s) of the reply/replies that
-answered it, as seen by the client.  Usage: record_debuglog.py lftp|curl
+answered it, as seen by the client.
+
+    record_debuglog.py lftp [--password PASS] [--pcap FILE.pcap] <lftp-d-stderr >FILE.log
+    record_debuglog.py curl [--pcap FILE.pcap] <curl-v-stderr >FILE.log
 """
 import argparse
 import os
 import re
 import sys
 
-ap = argparse.ArgumentParser()
-ap.add_argument("tool", choices=["lftp", "curl"])
+ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+ap.add_argument("tool", choices=["lftp", "curl"], help="which client wrote the debug output")
 ap.add_argument("--password", help="replace a masked 'PASS XXXX' by this")
 ap.add_argument("--pcap", help="append commands that the client sent after its "
                 "debug output ended (curl does not show its final QUIT), "

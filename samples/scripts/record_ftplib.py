@@ -68,11 +68,12 @@ class LoggingFTP(ftplib.FTP):
 
 def add_client_args(ap):
     """The server and account options every recording client takes."""
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=21)
-    ap.add_argument("--user", default="ftptest")
-    ap.add_argument("--password", default="s3cret-pass")
-    ap.add_argument("--active-ports", default="41000-41100")
+    ap.add_argument("--host", default="127.0.0.1", help="server address (default 127.0.0.1)")
+    ap.add_argument("--port", type=int, default=21, help="server port (default 21)")
+    ap.add_argument("--user", default="ftptest", help="login (default ftptest)")
+    ap.add_argument("--password", default="s3cret-pass", help="password (default s3cret-pass)")
+    ap.add_argument("--active-ports", default="41000-41100", metavar="LO-HI",
+                    help="port range of the active-mode listeners (default 41000-41100)")
     return ap
 
 
@@ -87,7 +88,7 @@ def logged_in(a, client=None):
 
 
 def main():
-    a = add_client_args(argparse.ArgumentParser()).parse_args()
+    a = add_client_args(argparse.ArgumentParser(description=__doc__)).parse_args()
     ftp = logged_in(a)
     nbytes = [0]
 

@@ -1,9 +1,19 @@
+# Helpers sourced by record_real.sh, record_servers.sh and record_transfers.sh (not run on its own).
 # shellcheck shell=bash
-# Shared helpers for record_real.sh and record_servers.sh (sourced, not run).
 #
+# They install and start the servers, make the test user, run tcpdump and the
+# recording clients, and check each capture against its client log.
 # Everything runs on loopback: the servers listen on 127.0.0.1:21, passive
 # ports 40000-40100, client-side active (PORT/EPRT) ports 41000-41100.
 # Needs root (port 21, tcpdump, test user).
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    case ${1-} in
+        -h | --help) awk '!/^#/ { exit } !/^#!|shellcheck/ { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+    esac
+    echo "${0##*/}: source it from a record_*.sh script; it does nothing when run" >&2
+    exit 2
+fi
 
 set -euo pipefail
 

@@ -2,20 +2,23 @@
 """Minimal pyftpdlib server for the sample captures (started by record_lib.sh).
 
 Usage: record_pyftpdlib_server.py HOME [CERTFILE]
-Listens on 127.0.0.1:21, user ftptest / s3cret-pass, passive ports
-40000-40100, HOME/ro is read-only.  With CERTFILE (and pyOpenSSL) explicit
-FTPS (AUTH TLS) is offered but not required, like the other servers.
+Listens on 127.0.0.1:21 ($FTP_HOST if set), user ftptest / s3cret-pass,
+passive ports 40000-40100, HOME/ro is read-only.  With CERTFILE (and
+pyOpenSSL) explicit FTPS (AUTH TLS) is offered but not required, like the
+other servers.  $FTP_MASQ: the address PASV announces; $FTP_RATE: bytes per
+second on data connections.
 """
 import argparse
 import os
 
-from pyftpdlib.authorizers import DummyAuthorizer
-from pyftpdlib.servers import FTPServer
-
-_ap = argparse.ArgumentParser(description="Minimal pyftpdlib server for the sample captures.")
+_ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 _ap.add_argument("home", help="the served folder (HOME/ro is read-only)")
 _ap.add_argument("certfile", nargs="?", help="certificate and key (PEM): offer AUTH TLS")
 _args = _ap.parse_args()
+
+from pyftpdlib.authorizers import DummyAuthorizer  # noqa: E402  (after parsing: --help needs no pyftpdlib)
+from pyftpdlib.servers import FTPServer  # noqa: E402
+
 home = _args.home
 cert = _args.certfile
 host = os.environ.get("FTP_HOST", "127.0.0.1")

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Write samples/real/README.md or samples/servers/README.md from the .log files.
 
-    record_readme.py real    DIR
-    record_readme.py servers DIR
+    record_readme.py real    [DIR]     # DIR defaults to samples/real
+    record_readme.py servers [DIR]     # DIR defaults to samples/servers
 
 Called at the end of record_real.sh / record_servers.sh so the READMEs always
 list the reply codes of the captures actually on disk.
@@ -190,11 +190,12 @@ def servers(d):
 
 def main():
     import argparse
-    ap = argparse.ArgumentParser(description="Writes the README.md of a folder of recorded samples.")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("mode", choices=["real", "servers"], help="which kind of folder")
-    ap.add_argument("folder", help="the folder (samples/real or samples/servers)")
+    ap.add_argument("folder", nargs="?", help="the folder (default: samples/real or samples/servers)")
     args = ap.parse_args()
-    mode, d = args.mode, args.folder
+    samples = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    mode, d = args.mode, args.folder or os.path.join(samples, args.mode)
     text = real(d) if mode == "real" else servers(d)
     with open(os.path.join(d, "README.md"), "w") as f:
         f.write(text.rstrip("\n") + "\n")

@@ -5,11 +5,20 @@
 #     sudo samples/scripts/record_servers.sh
 # Idempotent; SERVERS="vsftpd proftpd" limits the servers.  Also writes
 # samples/servers/VERSIONS.txt.
-# -h/--help prints the comment above; other options are not taken.
-case "${1:-}" in
-    -h|--help) sed -n "2,7p" "$0" | sed "s/^# \{0,1\}//"; exit 0 ;;
-    -?*) [ -e "$1" ] || { echo "$(basename "$0"): unknown option $1 (see --help)" >&2; exit 2; } ;;
-esac
+# -h, --help: print this text and exit.
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
+args=()
+while [ $# -gt 0 ]; do
+    case $1 in
+        -h | --help) usage; exit 0 ;;
+        --) shift; args+=("$@"); break ;;
+        -?*) echo "${0##*/}: unknown option $1 (see --help)" >&2; exit 2 ;;
+        *) args+=("$1") ;;
+    esac
+    shift
+done
+set -- ${args[@]+"${args[@]}"}
+[ $# -eq 0 ] || { echo "${0##*/}: takes no arguments, got $1 (see --help)" >&2; exit 2; }
 source "$(dirname "${BASH_SOURCE[0]}")/record_lib.sh"
 
 require_root

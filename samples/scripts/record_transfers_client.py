@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Python ftplib driver for samples/transfers/ (started by record_transfers.sh).
 
-    record_transfers_client.py [--host H] SCENARIO
+    record_transfers_client.py [--host H] [--port P] [--user U] [--password P]
+                               [--active-ports LO-HI] SCENARIO
 
 Scenarios (login first, QUIT last):
   retr-pasv     passive RETR hello.txt (2048 bytes)
@@ -29,6 +30,7 @@ import time
 import record_ftplib
 
 BIG_READ = 64 * 1024
+SCENARIOS = ["retr-pasv", "active", "ipv6", "retr-missing", "stor-denied", "abor", "rst", "port-refused"]
 
 
 class LoggingFTP(record_ftplib.LoggingFTP):
@@ -56,8 +58,9 @@ def read_n(s, n):
 
 
 def main():
-    ap = record_ftplib.add_client_args(argparse.ArgumentParser())
-    ap.add_argument("scenario")
+    ap = record_ftplib.add_client_args(argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
+    ap.add_argument("scenario", choices=SCENARIOS, metavar="SCENARIO", help="one of: " + ", ".join(SCENARIOS))
     a = ap.parse_args()
     ftp = record_ftplib.logged_in(a, LoggingFTP)
     nbytes = [0]

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Prints the README's server x misstep table, made by ftpcap itself from the
-captures in samples/servers/ (each cell: reply code and ftpcap's verdict for
-the command that broke the sequence).
+"""Prints the server x misstep table of docs/real-servers.md, made by ftpcap
+itself from the captures in samples/servers/ (each cell: reply code and
+ftpcap's verdict for the command that broke the sequence).
 
     cargo build --release && python3 samples/scripts/server_table.py
+
+The binary is $FTPCAP if set, else target/release/ftpcap.
 """
 import csv
 import io
@@ -51,8 +53,7 @@ def cell(misstep, rs):
 
 def main():
     import argparse
-    argparse.ArgumentParser(description="Prints the server x misstep table of docs/real-servers.md "
-                            "from the captures in samples/servers/.").parse_args()
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     missteps = sorted({f.rsplit(".", 1)[0] for s in SERVERS
                        for f in os.listdir(os.path.join(ROOT, "samples", "servers", s)) if f.endswith(".pcap")})
     print("| misstep | " + " | ".join(SERVERS) + " |")

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Write samples/transfers/README.md from the captures, their client logs and
-what the built ftpcap reports for them; or print the Markdown table for the
-top-level README.
+what the built ftpcap reports for them; or print the Markdown table of
+docs/real-servers.md.
 
-    transfers_readme.py FTPCAP DIR            # writes DIR/README.md
-    transfers_readme.py --table FTPCAP DIR    # prints the table on stdout
+    transfers_readme.py [FTPCAP [DIR]]           # writes DIR/README.md
+    transfers_readme.py --table [FTPCAP [DIR]]   # prints the table on stdout
+
+FTPCAP defaults to target/release/ftpcap, DIR to samples/transfers.
 
 Nothing in the "ftpcap reports" column is typed by hand: it is the
 `--transfers` report of FTPCAP on each capture.
@@ -12,6 +14,7 @@ Nothing in the "ftpcap reports" column is typed by hand: it is the
 import csv
 import io
 import os
+import shutil
 import subprocess
 import sys
 
@@ -99,16 +102,22 @@ def readme(ftpcap, d):
 
 def main():
     import argparse
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--table", nargs=2, metavar=("A", "B"), help="print the markdown table instead")
-    ap.add_argument("args", nargs="*", help="the two arguments of the README mode")
+    ap.add_argument("--table", action="store_true",
+                    help="print the Markdown table on stdout instead of writing DIR/README.md")
+    ap.add_argument("ftpcap", metavar="FTPCAP", nargs="?",
+                    default=os.path.join(root, "target", "release", "ftpcap"),
+                    help="the ftpcap binary (default: target/release/ftpcap)")
+    ap.add_argument("dir", metavar="DIR", nargs="?", default=os.path.join(root, "samples", "transfers"),
+                    help="the folder of captures and logs (default: samples/transfers)")
     a = ap.parse_args()
+    if shutil.which(a.ftpcap) is None:
+        ap.error("no ftpcap binary at %s (cargo build --release)" % a.ftpcap)
     if a.table:
-        sys.stdout.write(table(*a.table))
-    elif len(a.args) == 2:
-        readme(*a.args)
+        sys.stdout.write(table(a.ftpcap, a.dir))
     else:
-        ap.error("give two arguments, or --table A B")
+        readme(a.ftpcap, a.dir)
     return 0
 
 

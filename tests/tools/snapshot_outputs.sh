@@ -6,11 +6,20 @@
 #   tests/tools/snapshot_outputs.sh OLD_BINARY /tmp/old
 #   tests/tools/snapshot_outputs.sh target/release/ftpcap /tmp/new
 #   diff -r /tmp/old /tmp/new
-# -h/--help prints the comment above; other options are not taken.
-case "${1:-}" in
-    -h|--help) sed -n "2,8p" "$0" | sed "s/^# \{0,1\}//"; exit 0 ;;
-    -?*) [ -e "$1" ] || { echo "$(basename "$0"): unknown option $1 (see --help)" >&2; exit 2; } ;;
-esac
+# -h, --help: print this text and exit.
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
+args=()
+while [ $# -gt 0 ]; do
+    case $1 in
+        -h | --help) usage; exit 0 ;;
+        --) shift; args+=("$@"); break ;;
+        -?*) echo "${0##*/}: unknown option $1 (see --help)" >&2; exit 2 ;;
+        *) args+=("$1") ;;
+    esac
+    shift
+done
+set -- ${args[@]+"${args[@]}"}
+[ $# -eq 2 ] || { echo "${0##*/}: needs two arguments, BINARY OUT (see --help)" >&2; exit 2; }
 set -uo pipefail
 BIN=$(realpath "$1"); OUT=$2
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
