@@ -167,6 +167,16 @@ pub struct CommonArgs {
     #[arg(long, value_name = "SECS", default_value_t = 3600.0)]
     pub idle_timeout: f64,
 
+    /// NSS key log (SSLKEYLOGFILE) to decrypt FTPS control channels with
+    /// (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub tls_keylog: Vec<PathBuf>,
+
+    /// Server port whose control connections are TLS from the first byte
+    /// (implicit FTPS; repeatable, or comma-separated).
+    #[arg(long, value_name = "PORT", value_delimiter = ',', default_value = "990")]
+    pub implicit_tls_port: Vec<u16>,
+
     /// Captures analysed at once (0: one per core). Output is the same, row
     /// for row, as with one job.
     #[arg(short, long, value_name = "N", default_value_t = 0)]
@@ -212,7 +222,7 @@ pub fn parse_endpoint(s: &str) -> Result<TranscriptSelect> {
 
 impl CommonArgs {
     fn into_run(self, config: Config, task: Task) -> Run {
-        Run { config, captures: self.captures, quiet: self.quiet, jobs: self.jobs, task }
+        Run { config, captures: self.captures, quiet: self.quiet, jobs: self.jobs, tls_keylogs: self.tls_keylog, task }
     }
 
     /// The validated configuration.
@@ -221,6 +231,14 @@ impl CommonArgs {
         for &p in &self.port {
             if p == 0 {
                 bail!("--port: 0 is not a TCP port");
+            }
+            if !ports.contains(&p) {
+                ports.push(p);
+            }
+        }
+        for &p in &self.implicit_tls_port {
+            if p == 0 {
+                bail!("--implicit-tls-port: 0 is not a TCP port");
             }
             if !ports.contains(&p) {
                 ports.push(p);
@@ -250,6 +268,7 @@ impl CommonArgs {
             max_total_buffered: self.max_total_buffer,
             idle_timeout_secs: self.idle_timeout,
             data: DataLimits { max_expected: self.max_expected.max(1), ..DataLimits::default() },
+            implicit_tls_ports: self.implicit_tls_port.clone(),
             ..Config::default()
         })
     }
@@ -312,7 +331,7 @@ mod tests {
     #[test]
     fn ports_repeat_and_commas() {
         let args = Args::try_parse_from(["ftpcap", "--port", "2121,2122", "--port", "21", "x.pcap"]).unwrap();
-        assert_eq!(args.report.common.config().unwrap().ports, vec![21, 2121, 2122]);
+        assert_eq!(args.report.common.config().unwrap().ports, vec![21, 2121, 2122, 990]);
     }
 
     #[test]

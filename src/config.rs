@@ -39,6 +39,10 @@ pub struct Config {
     pub transfer_rows: bool,
     /// Produce session rows.
     pub session_rows: bool,
+    /// TLS secrets (`--tls-keylog`) to decrypt FTPS control channels with.
+    pub keylog: Option<std::sync::Arc<crate::tls::keylog::KeyLog>>,
+    /// Server ports whose control connections are TLS from the first byte.
+    pub implicit_tls_ports: Vec<u16>,
 }
 
 impl Default for Config {
@@ -59,6 +63,8 @@ impl Default for Config {
             track_data: false,
             transfer_rows: false,
             session_rows: false,
+            keylog: None,
+            implicit_tls_ports: vec![990],
         }
     }
 }

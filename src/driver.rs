@@ -34,6 +34,8 @@ pub struct Run {
     pub quiet: bool,
     /// Captures analysed at once (0: one per core).
     pub jobs: usize,
+    /// Key logs to read before the analysis (`--tls-keylog`).
+    pub tls_keylogs: Vec<PathBuf>,
     pub task: Task,
 }
 
@@ -48,9 +50,13 @@ pub enum Task {
 
 /// Runs the whole command; returns the exit code.
 pub fn run(run: &Run) -> i32 {
+    let mut config = run.config.clone();
+    if !run.tls_keylogs.is_empty() {
+        config.keylog = Some(std::sync::Arc::new(read_keylogs(&run.tls_keylogs)));
+    }
     let result = match &run.task {
-        Task::Report { .. } => run_report(run),
-        Task::Transcript { output } => run_transcript(run, output),
+        Task::Report { .. } => run_report(run, &config),
+        Task::Transcript { output } => run_transcript(run, &config, output),
     };
     match result {
         Ok(code) => code,
@@ -60,6 +66,24 @@ pub fn run(run: &Run) -> i32 {
             exit::FATAL
         }
     }
+}
+
+/// Reads the key logs; a file that cannot be read and a malformed line are
+/// one line each on standard error, and the run goes on with the rest.
+fn read_keylogs(paths: &[PathBuf]) -> crate::tls::keylog::KeyLog {
+    let mut log = crate::tls::keylog::KeyLog::default();
+    for path in paths {
+        let name = path.display().to_string();
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                for problem in log.add(&name, &String::from_utf8_lossy(&bytes)) {
+                    eprintln!("ftpcap: warning: {problem}");
+                }
+            }
+            Err(e) => eprintln!("ftpcap: warning: {name}: {e}"),
+        }
+    }
+    log
 }
 
 fn open_capture(path: &Path) -> io::Result<Box<dyn Read + Send>> {
@@ -215,8 +239,7 @@ fn progress_bar(run: &Run, captures: &[PathBuf]) -> ProgressBar {
 /// allows; `each` gets every output in the order of a one-job run (captures
 /// in command-line order, sessions numbered across them). Returns the exit
 /// status.
-fn analyze_all(run: &Run, mut each: impl FnMut(Output) -> Result<()>) -> Result<i32> {
-    let config = &run.config;
+fn analyze_all(run: &Run, config: &Config, mut each: impl FnMut(Output) -> Result<()>) -> Result<i32> {
     let captures = expand_captures(&run.captures);
     let bar = progress_bar(run, &captures);
     let jobs = match run.jobs {
@@ -302,11 +325,11 @@ fn analyze_all(run: &Run, mut each: impl FnMut(Output) -> Result<()>) -> Result<
 const WRITE_BATCH: usize = 1024;
 const WRITE_QUEUE: usize = 4;
 
-fn run_report(run: &Run) -> Result<i32> {
+fn run_report(run: &Run, config: &Config) -> Result<i32> {
     let Task::Report { incidents, transfers, sessions, format } = &run.task else {
         unreachable!("run_report runs report tasks")
     };
-    let violations = run.config.violations;
+    let violations = config.violations;
     let mut incidents =
         ReportWriter::new(create(incidents)?, *format, &incident_columns(violations)).context("writing the report")?;
     let mut transfers = match transfers {
@@ -361,7 +384,7 @@ fn run_report(run: &Run) -> Result<i32> {
             Ok(())
         });
         let mut batch = Vec::with_capacity(WRITE_BATCH);
-        let analysed = analyze_all(run, |output| {
+        let analysed = analyze_all(run, config, |output| {
             batch.push(output);
             if batch.len() >= WRITE_BATCH {
                 let empty = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(WRITE_BATCH));
@@ -383,11 +406,11 @@ fn run_report(run: &Run) -> Result<i32> {
     })
 }
 
-fn run_transcript(run: &Run, output: &Option<PathBuf>) -> Result<i32> {
+fn run_transcript(run: &Run, config: &Config, output: &Option<PathBuf>) -> Result<i32> {
     let mut out = create(output)?;
     let mut printed = 0;
-    let show = run.config.show_passwords;
-    let status = analyze_all(run, |output| {
+    let show = config.show_passwords;
+    let status = analyze_all(run, config, |output| {
         if let Output::Transcript(t) = output {
             if printed > 0 {
                 writeln!(out)?;

@@ -716,3 +716,30 @@ pub fn data_address(data: &[u8]) {
         assert_eq!(parse_epsv_reply(canonical.as_bytes()), Some(port), "229 {port} does not round-trip");
     }
 }
+
+/// Input: `[split, rest…]`. `rest` is read as a key log (any text), then
+/// cut into chunks (sizes from `split`) fed to one TLS connection's two
+/// directions in turn, with gaps between some: no panic, no growth past
+/// the record bound, every summary printable.
+pub fn tls_records(data: &[u8]) {
+    use crate::tls::keylog::KeyLog;
+    use crate::tls::TlsConnection;
+    let mut b = Bytes::new(data);
+    let split = usize::from(b.u8() % 64) + 1;
+    let rest = data.get(1..).unwrap_or(&[]);
+    let mut keys = KeyLog::default();
+    for problem in keys.add("fuzz", &String::from_utf8_lossy(rest)) {
+        assert!(problem.starts_with("fuzz:"), "a problem names the file: {problem}");
+    }
+    let mut tls = TlsConnection::default();
+    let mut plain = 0usize;
+    for (i, chunk) in rest.chunks(split).enumerate() {
+        if i % 7 == 6 {
+            tls.gap(i % 2);
+        }
+        tls.feed(i % 2, chunk, Some(&keys), &mut |p| plain += p.len());
+    }
+    assert!(plain <= rest.len(), "more plaintext than bytes");
+    let s = tls.summary();
+    let _ = format!("{} {} {} {}", s.version, s.cipher, s.sni, s.result);
+}

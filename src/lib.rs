@@ -24,4 +24,5 @@ pub mod ftp;
 pub mod fuzzing;
 pub mod ordered;
 pub mod report;
+pub mod tls;
 pub(crate) mod word;

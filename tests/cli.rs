@@ -446,3 +446,75 @@ fn tunnelled_captures_give_the_rows_of_the_source() {
     }
     std::fs::remove_dir_all(&tmp).ok();
 }
+
+/// Oracle: the client's own log (`samples/ftps-pyftpdlib/*.log`, written
+/// by the ftplib client as it ran) says HELP -> 214, RNTO x -> 503, HELP ->
+/// 214 inside the TLS channel; with the client's key log ftpcap must report
+/// exactly those, flagged tls-decrypted, and without it none (the session
+/// says why).
+#[test]
+fn ftps_control_channels_decrypt_with_the_key_log() {
+    for version in ["12", "13"] {
+        let capture = format!("samples/ftps-pyftpdlib/pyftpdlib-ftplib-tls{version}.pcap");
+        let keys = format!("samples/ftps-pyftpdlib/pyftpdlib-ftplib-tls{version}.keys");
+        let log = std::fs::read_to_string(root().join(capture.replace(".pcap", ".log"))).unwrap();
+        let want: Vec<(String, u16)> = log
+            .lines()
+            .filter_map(|l| l.split_once(" -> "))
+            .map(|(cmd, code)| (cmd.to_string(), code.trim().parse().unwrap_or(0)))
+            .filter(|(_, c)| [214, 503].contains(c))
+            .collect();
+        assert_eq!(want.len(), 3, "{log}");
+        let tmp = std::env::temp_dir().join(format!("ftpcap-ftps-{version}-{}.csv", std::process::id()));
+        let out = ftpcap(&[
+            "--quiet",
+            "--port",
+            "2121",
+            &capture,
+            "--tls-keylog",
+            &keys,
+            "--sessions",
+            tmp.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        let got: Vec<(String, u16)> =
+            rows(&out.stdout).iter().map(|r| (r[11].to_string(), r[9].parse().unwrap())).collect();
+        assert_eq!(got, want, "TLS 1.{}", &version[1..]);
+        assert!(rows(&out.stdout).iter().all(|r| &r[19] == "tls-decrypted"));
+        let sessions = std::fs::read(&tmp).unwrap();
+        let head = header(&sessions);
+        let at = |name: &str| head.iter().position(|c| c == name).unwrap();
+        let row = &rows(&sessions)[0];
+        assert_eq!(&row[at("tls_result")], "decrypted");
+        assert_eq!(&row[at("tls_version")], if version == "13" { "TLS 1.3" } else { "TLS 1.2" });
+        assert_eq!(&row[at("user")], "ftptest");
+        // Without the key: nothing inside is reported, and the session says why.
+        let out = ftpcap(&["--quiet", "--port", "2121", &capture, "--sessions", tmp.to_str().unwrap()]);
+        assert!(rows(&out.stdout).is_empty());
+        let sessions = std::fs::read(&tmp).unwrap();
+        assert_eq!(&rows(&sessions)[0][at("tls_result")], "no key");
+        std::fs::remove_file(&tmp).ok();
+    }
+}
+
+#[test]
+fn a_malformed_key_log_line_is_one_warning_and_the_run_goes_on() {
+    let tmp = std::env::temp_dir().join(format!("ftpcap-badkeys-{}.log", std::process::id()));
+    let good = std::fs::read_to_string(root().join("samples/ftps-pyftpdlib/pyftpdlib-ftplib-tls13.keys")).unwrap();
+    std::fs::write(&tmp, format!("CLIENT_RANDOM nothex 00\n{good}")).unwrap();
+    let out = ftpcap(&[
+        "--port",
+        "2121",
+        "samples/ftps-pyftpdlib/pyftpdlib-ftplib-tls13.pcap",
+        "--tls-keylog",
+        tmp.to_str().unwrap(),
+        "--tls-keylog",
+        "no/such/keys.log",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(&format!("{}:1: client random is not hex", tmp.display())), "{stderr}");
+    assert!(stderr.contains("no/such/keys.log: "), "{stderr}");
+    assert_eq!(rows(&out.stdout).len(), 3);
+    std::fs::remove_file(&tmp).ok();
+}

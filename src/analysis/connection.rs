@@ -157,6 +157,11 @@ pub(super) fn feed(
         if let Some(encap) = &seg.encap {
             ctx.encapsulations.insert(session_id, **encap);
         }
+        if ctx.config.implicit_tls_ports.contains(&server.port) {
+            // Implicit FTPS: TLS from the first byte.
+            conn.session.encrypted();
+            ctx.tls.insert(session_id, Box::default());
+        }
         if ctx.config.transcript.is_some_and(|sel| sel.matches(session_id, client, server)) {
             conn.session.transcript.start();
             ctx.transcript_sessions.insert(session_id);
@@ -273,13 +278,35 @@ pub(super) fn stream_event(
     let id = meta.session_id;
     match ev {
         StreamEvent::Data { bytes, origin, .. } => {
+            if let Some(mut tls) = ctx.tls.remove(&id) {
+                // The channel is TLS: its decrypted lines go to the session.
+                let keylog = ctx.config.keylog.clone();
+                tls.feed(usize::from(!from_client), bytes, keylog.as_deref(), &mut |plain| {
+                    session.resume_in_tls();
+                    if from_client {
+                        session.client_data(plain, origin, None);
+                    } else {
+                        session.server_data(plain, origin, None, &mut |ex| ctx.exchange(meta, ex));
+                    }
+                });
+                ctx.tls.insert(id, tls);
+                return;
+            }
             if from_client {
                 session.client_data(bytes, origin, peer_offset);
             } else {
                 session.server_data(bytes, origin, peer_offset, &mut |ex| ctx.exchange(meta, ex));
+                if session.stopped == Some(StopReason::Encrypted) {
+                    // A 234 to AUTH TLS: what follows in both directions is TLS.
+                    ctx.tls.insert(id, Box::default());
+                }
             }
         }
         StreamEvent::Gap { len, origin } => {
+            if let Some(tls) = ctx.tls.get_mut(&id) {
+                // Only the records the gap touches are lost.
+                tls.gap(usize::from(!from_client));
+            }
             let side = if from_client { "client" } else { "server" };
             session.note(origin, || format!("{len} {side} bytes missing from the capture (gap)"));
             ctx.warn_session(Warning::GapInStream, id, || {

@@ -54,6 +54,7 @@ fn row_flags(ex: &Exchange<'_>) -> RowFlags {
         reply_cut: flags.cut || flags.incomplete,
         command_cut: command.is_some_and(|c| c.cut),
         after_gap: flags.after_gap || command.is_some_and(|c| c.after_gap),
+        tls_decrypted: ex.tls_decrypted,
     }
 }
 

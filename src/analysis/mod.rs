@@ -21,6 +21,7 @@ use crate::ordered::Ordered;
 use crate::report::transcript::Transcript;
 use crate::report::transfers::TransferRow;
 use crate::report::{IncidentRow, SessionRow};
+use crate::tls::TlsConnection;
 use connection::{feed, Conn, Kind, Meta};
 use session_end::finish_conn;
 use std::collections::{BTreeMap, BTreeSet};
@@ -114,6 +115,7 @@ impl Analyzer {
             transcript_transfers: Vec::new(),
             transcript_sessions: BTreeSet::new(),
             encapsulations: BTreeMap::new(),
+            tls: BTreeMap::new(),
             data: DataTracker::new(config.data),
             sink,
             next_session: &mut self.next_session,
@@ -220,6 +222,8 @@ struct Ctx<'a> {
     /// The tunnel layers of the sessions that came in tunnels (few), by
     /// session number, until the session ends.
     encapsulations: BTreeMap<u64, Encapsulation>,
+    /// The TLS state of the encrypted control connections, by session.
+    tls: BTreeMap<u64, Box<TlsConnection>>,
     data: DataTracker,
     sink: &'a mut dyn FnMut(Output),
     next_session: &'a mut u64,

@@ -21,6 +21,7 @@ pub(super) fn finish_conn(slot: Slot<Conn>, ctx: &mut Ctx<'_>, end: &'static str
         if slot.session_id != 0 {
             ctx.data.session_end(slot.session_id);
             ctx.encapsulations.remove(&slot.session_id);
+            ctx.tls.remove(&slot.session_id);
         }
         return;
     }
@@ -29,6 +30,7 @@ pub(super) fn finish_conn(slot: Slot<Conn>, ctx: &mut Ctx<'_>, end: &'static str
     let mut conn = slot.conn;
     finish_in_place(&mut conn, slot.last_frame, ctx, end);
     ctx.encapsulations.remove(&slot.session_id);
+    ctx.tls.remove(&slot.session_id);
 }
 
 fn finish_in_place(conn: &mut Conn, last_frame: u64, ctx: &mut Ctx<'_>, end: &'static str) {
@@ -78,7 +80,7 @@ fn finish_in_place(conn: &mut Conn, last_frame: u64, ctx: &mut Ctx<'_>, end: &'s
     }
     if s.stopped == Some(StopReason::Encrypted) {
         ctx.warn_session(Warning::SessionEncrypted, id, || {
-            "AUTH answered 234; the rest is TLS and was not parsed".into()
+            "the control channel is TLS and was not decrypted (--tls-keylog gives the keys)".into()
         });
     }
     let w = s.warnings;
@@ -176,6 +178,7 @@ fn session_row(conn: &Conn, last_frame: u64, meta: &Meta, ctx: &mut Ctx<'_>, end
     let banner = s.banner.as_deref().unwrap_or(b"");
     let unlisted = s.unlisted_verbs();
     let (ok, failed, up, down) = ctx.data.session_totals(meta.session_id);
+    let tls = ctx.tls.get(&meta.session_id).map(|t| t.summary()).unwrap_or_default();
     SessionRow {
         capture: ctx.capture.to_string(),
         session: meta.session_id,
@@ -192,7 +195,7 @@ fn session_row(conn: &Conn, last_frame: u64, meta: &Meta, ctx: &mut Ctx<'_>, end
         server_software: s.software().get().map(|v| cell(v.as_bytes())).unwrap_or_default(),
         banner: multiline_cell(banner),
         syst: s.syst.as_deref().map(multiline_cell).unwrap_or_default(),
-        login: s.login.to_string(),
+        login: s.login.as_str().to_string(),
         commands: s.commands,
         replies_214: s.replies_214,
         replies_503: s.replies_503,
@@ -209,5 +212,9 @@ fn session_row(conn: &Conn, last_frame: u64, meta: &Meta, ctx: &mut Ctx<'_>, end
         unlisted_commands: unlisted.join(" "),
         warnings: notes.join(";"),
         encapsulation: ctx.encapsulations.get(&meta.session_id).map(ToString::to_string).unwrap_or_default(),
+        tls_version: tls.version,
+        tls_cipher: tls.cipher,
+        tls_sni: tls.sni,
+        tls_result: tls.result,
     }
 }

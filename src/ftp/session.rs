@@ -39,6 +39,8 @@ pub struct Exchange<'a> {
     /// An ABOR the client sent still waits for its reply (so a transfer
     /// ending now ends after the client asked to abort it).
     pub abort_pending: bool,
+    /// The reply (and its command) came decrypted from a TLS channel.
+    pub tls_decrypted: bool,
 }
 
 /// The server software a session's greeting banner names, worked out the
@@ -103,11 +105,13 @@ pub struct Session {
     pub replies_214: u64,
     pub replies_503: u64,
     /// `ok` once a login succeeded, `failed` if one was refused, else `none`.
-    pub login: &'static str,
+    pub login: Login,
     /// QUIT was answered 221.
     pub quit_answered: bool,
     /// The client sent AUTH (TLS or another mechanism).
     pub auth_sent: bool,
+    /// Lines come decrypted from TLS (see [`Session::resume_in_tls`]).
+    pub in_tls: bool,
     /// Stream offsets handed on so far (bytes and gaps), per direction.
     client_offset: u64,
     server_offset: u64,
@@ -122,6 +126,27 @@ pub struct Session {
     /// Recorded only for sessions selected for `ftpcap transcript`.
     pub transcript: TranscriptRecorder,
     pub warnings: SessionWarnings,
+}
+
+/// How the session's login went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    /// No login seen.
+    None,
+    /// A 230 or 202 to USER, PASS or ACCT.
+    Ok,
+    /// A 530 to one of them, with no login before.
+    Failed,
+}
+
+impl Login {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Login::None => "none",
+            Login::Ok => "ok",
+            Login::Failed => "failed",
+        }
+    }
 }
 
 /// [`Session::chunk_ack`] when the segment gave no acknowledgement.
@@ -152,9 +177,10 @@ impl Session {
             replies_seen: 0,
             replies_214: 0,
             replies_503: 0,
-            login: "none",
+            login: Login::None,
             quit_answered: false,
             auth_sent: false,
+            in_tls: false,
             client_offset: 0,
             server_offset: 0,
             chunk_ack: NO_ACK,
@@ -162,6 +188,22 @@ impl Session {
             transcript: TranscriptRecorder::default(),
             warnings: SessionWarnings::default(),
         }
+    }
+
+    /// The control channel is TLS from here on (after a 234 to AUTH, or
+    /// from the start on an implicit-TLS port): nothing more is read until
+    /// decrypted lines come ([`Session::resume_in_tls`]).
+    pub fn encrypted(&mut self) {
+        self.stopped = Some(StopReason::Encrypted);
+    }
+
+    /// Decrypted lines of the TLS channel follow: they are read like
+    /// cleartext ones, and the replies say they came decrypted.
+    pub fn resume_in_tls(&mut self) {
+        if self.stopped == Some(StopReason::Encrypted) {
+            self.stopped = None;
+        }
+        self.in_tls = true;
     }
 
     /// Ending the session now would hand on nothing (no partial line, no
@@ -438,6 +480,7 @@ impl Session {
                     server_software: self.software_or(banner_from_reply.then(|| reply.text())),
                     help_commands: &help_commands.names,
                     abort_pending,
+                    tls_decrypted: self.in_tls,
                 });
                 self.state.on_reply(&sent.command.verb, sent.command.arg(), reply.code);
                 self.pairing.keep_waiting(sent);
@@ -452,6 +495,7 @@ impl Session {
                     server_software: self.software_or(banner_from_reply.then(|| reply.text())),
                     help_commands: &help_commands.names,
                     abort_pending,
+                    tls_decrypted: self.in_tls,
                 });
             }
             if banner_from_reply {
@@ -472,8 +516,8 @@ impl Session {
         let violation = sent.as_mut().and_then(|s| self.verdict(s));
         if let Some(s) = &sent {
             match (s.command.verb.as_str(), reply.code) {
-                ("USER" | "PASS" | "ACCT", 230 | 202) => self.login = "ok",
-                ("USER" | "PASS" | "ACCT", 530) if self.login != "ok" => self.login = "failed",
+                ("USER" | "PASS" | "ACCT", 230 | 202) => self.login = Login::Ok,
+                ("USER" | "PASS" | "ACCT", 530) if self.login != Login::Ok => self.login = Login::Failed,
                 ("QUIT", 221) => self.quit_answered = true,
                 _ => {}
             }
@@ -496,6 +540,7 @@ impl Session {
             server_software: self.software_or(banner_from_reply.then(|| reply.text())),
             help_commands: &help_commands.names,
             abort_pending,
+            tls_decrypted: self.in_tls,
         });
         let code = reply.code;
         if banner_from_reply {

@@ -351,7 +351,7 @@ pub const INCIDENT_COLUMNS: &[Column] = &[
     Column { name: "diagnosis", meaning: "one sentence: what went wrong, the source, the missing step" },
     Column { name: "help_commands", meaning: "for a 214: the commands it lists, upper case, space-separated (commands a server marks unimplemented are left out)" },
     Column { name: "server_software", meaning: "the server software its greeting banner names (vsFTPd, ProFTPD, Pure-FTPd, pyftpdlib, FileZilla Server, Microsoft FTP Service), with the version when the banner gives one; never guessed" },
-    Column { name: "flags", meaning: "what is partial about the row's evidence, joined by `;`: `reply-cut` (a gap or a short snaplen cut the reply: its text is the head that was captured, or lines of it are missing), `command-cut` (the same for the command line), `after-gap` (bytes were missing right before the reply or the command, so its start may be lost and the pairing rests on what the capture kept); empty when the evidence is whole" },
+    Column { name: "flags", meaning: "what is partial about the row's evidence, joined by `;`: `reply-cut` (a gap or a short snaplen cut the reply: its text is the head that was captured, or lines of it are missing), `command-cut` (the same for the command line), `after-gap` (bytes were missing right before the reply or the command, so its start may be lost and the pairing rests on what the capture kept), `tls-decrypted` (the reply and its command were inside TLS, decrypted with `--tls-keylog`); empty when the evidence is whole" },
 ];
 
 /// What is partial about an incident's evidence: the `flags` column.
@@ -365,20 +365,30 @@ pub struct RowFlags {
     /// Bytes were missing right before the reply or the command: its start
     /// may be lost, and the pairing rests on what the capture kept.
     pub after_gap: bool,
+    /// The reply came decrypted from a TLS control channel (a key log).
+    pub tls_decrypted: bool,
 }
 
 impl RowFlags {
     /// The flags set, joined by `;` (empty when none is).
     pub fn text(self) -> &'static str {
-        match (self.reply_cut, self.command_cut, self.after_gap) {
-            (false, false, false) => "",
-            (true, false, false) => "reply-cut",
-            (false, true, false) => "command-cut",
-            (false, false, true) => "after-gap",
-            (true, true, false) => "reply-cut;command-cut",
-            (true, false, true) => "reply-cut;after-gap",
-            (false, true, true) => "command-cut;after-gap",
-            (true, true, true) => "reply-cut;command-cut;after-gap",
+        match (self.reply_cut, self.command_cut, self.after_gap, self.tls_decrypted) {
+            (false, false, false, false) => "",
+            (false, false, false, true) => "tls-decrypted",
+            (false, false, true, false) => "after-gap",
+            (false, false, true, true) => "after-gap;tls-decrypted",
+            (false, true, false, false) => "command-cut",
+            (false, true, false, true) => "command-cut;tls-decrypted",
+            (false, true, true, false) => "command-cut;after-gap",
+            (false, true, true, true) => "command-cut;after-gap;tls-decrypted",
+            (true, false, false, false) => "reply-cut",
+            (true, false, false, true) => "reply-cut;tls-decrypted",
+            (true, false, true, false) => "reply-cut;after-gap",
+            (true, false, true, true) => "reply-cut;after-gap;tls-decrypted",
+            (true, true, false, false) => "reply-cut;command-cut",
+            (true, true, false, true) => "reply-cut;command-cut;tls-decrypted",
+            (true, true, true, false) => "reply-cut;command-cut;after-gap",
+            (true, true, true, true) => "reply-cut;command-cut;after-gap;tls-decrypted",
         }
     }
 }

@@ -34,5 +34,9 @@ report_row! {
         unlisted_commands: String => "verbs the client used that the server's own HELP list lacks",
         warnings: String => "what was wrong with this session's evidence, `key=count` joined by `;`: `gaps`, `reassembly-cap`, `garbage-lines`, `unpaired-replies`, `replies-lost-in-gap`, `pending-cap`, `code-mismatch`, `long-lines`, `reply-line-cap`, `cut-lines`",
         encapsulation: String => "the tunnels the session came in, outermost first, joined by `/`: `vxlan(vni=N)`, `geneve(vni=N)`, `gre`, `gre(key=N)`, `gretap`, `gretap(key=N)`, `erspan2(session=N)`, `erspan3(session=N)`, `ipip` (IPv4 in IP), `ip6in` (IPv6 in IP), `mpls(label=N)` (the top label), `pppoe(session=N)`; empty for traffic captured directly",
+        tls_version: String => "FTPS: the TLS version the ServerHello chose (`TLS 1.3`, `TLS 1.2`, …); empty for a cleartext session",
+        tls_cipher: String => "the cipher suite chosen (IANA name)",
+        tls_sni: String => "the server name the client asked for (SNI)",
+        tls_result: String => "`decrypted` (with `--tls-keylog`), `no key`, `not decrypted (cipher)` (a suite ftpcap does not decrypt), `alert: NAME` (how the handshake or session ended, e.g. `alert: bad_certificate`), `handshake incomplete`",
     }
 }

@@ -1,0 +1,406 @@
+//! FTPS: the TLS records of an encrypted control connection (after AUTH
+//! TLS, or from the first byte on an implicit-TLS port), their handshake
+//! read for what it says (version, cipher suite, SNI, alerts), and with a
+//! key log their application data decrypted back into control lines.
+//!
+//! One [`TlsConnection`] per control connection; each direction is a byte
+//! stream cut into records (a record may span segments). TLS 1.3 keys come
+//! from the logged traffic secrets (handshake, then application, then each
+//! KeyUpdate); TLS 1.2 keys from the master secret. Which key opens a
+//! record is found by trying them in order: AEAD authentication says which
+//! is right, so no handshake message needs to be understood for it.
+
+pub mod cipher;
+pub mod keylog;
+
+use cipher::{suite, RecordKey};
+use keylog::KeyLog;
+
+/// Largest record body accepted (2^14 plaintext + 2048, RFC 8446 §5.2).
+const MAX_RECORD: usize = (1 << 14) + 2048;
+/// Records after a gap tried at sequence numbers this far ahead.
+const RESYNC_SEQ: u64 = 64;
+
+/// How a TLS session went, for the sessions report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsSummary {
+    /// `TLS 1.3`, `TLS 1.2`, … from the ServerHello.
+    pub version: String,
+    pub cipher: String,
+    pub sni: String,
+    /// `decrypted`, `no key`, `not decrypted (cipher)`, `alert: NAME`,
+    /// `handshake incomplete`.
+    pub result: String,
+}
+
+#[derive(Default)]
+struct Direction {
+    /// Bytes of a record not complete yet.
+    pending: Vec<u8>,
+    /// Handshake bytes of the cleartext hellos across records.
+    handshake: Vec<u8>,
+    /// Keys to try, current first (TLS 1.3: handshake then application).
+    keys: Vec<RecordKey>,
+    /// TLS 1.3: the secret of the last key in `keys`, for KeyUpdate.
+    last_secret: Option<Vec<u8>>,
+    /// TLS 1.2: records are protected after this direction's ChangeCipherSpec.
+    protected: bool,
+    /// A gap cut the stream: the next record boundary is unknown.
+    lost: bool,
+}
+
+/// The TLS state of one control connection (0: client to server, 1:
+/// server to client).
+#[derive(Default)]
+pub struct TlsConnection {
+    dirs: [Direction; 2],
+    client_random: Option<[u8; 32]>,
+    server_random: Option<[u8; 32]>,
+    version: Option<u16>,
+    suite: Option<u16>,
+    sni: Option<String>,
+    alert: Option<u8>,
+    /// Records opened, records that no key opened.
+    pub decrypted: u64,
+    pub undecrypted: u64,
+    /// Gaps inside the TLS stream, and records skipped to find the way back.
+    pub gaps: u64,
+    no_key: bool,
+}
+
+impl std::fmt::Debug for TlsConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConnection").field("version", &self.version).field("suite", &self.suite).finish()
+    }
+}
+
+fn be16(d: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?]))
+}
+
+fn be24(d: &[u8], at: usize) -> Option<usize> {
+    Some(usize::from(*d.get(at)?) << 16 | usize::from(*d.get(at + 1)?) << 8 | usize::from(*d.get(at + 2)?))
+}
+
+impl TlsConnection {
+    /// In-order bytes of direction `dir` (0 client, 1 server); the plaintext
+    /// of every record opened goes to `plain`.
+    pub fn feed(&mut self, dir: usize, bytes: &[u8], keys: Option<&KeyLog>, plain: &mut dyn FnMut(&[u8])) {
+        let Some(d) = self.dirs.get_mut(dir) else { return };
+        d.pending.extend_from_slice(bytes);
+        let mut at = 0;
+        loop {
+            let buf = &self.dirs[dir].pending;
+            if self.dirs[dir].lost {
+                // Find the next plausible record header.
+                match (at..buf.len().saturating_sub(4)).find(|&i| plausible_header(&buf[i..])) {
+                    Some(i) => at = i,
+                    None => {
+                        at = buf.len().saturating_sub(4);
+                        break;
+                    }
+                }
+            }
+            let buf = &self.dirs[dir].pending;
+            let (Some(&kind), Some(len)) = (buf.get(at), be16(buf, at + 3)) else { break };
+            let len = usize::from(len);
+            if len > MAX_RECORD {
+                // Not a record boundary: the stream is out of step.
+                self.dirs[dir].lost = true;
+                at += 1;
+                continue;
+            }
+            if buf.len() < at + 5 + len {
+                break;
+            }
+            let mut header = [0u8; 5];
+            header.copy_from_slice(&buf[at..at + 5]);
+            let body = buf[at + 5..at + 5 + len].to_vec();
+            let was_lost = self.dirs[dir].lost;
+            let opened = self.record(dir, kind, &header, &body, keys, was_lost, plain);
+            if was_lost && !opened {
+                // Not a record after all (or not one we can open): look on.
+                at += 1;
+                continue;
+            }
+            self.dirs[dir].lost = false;
+            at += 5 + len;
+        }
+        self.dirs[dir].pending.drain(..at.min(self.dirs[dir].pending.len()));
+        if self.dirs[dir].pending.len() > 2 * MAX_RECORD {
+            self.dirs[dir].pending.clear();
+            self.dirs[dir].lost = true;
+        }
+    }
+
+    /// `len` bytes of direction `dir` are missing: the record they cut is
+    /// lost, and the stream is read again from the next record header.
+    pub fn gap(&mut self, dir: usize) {
+        if let Some(d) = self.dirs.get_mut(dir) {
+            d.pending.clear();
+            d.lost = true;
+            self.gaps += 1;
+        }
+    }
+
+    /// Handles one record; true when it was read (opened, or cleartext).
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        dir: usize,
+        kind: u8,
+        header: &[u8; 5],
+        body: &[u8],
+        keys: Option<&KeyLog>,
+        resync: bool,
+        plain: &mut dyn FnMut(&[u8]),
+    ) -> bool {
+        let tls13 = self.version == Some(0x0304);
+        let protected = if tls13 { kind == 23 } else { self.dirs[dir].protected };
+        if !protected {
+            match kind {
+                22 => {
+                    self.dirs[dir].handshake.extend_from_slice(body);
+                    self.hellos(dir, keys);
+                }
+                20 if !tls13 => self.dirs[dir].protected = true,
+                21 => self.alert = self.alert.or(body.get(1).copied()),
+                _ => {}
+            }
+            return !resync || matches!(kind, 20..=22);
+        }
+        let Some(mut opened) = self.open(dir, header, body, resync) else {
+            self.undecrypted += 1;
+            return false;
+        };
+        self.decrypted += 1;
+        let inner = if tls13 {
+            // Strip the zero padding; the last byte left is the real type.
+            while opened.last() == Some(&0) {
+                opened.pop();
+            }
+            opened.pop().unwrap_or(0)
+        } else {
+            kind
+        };
+        match inner {
+            23 => plain(&opened),
+            21 => self.alert = self.alert.or(opened.get(1).copied()),
+            22 if tls13 => self.encrypted_handshake(dir, &opened),
+            _ => {}
+        }
+        true
+    }
+
+    /// Tries the direction's keys in order; the first that opens the record
+    /// becomes the current one. After a gap, later sequence numbers too.
+    fn open(&mut self, dir: usize, header: &[u8; 5], body: &[u8], resync: bool) -> Option<Vec<u8>> {
+        let d = &mut self.dirs[dir];
+        for i in 0..d.keys.len() {
+            let key = &mut d.keys[i];
+            let base = key.seq;
+            let tries = if resync { RESYNC_SEQ } else { 1 };
+            for ahead in 0..tries {
+                key.seq = base + ahead;
+                if let Some(plain) = key.open(header, body) {
+                    // Keys before this one are done with.
+                    d.keys.drain(..i);
+                    return Some(plain);
+                }
+            }
+            key.seq = base;
+        }
+        None
+    }
+
+    /// TLS 1.3 handshake messages inside protected records: a KeyUpdate
+    /// adds the next application key.
+    fn encrypted_handshake(&mut self, dir: usize, messages: &[u8]) {
+        let mut at = 0;
+        while let (Some(&kind), Some(len)) = (messages.get(at), be24(messages, at + 1)) {
+            if kind == 24 {
+                self.key_update(dir);
+            }
+            at += 4 + len;
+        }
+    }
+
+    fn key_update(&mut self, dir: usize) {
+        let Some((algorithm, hash)) = self.suite.and_then(suite).and_then(|s| s.aead) else { return };
+        let d = &mut self.dirs[dir];
+        let Some(next) = d.last_secret.as_ref().and_then(|s| RecordKey::next_secret(hash, s)) else { return };
+        if let Some(key) = RecordKey::tls13(algorithm, hash, &next) {
+            d.keys.push(key);
+        }
+        d.last_secret = Some(next);
+    }
+
+    /// Reads the cleartext ClientHello and ServerHello; once both are in,
+    /// the record keys are derived from the key log.
+    fn hellos(&mut self, dir: usize, keys: Option<&KeyLog>) {
+        let hs = std::mem::take(&mut self.dirs[dir].handshake);
+        let mut at = 0;
+        while let (Some(&kind), Some(len)) = (hs.get(at), be24(&hs, at + 1)) {
+            let Some(body) = hs.get(at + 4..at + 4 + len) else { break };
+            match kind {
+                1 => self.client_hello(body),
+                2 => {
+                    self.server_hello(body);
+                    self.derive(keys);
+                }
+                _ => {}
+            }
+            at += 4 + len;
+        }
+        // Keep a message cut across records (bounded).
+        if at < hs.len() && hs.len() - at <= MAX_RECORD {
+            self.dirs[dir].handshake = hs[at..].to_vec();
+        }
+    }
+
+    fn client_hello(&mut self, body: &[u8]) {
+        if let Some(random) = body.get(2..34) {
+            self.client_random = random.try_into().ok();
+        }
+        let Some(sid) = body.get(34).map(|&n| usize::from(n)) else { return };
+        let mut at = 35 + sid;
+        let Some(suites) = be16(body, at) else { return };
+        at += 2 + usize::from(suites);
+        let Some(comp) = body.get(at).map(|&n| usize::from(n)) else { return };
+        at += 1 + comp + 2;
+        while let (Some(ext), Some(len)) = (be16(body, at), be16(body, at + 2)) {
+            let data = body.get(at + 4..at + 4 + usize::from(len)).unwrap_or_default();
+            if ext == 0 {
+                // server_name: list length, type 0 (host name), length, name.
+                if let (Some(0), Some(n)) = (data.get(2), be16(data, 3)) {
+                    if let Some(name) = data.get(5..5 + usize::from(n)) {
+                        self.sni = Some(crate::report::cell(name));
+                    }
+                }
+            }
+            at += 4 + usize::from(len);
+        }
+    }
+
+    fn server_hello(&mut self, body: &[u8]) {
+        self.version = be16(body, 0);
+        if let Some(random) = body.get(2..34) {
+            self.server_random = random.try_into().ok();
+        }
+        let Some(sid) = body.get(34).map(|&n| usize::from(n)) else { return };
+        let mut at = 35 + sid;
+        self.suite = be16(body, at);
+        at += 3 + 2;
+        while let (Some(ext), Some(len)) = (be16(body, at), be16(body, at + 2)) {
+            if ext == 0x002b {
+                // supported_versions: the version really chosen (TLS 1.3).
+                self.version = be16(body, at + 4);
+            }
+            at += 4 + usize::from(len);
+        }
+    }
+
+    fn derive(&mut self, keys: Option<&KeyLog>) {
+        let (Some(random), Some(id)) = (self.client_random, self.suite) else { return };
+        let Some((algorithm, hash)) = suite(id).and_then(|s| s.aead) else { return };
+        let Some(secrets) = keys.and_then(|k| k.get(&random)) else {
+            self.no_key = true;
+            return;
+        };
+        if self.version == Some(0x0304) {
+            let both = [
+                (&secrets.client_handshake, &secrets.client_traffic),
+                (&secrets.server_handshake, &secrets.server_traffic),
+            ];
+            for (d, (handshake, traffic)) in self.dirs.iter_mut().zip(both) {
+                let tls13 = |s: &Option<Vec<u8>>| s.as_ref().and_then(|s| RecordKey::tls13(algorithm, hash, s));
+                d.keys = [tls13(handshake), tls13(traffic)].into_iter().flatten().collect();
+                d.last_secret = traffic.clone();
+            }
+            self.no_key = self.dirs.iter().all(|d| d.keys.is_empty());
+        } else if let (Some(master), Some(server_random)) = (&secrets.master, self.server_random) {
+            if let Some((client, server)) = RecordKey::tls12(algorithm, hash, master, &random, &server_random) {
+                self.dirs[0].keys = vec![client];
+                self.dirs[1].keys = vec![server];
+            }
+        } else {
+            self.no_key = true;
+        }
+    }
+
+    /// What the sessions report says of it.
+    pub fn summary(&self) -> TlsSummary {
+        let version = match self.version {
+            Some(0x0304) => "TLS 1.3".to_string(),
+            Some(0x0303) => "TLS 1.2".to_string(),
+            Some(0x0302) => "TLS 1.1".to_string(),
+            Some(0x0301) => "TLS 1.0".to_string(),
+            Some(v) => format!("0x{v:04x}"),
+            None => String::new(),
+        };
+        let known = self.suite.and_then(suite);
+        let cipher = match (known, self.suite) {
+            (Some(s), _) => s.name.to_string(),
+            (None, Some(id)) => format!("0x{id:04x}"),
+            (None, None) => String::new(),
+        };
+        // A close_notify ends a session that worked; other alerts say why
+        // it did not.
+        let result = if let Some(alert) = self.alert.filter(|&a| a != 0 || self.decrypted == 0) {
+            format!("alert: {}", alert_name(alert))
+        } else if self.decrypted > 0 {
+            "decrypted".to_string()
+        } else if self.version.is_none() {
+            "handshake incomplete".to_string()
+        } else if known.is_some_and(|s| s.aead.is_none()) {
+            "not decrypted (cipher)".to_string()
+        } else if self.no_key {
+            "no key".to_string()
+        } else {
+            "not decrypted".to_string()
+        };
+        TlsSummary { version, cipher, sni: self.sni.clone().unwrap_or_default(), result }
+    }
+}
+
+/// A record header where a record could start: a known content type,
+/// version 3.x, a length that fits.
+fn plausible_header(b: &[u8]) -> bool {
+    matches!(b.first(), Some(20..=23))
+        && b.get(1) == Some(&3)
+        && be16(b, 3).is_some_and(|l| usize::from(l) <= MAX_RECORD && l > 0)
+}
+
+/// RFC 8446 §6 alert names.
+fn alert_name(code: u8) -> &'static str {
+    match code {
+        0 => "close_notify",
+        10 => "unexpected_message",
+        20 => "bad_record_mac",
+        22 => "record_overflow",
+        40 => "handshake_failure",
+        42 => "bad_certificate",
+        43 => "unsupported_certificate",
+        44 => "certificate_revoked",
+        45 => "certificate_expired",
+        46 => "certificate_unknown",
+        47 => "illegal_parameter",
+        48 => "unknown_ca",
+        49 => "access_denied",
+        50 => "decode_error",
+        51 => "decrypt_error",
+        70 => "protocol_version",
+        71 => "insufficient_security",
+        80 => "internal_error",
+        86 => "inappropriate_fallback",
+        90 => "user_canceled",
+        109 => "missing_extension",
+        110 => "unsupported_extension",
+        112 => "unrecognized_name",
+        113 => "bad_certificate_status_response",
+        115 => "unknown_psk_identity",
+        116 => "certificate_required",
+        120 => "no_application_protocol",
+        _ => "unknown",
+    }
+}
