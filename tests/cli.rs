@@ -165,7 +165,9 @@ fn generated_samples_match_generator_ground_truth() {
 
 /// `(command, code)` pairs from a raw client log (`CMD -> NNN` lines).
 /// Stops after an `AUTH` answered 234: the rest is encrypted on the wire.
-fn log_pairs(log: &str) -> Vec<(String, u16)> {
+/// The `command -> code` pairs of a client log; those after AUTH TLS's 234
+/// only when the key log is given (`decrypted`).
+fn log_pairs(log: &str, decrypted: bool) -> Vec<(String, u16)> {
     let mut encrypted = false;
     log.lines()
         .filter_map(|l| {
@@ -183,7 +185,7 @@ fn log_pairs(log: &str) -> Vec<(String, u16)> {
             if cmd.starts_with('(') {
                 return None;
             }
-            if cmd.starts_with("AUTH") && code == 234 {
+            if cmd.starts_with("AUTH") && code == 234 && !decrypted {
                 encrypted = true;
             }
             let mut cmd = cmd.to_string();
@@ -203,11 +205,18 @@ fn real_samples_match_client_logs() {
         let Ok(log) = std::fs::read_to_string(&log_path) else {
             continue;
         };
-        let want = log_pairs(&log);
+        // With the session's key log, what was said inside TLS counts too.
+        let keys = sample.replace(".pcapng", ".keys").replace(".pcap", ".keys");
+        let decrypt = root().join(&keys).exists();
+        let want = log_pairs(&log, decrypt);
         if want.is_empty() {
             continue;
         }
-        let out = ftpcap(&["--quiet", "--codes", "1xx,2xx,3xx,4xx,5xx", &sample]);
+        let mut args = vec!["--quiet", "--port", "2121", "--codes", "1xx,2xx,3xx,4xx,5xx", &sample];
+        if decrypt {
+            args.extend(["--tls-keylog", &keys]);
+        }
+        let out = ftpcap(&args);
         let got: Vec<(String, u16)> = rows(&out.stdout)
             .iter()
             .filter(|r| !r[11].is_empty())
