@@ -20,6 +20,10 @@ use keylog::KeyLog;
 const MAX_RECORD: usize = (1 << 14) + 2048;
 /// Records after a gap tried at sequence numbers this far ahead.
 const RESYNC_SEQ: u64 = 64;
+/// Places after a gap tried as record starts before the direction is given
+/// up: each try may cost [`RESYNC_SEQ`] decryptions, and a hostile stream
+/// can look like a record header at every byte.
+const RESYNC_TRIES: u32 = 16;
 
 /// How a TLS session went, for the sessions report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,6 +51,10 @@ struct Direction {
     protected: bool,
     /// A gap cut the stream: the next record boundary is unknown.
     lost: bool,
+    /// Record starts still to be tried after the gap ([`RESYNC_TRIES`]).
+    tries_left: u32,
+    /// No way back was found after a gap: the rest is not read.
+    given_up: bool,
 }
 
 /// The TLS state of one control connection (0: client to server, 1:
@@ -87,6 +95,9 @@ impl TlsConnection {
     /// of every record opened goes to `plain`.
     pub fn feed(&mut self, dir: usize, bytes: &[u8], keys: Option<&KeyLog>, plain: &mut dyn FnMut(&[u8])) {
         let Some(d) = self.dirs.get_mut(dir) else { return };
+        if d.given_up {
+            return;
+        }
         d.pending.extend_from_slice(bytes);
         let mut at = 0;
         loop {
@@ -106,7 +117,11 @@ impl TlsConnection {
             let len = usize::from(len);
             if len > MAX_RECORD {
                 // Not a record boundary: the stream is out of step.
-                self.dirs[dir].lost = true;
+                let d = &mut self.dirs[dir];
+                if !d.lost {
+                    d.lost = true;
+                    d.tries_left = RESYNC_TRIES;
+                }
                 at += 1;
                 continue;
             }
@@ -119,7 +134,15 @@ impl TlsConnection {
             let was_lost = self.dirs[dir].lost;
             let opened = self.record(dir, kind, &header, &body, keys, was_lost, plain);
             if was_lost && !opened {
-                // Not a record after all (or not one we can open): look on.
+                // Not a record after all (or not one we can open): look on,
+                // a bounded number of times.
+                let d = &mut self.dirs[dir];
+                d.tries_left = d.tries_left.saturating_sub(1);
+                if d.tries_left == 0 {
+                    d.given_up = true;
+                    d.pending.clear();
+                    return;
+                }
                 at += 1;
                 continue;
             }
@@ -128,8 +151,10 @@ impl TlsConnection {
         }
         self.dirs[dir].pending.drain(..at.min(self.dirs[dir].pending.len()));
         if self.dirs[dir].pending.len() > 2 * MAX_RECORD {
-            self.dirs[dir].pending.clear();
-            self.dirs[dir].lost = true;
+            let d = &mut self.dirs[dir];
+            d.pending.clear();
+            d.lost = true;
+            d.tries_left = RESYNC_TRIES;
         }
     }
 
@@ -139,6 +164,7 @@ impl TlsConnection {
         if let Some(d) = self.dirs.get_mut(dir) {
             d.pending.clear();
             d.lost = true;
+            d.tries_left = RESYNC_TRIES;
             self.gaps += 1;
         }
     }
@@ -402,5 +428,69 @@ fn alert_name(code: u8) -> &'static str {
         116 => "certificate_required",
         120 => "no_application_protocol",
         _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_a_gap_a_hostile_stream_is_given_up_on_not_chewed() {
+        let mut tls = TlsConnection::default();
+        tls.version = Some(0x0304);
+        tls.gap(1);
+        // A record header at every byte, none of which opens.
+        let hostile: Vec<u8> = [0x17, 0x03, 0x03, 0x00, 0x05].iter().copied().cycle().take(100_000).collect();
+        let mut plain = 0;
+        tls.feed(1, &hostile, None, &mut |p| plain += p.len());
+        assert_eq!(plain, 0);
+        assert!(tls.dirs[1].given_up);
+        assert!(tls.dirs[1].pending.is_empty());
+        // The other direction is untouched.
+        assert!(!tls.dirs[0].given_up);
+    }
+
+    #[test]
+    fn the_handshake_says_version_cipher_and_name() {
+        // A ClientHello with SNI "ftp.example" and a TLS 1.3 ServerHello.
+        let mut ch = vec![3, 3];
+        ch.extend_from_slice(&[7; 32]);
+        ch.extend_from_slice(&[0, 0, 2, 0x13, 0x01, 1, 0]);
+        let name = b"ftp.example";
+        let sni_len = name.len() as u16;
+        let mut ext = vec![0, 0];
+        ext.extend_from_slice(&(sni_len + 5).to_be_bytes());
+        ext.extend_from_slice(&(sni_len + 3).to_be_bytes());
+        ext.push(0);
+        ext.extend_from_slice(&sni_len.to_be_bytes());
+        ext.extend_from_slice(name);
+        ch.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+        ch.extend_from_slice(&ext);
+        let mut sh = vec![3, 3];
+        sh.extend_from_slice(&[9; 32]);
+        sh.extend_from_slice(&[0, 0x13, 0x01, 0, 0, 6, 0, 0x2b, 0, 2, 3, 4]);
+        let record = |kind: u8, body: &[u8]| {
+            let mut hs = vec![kind, 0, (body.len() >> 8) as u8, body.len() as u8];
+            hs.extend_from_slice(body);
+            let mut r = vec![22, 3, 1, (hs.len() >> 8) as u8, hs.len() as u8];
+            r.extend_from_slice(&hs);
+            r
+        };
+        let mut tls = TlsConnection::default();
+        let client = record(1, &ch);
+        // The ClientHello cut across two segments.
+        tls.feed(0, &client[..20], None, &mut |_| {});
+        tls.feed(0, &client[20..], None, &mut |_| {});
+        tls.feed(1, &record(2, &sh), None, &mut |_| {});
+        let s = tls.summary();
+        assert_eq!(
+            (s.version.as_str(), s.cipher.as_str(), s.sni.as_str()),
+            ("TLS 1.3", "TLS_AES_128_GCM_SHA256", "ftp.example")
+        );
+        assert_eq!(s.result, "no key");
+        // An alert (bad_certificate) says how it ended.
+        tls.feed(0, &[21, 3, 3, 0, 2, 2, 42], None, &mut |_| {});
+        assert_eq!(tls.summary().result, "alert: bad_certificate");
     }
 }
