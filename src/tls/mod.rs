@@ -437,8 +437,7 @@ mod tests {
 
     #[test]
     fn after_a_gap_a_hostile_stream_is_given_up_on_not_chewed() {
-        let mut tls = TlsConnection::default();
-        tls.version = Some(0x0304);
+        let mut tls = TlsConnection { version: Some(0x0304), ..Default::default() };
         tls.gap(1);
         // A record header at every byte, none of which opens.
         let hostile: Vec<u8> = [0x17, 0x03, 0x03, 0x00, 0x05].iter().copied().cycle().take(100_000).collect();
