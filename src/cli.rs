@@ -163,7 +163,8 @@ pub struct CommonArgs {
     #[arg(long, value_name = "N", default_value_t = 4096)]
     pub max_expected: usize,
 
-    /// Seconds of capture time after which an idle flow is closed.
+    /// Seconds of capture time after which an idle flow (control or data
+    /// connection) is closed.
     #[arg(long, value_name = "SECS", default_value_t = 3600.0)]
     pub idle_timeout: f64,
 
@@ -267,7 +268,12 @@ impl CommonArgs {
             max_flows: self.max_flows.max(1),
             max_total_buffered: self.max_total_buffer,
             idle_timeout_secs: self.idle_timeout,
-            data: DataLimits { max_expected: self.max_expected.max(1), ..DataLimits::default() },
+            data: DataLimits {
+                max_expected: self.max_expected.max(1),
+                // Data connections go quiet as control flows do.
+                idle_secs: self.idle_timeout.ceil().min(i64::MAX as f64) as i64,
+                ..DataLimits::default()
+            },
             implicit_tls_ports: self.implicit_tls_port.clone(),
             ..Config::default()
         })

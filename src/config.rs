@@ -132,10 +132,13 @@ pub struct DataLimits {
     pub expect_secs: i64,
     /// Data connections remembered until the capture ends.
     pub max_data_conns: usize,
+    /// Seconds (capture clock) an open data connection may stay silent
+    /// before it is taken as over (its FIN or RST was not captured).
+    pub idle_secs: i64,
 }
 
 impl Default for DataLimits {
     fn default() -> Self {
-        DataLimits { max_expected: 4096, expect_secs: 300, max_data_conns: 100_000 }
+        DataLimits { max_expected: 4096, expect_secs: 300, max_data_conns: 100_000, idle_secs: 3600 }
     }
 }

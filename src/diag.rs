@@ -17,6 +17,7 @@ use std::fmt;
 pub enum Warning {
     BadTimeResolution,
     CommandNotInHelpList,
+    DataConnectionIdle,
     DataConnectionNeverSeen,
     DataTrackingCapHit,
     FlowEvicted,
@@ -44,9 +45,10 @@ pub enum Warning {
 }
 
 impl Warning {
-    pub const ALL: [Warning; 26] = [
+    pub const ALL: [Warning; 27] = [
         Warning::BadTimeResolution,
         Warning::CommandNotInHelpList,
+        Warning::DataConnectionIdle,
         Warning::DataConnectionNeverSeen,
         Warning::DataTrackingCapHit,
         Warning::FlowEvicted,
@@ -78,6 +80,7 @@ impl Warning {
         match self {
             Warning::BadTimeResolution => "bad time resolution",
             Warning::CommandNotInHelpList => "command not in server's HELP list",
+            Warning::DataConnectionIdle => "data connection idle, closed",
             Warning::DataConnectionNeverSeen => "data connection never seen",
             Warning::DataTrackingCapHit => "data tracking cap hit",
             Warning::FlowEvicted => "flow evicted (flow table full)",
@@ -112,6 +115,7 @@ impl Warning {
             Warning::BadTimeResolution => "interface description",
             Warning::UndeclaredInterface | Warning::TimestampBackwards | Warning::FlowTableFull => "frame",
             Warning::DataConnectionNeverSeen | Warning::DataTrackingCapHit => "announced data connection",
+            Warning::DataConnectionIdle => "data connection",
             Warning::FlowEvicted => "flow",
             Warning::GapInStream => "gap",
             Warning::OverlapDiffers => "overlap",

@@ -156,6 +156,7 @@ impl Analyzer {
         ctx.summary.bytes += reader.position();
         // Counted only: a detail line each would be one per announcement.
         ctx.summary.warnings.add(Warning::DataConnectionNeverSeen, ctx.data.expired);
+        ctx.summary.warnings.add(Warning::DataConnectionIdle, ctx.data.idle_closed);
         if ctx.data.cap_hits > 0 {
             let n = ctx.data.cap_hits;
             ctx.warn(Warning::DataTrackingCapHit, || format!("{n} announced data connections not tracked (cap)"));

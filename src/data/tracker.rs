@@ -181,17 +181,34 @@ fn flow_key(a: SocketAddr, b: SocketAddr) -> FlowKey {
 }
 
 /// All data tracking of one capture.
+///
+/// Every lookup a packet or a reply makes is a hash lookup: by endpoint
+/// (`expected`), by connection (`live`), by announcement (`announced`,
+/// `live_ids`, `conns`). Invariants:
+/// - `expected[addr].id == id` implies `addr` is in `announced[id]`;
+/// - `live[key] == id` if and only if `live_ids[id] == key`, and then
+///   `conns` holds `id`;
+/// - `port_refs[p]` counts the entries of `expected` and the endpoints of
+///   `live` with port `p`.
+///
+/// Everything is bounded: `expected` by `max_expected`, `conns` (and so
+/// `live`) by `max_data_conns`; announcements expire after `expect_secs`
+/// and live connections idle for `idle_secs` of capture time are closed.
 #[derive(Debug)]
 pub struct DataTracker {
     limits: DataLimits,
     next_id: u64,
     /// Listening endpoint → announcement.
     expected: FlowMap<SocketAddr, Announcement>,
+    /// Announcement → when it was made and the endpoints it is expected at.
+    announced: FlowMap<u64, (Timestamp, [Option<SocketAddr>; 2])>,
     /// How many expectations or live data connections use each port: a
     /// frame whose ports are both zero here is skipped without decoding.
     port_refs: Vec<u16>,
     /// Open data connections → their announcement.
     live: FlowMap<FlowKey, u64>,
+    /// The reverse of `live`: announcement → its open connection.
+    live_ids: FlowMap<u64, FlowKey>,
     /// Data connections by announcement, until their transfer is reported.
     conns: FlowMap<u64, DataConn>,
     sessions: FlowMap<u64, SessionData>,
@@ -201,6 +218,8 @@ pub struct DataTracker {
     /// Per-session transfer totals of transfers already reported.
     totals: FlowMap<u64, SessionTotals>,
     pub expired: u64,
+    /// Live data connections closed for being idle.
+    pub idle_closed: u64,
     pub cap_hits: u64,
 }
 
@@ -210,13 +229,16 @@ impl DataTracker {
             limits,
             next_id: 1,
             expected: FlowMap::default(),
+            announced: FlowMap::default(),
             port_refs: vec![0; 65_536],
             live: FlowMap::default(),
+            live_ids: FlowMap::default(),
             conns: FlowMap::default(),
             sessions: FlowMap::default(),
             finished: Vec::new(),
             totals: FlowMap::default(),
             expired: 0,
+            idle_closed: 0,
             cap_hits: 0,
         }
     }
@@ -244,6 +266,7 @@ impl DataTracker {
                 self.port_ref(addr.port(), true);
             }
         }
+        self.announced.insert(a.id, (a.origin.ts, [Some(a.addr), also]));
     }
 
     /// Feeds every control exchange of a session.
@@ -381,7 +404,7 @@ impl DataTracker {
         let key = flow_key(src, dst);
         if let Some(&id) = self.live.get(&key) {
             let Some(c) = self.conns.get_mut(&id) else {
-                self.live.remove(&key);
+                self.close_live(key);
                 return;
             };
             let from_initiator = src == c.initiator;
@@ -412,9 +435,7 @@ impl DataTracker {
             }
             let closed = seg.flags.rst || (c.fin_by_initiator && c.fin_by_listener);
             if closed {
-                self.live.remove(&key);
-                self.port_ref(key.0.port(), false);
-                self.port_ref(key.1.port(), false);
+                self.close_live(key);
             }
             return;
         }
@@ -464,33 +485,67 @@ impl DataTracker {
             return;
         }
         self.conns.insert(a.id, c);
-        self.live.insert(key, a.id);
-        self.port_ref(key.0.port(), true);
-        self.port_ref(key.1.port(), true);
+        if let Some(old) = self.live.insert(key, a.id) {
+            // The same address pair answered an older announcement too and
+            // never closed: that one is over now.
+            self.live_ids.remove(&old);
+        } else {
+            self.port_ref(key.0.port(), true);
+            self.port_ref(key.1.port(), true);
+        }
+        self.live_ids.insert(a.id, key);
     }
 
-    /// Stops expecting every address of an announcement.
-    fn forget(&mut self, id: u64) {
-        let addrs: Vec<SocketAddr> = self.expected.iter().filter(|(_, v)| v.id == id).map(|(k, _)| *k).collect();
-        for addr in addrs {
-            self.expected.remove(&addr);
-            self.port_ref(addr.port(), false);
+    /// A live data connection is over.
+    fn close_live(&mut self, key: FlowKey) {
+        if let Some(id) = self.live.remove(&key) {
+            self.live_ids.remove(&id);
+            self.port_ref(key.0.port(), false);
+            self.port_ref(key.1.port(), false);
         }
     }
 
-    /// Expires announcements nobody connected to within the time limit.
+    /// Stops expecting every address of an announcement; returns how many
+    /// were still expected for it.
+    fn forget(&mut self, id: u64) -> u64 {
+        let Some((_, addrs)) = self.announced.remove(&id) else { return 0 };
+        let mut n = 0;
+        for addr in addrs.into_iter().flatten() {
+            // A newer announcement of the address took it over.
+            if self.expected.get(&addr).is_some_and(|a| a.id == id) {
+                self.expected.remove(&addr);
+                self.port_ref(addr.port(), false);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Expires announcements nobody connected to within the time limit,
+    /// closes live data connections idle for longer than `idle_secs`, and
+    /// forgets closed connections no transfer claimed.
     pub fn expire(&mut self, now: Timestamp) {
         let limit = self.limits.expect_secs;
-        let stale: Vec<SocketAddr> = self
-            .expected
+        let stale: Vec<u64> = self
+            .announced
             .iter()
-            .filter(|(_, a)| now.secs.saturating_sub(a.origin.ts.secs) > limit)
-            .map(|(k, _)| *k)
+            .filter(|(_, (ts, _))| now.secs.saturating_sub(ts.secs) > limit)
+            .map(|(id, _)| *id)
             .collect();
-        for addr in stale {
-            self.expected.remove(&addr);
-            self.port_ref(addr.port(), false);
-            self.expired += 1;
+        for id in stale {
+            self.expired += self.forget(id);
+        }
+        let idle = self.limits.idle_secs;
+        let conns = &self.conns;
+        let quiet: Vec<FlowKey> = self
+            .live
+            .iter()
+            .filter(|(_, id)| conns.get(id).is_none_or(|c| now.secs.saturating_sub(c.last.ts.secs) > idle))
+            .map(|(key, _)| *key)
+            .collect();
+        self.idle_closed += quiet.len() as u64;
+        for key in quiet {
+            self.close_live(key);
         }
         // Closed connections no transfer claimed are forgotten after a while.
         let open = self.sessions.values().flat_map(|s| s.open.iter());
@@ -499,9 +554,9 @@ impl DataTracker {
             .filter_map(|t| t.announcement.map(|a| a.id))
             .chain(self.sessions.values().filter_map(|s| s.announcement.map(|a| a.id)))
             .collect();
-        let live: std::collections::HashSet<u64> = self.live.values().copied().collect();
+        let live = &self.live_ids;
         self.conns.retain(|id, c| {
-            live.contains(id) || claimed.contains(id) || now.secs.saturating_sub(c.last.ts.secs) <= limit
+            live.contains_key(id) || claimed.contains(id) || now.secs.saturating_sub(c.last.ts.secs) <= limit
         });
     }
 
@@ -532,7 +587,7 @@ impl DataTracker {
     }
 
     fn is_live(&self, t: &Transfer) -> bool {
-        t.announcement.is_some_and(|a| self.live.values().any(|id| *id == a.id))
+        t.announcement.is_some_and(|a| self.live_ids.contains_key(&a.id))
     }
 
     /// Finished transfers not yet reported.
@@ -739,6 +794,89 @@ mod tests {
             (false, b"221 Goodbye.\r\n"),
         ]);
         assert_eq!(got[0].2, "failed");
+    }
+
+    /// A data segment between `from` and `to` as the capture decodes it.
+    fn packet(from: SocketAddr, to: SocketAddr, syn: bool, payload: &[u8]) -> Vec<u8> {
+        let (std::net::IpAddr::V4(a), std::net::IpAddr::V4(b)) = (from.ip(), to.ip()) else { unreachable!() };
+        let b = etherparse::PacketBuilder::ipv4(a.octets(), b.octets(), 64).tcp(from.port(), to.port(), 1, 1000);
+        let b = if syn { b.syn() } else { b.ack(1) };
+        let mut out = Vec::new();
+        b.write(&mut out, payload).unwrap();
+        out
+    }
+
+    fn at(secs: i64, frame: u64) -> Origin {
+        Origin { frame, ts: Timestamp { secs, nanos: 0, digits: 6 } }
+    }
+
+    #[test]
+    fn an_open_data_connection_closes_when_idle_and_its_row_is_released() {
+        use crate::config::SessionLimits;
+        use crate::ftp::session::Session;
+        let client: SocketAddr = "127.0.0.1:50000".parse().unwrap();
+        let server: SocketAddr = "127.0.0.1:21".parse().unwrap();
+        let data: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let data_client: SocketAddr = "127.0.0.1:50001".parse().unwrap();
+        let mut session = Session::new(SessionLimits::default());
+        let limits = DataLimits { idle_secs: 100, ..DataLimits::default() };
+        let mut tracker = DataTracker::new(limits);
+        let script: &[(bool, &[u8])] = &[
+            (false, b"220 hi\r\n"),
+            (true, b"PASV\r\n"),
+            (false, b"227 Entering Passive Mode (127,0,0,1,156,64).\r\n"),
+            (true, b"RETR a\r\n"),
+            (false, b"150 Opening.\r\n"),
+        ];
+        let feed = |session: &mut Session, tracker: &mut DataTracker, from_client: bool, bytes: &[u8], o: Origin| {
+            if from_client {
+                session.client_data(bytes, o, None);
+            } else {
+                session.server_data(bytes, o, None, &mut |ex| tracker.exchange(1, client, server, &ex));
+            }
+        };
+        for (i, (from_client, bytes)) in script.iter().enumerate() {
+            feed(&mut session, &mut tracker, *from_client, bytes, at(10, i as u64 + 1));
+        }
+        // The data connection opens and carries bytes, but its FIN is never
+        // captured; the 226 comes.
+        for (i, (from, to, syn, payload)) in
+            [(data_client, data, true, &b""[..]), (data, data_client, false, &b"hello"[..])].into_iter().enumerate()
+        {
+            let p = packet(from, to, syn, payload);
+            let seg = crate::capture::decode_tcp(crate::capture::link::linktype::RAW, &p).unwrap();
+            tracker.segment(&seg, at(11, 10 + i as u64));
+        }
+        feed(&mut session, &mut tracker, false, b"226 Done.\r\n", at(12, 20));
+        assert!(tracker.wants_ports(40000, 1));
+        assert!(tracker.take_ready("x", false).is_empty(), "live: the row waits for the connection's end");
+        tracker.expire(Timestamp { secs: 100, nanos: 0, digits: 6 });
+        assert!(tracker.take_ready("x", false).is_empty(), "not idle long enough yet");
+        tracker.expire(Timestamp { secs: 112, nanos: 0, digits: 6 });
+        assert_eq!(tracker.idle_closed, 1);
+        assert!(!tracker.wants_ports(40000, 1) && !tracker.wants_ports(50001, 1), "port references released");
+        let rows = tracker.take_ready("x", false);
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].command.as_str(), rows[0].bytes), ("RETR", Some(5)));
+        assert!(tracker.live.is_empty() && tracker.live_ids.is_empty() && tracker.conns.is_empty());
+    }
+
+    #[test]
+    fn a_newer_announcement_of_the_same_address_keeps_it_expected() {
+        let addr: SocketAddr = "10.0.0.1:40000".parse().unwrap();
+        let mut tracker = DataTracker::new(DataLimits::default());
+        let a =
+            |id: u64, secs: i64| Announcement { id, session: 1, mode: DataMode::Passive, addr, origin: at(secs, id) };
+        tracker.await_connection(a(1, 0), None);
+        tracker.await_connection(a(2, 200), None);
+        // The first announcement's time is up; the address is the second's.
+        tracker.expire(Timestamp { secs: 400, nanos: 0, digits: 6 });
+        assert_eq!(tracker.expired, 0);
+        assert_eq!(tracker.expected.get(&addr).map(|a| a.id), Some(2));
+        assert!(tracker.wants_ports(40000, 1));
+        tracker.expire(Timestamp { secs: 501, nanos: 0, digits: 6 });
+        assert_eq!(tracker.expired, 1);
+        assert!(tracker.expected.is_empty() && tracker.announced.is_empty() && !tracker.wants_ports(40000, 1));
     }
 
     #[test]

@@ -65,26 +65,91 @@ fn parse_port_number(s: &str) -> Option<u16> {
 /// The address in a `227` reply: the first run of six comma-separated
 /// numbers anywhere in the text (`227 Entering Passive Mode (h1,…,p2).`,
 /// `227 Entering passive mode h1,…,p2`, `227 =h1,…,p2`).
+///
+/// Linear in the text's length (a long multi-line 227 is hostile input):
+/// each byte is looked at a bounded number of times, see [`pasv_scan`].
 pub fn parse_pasv_reply(text: &[u8]) -> Option<SocketAddr> {
+    pasv_scan(text, &mut 0)
+}
+
+/// [`parse_pasv_reply`], counting in `work` the bytes it looks at (the
+/// linearity test's measure).
+///
+/// A candidate starts at a digit not preceded by a digit and runs to the
+/// end of its stretch of digits, commas and spaces, trailing commas and
+/// spaces dropped; it is the address when it is exactly six numbers. Every
+/// start inside one stretch ends at the same place, so at most one of them
+/// can hold exactly six comma-separated parts: the last group of digits of
+/// the sixth part from the stretch's end. That one start is checked per
+/// stretch, instead of every start against the whole rest of the stretch.
+fn pasv_scan(text: &[u8], work: &mut usize) -> Option<SocketAddr> {
     let s = String::from_utf8_lossy(text);
-    let body = s.get(3..).unwrap_or("");
-    let bytes = body.as_bytes();
+    let body = s.get(3..).unwrap_or("").as_bytes();
+    let in_stretch = |b: u8| b.is_ascii_digit() || b == b',' || b == b' ';
     let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_digit()) {
-            let end = bytes[i..]
-                .iter()
-                .position(|b| !(b.is_ascii_digit() || *b == b',' || *b == b' '))
-                .map(|p| i + p)
-                .unwrap_or(bytes.len());
-            let candidate = body[i..end].trim_end_matches([',', ' ']);
-            if let Some(n) = byte_list::<6>(candidate) {
-                return Some(six_to_addr(n));
-            }
+    while i < body.len() {
+        *work += 1;
+        if !body[i].is_ascii_digit() {
+            i += 1;
+            continue;
         }
-        i += 1;
+        let mut end = i;
+        while end < body.len() && in_stretch(body[end]) {
+            *work += 1;
+            end += 1;
+        }
+        if let Some(n) = six_at_end(&body[i..end], work) {
+            return Some(six_to_addr(n));
+        }
+        i = end;
     }
     None
+}
+
+/// The six numbers a stretch of digits, commas and spaces (starting with a
+/// digit) holds at its end, as [`pasv_scan`] explains.
+fn six_at_end(stretch: &[u8], work: &mut usize) -> Option<[u8; 6]> {
+    let mut len = stretch.len();
+    while len > 0 && matches!(stretch[len - 1], b',' | b' ') {
+        *work += 1;
+        len -= 1;
+    }
+    let trimmed = &stretch[..len];
+    // The sixth part from the end: between the sixth and fifth commas
+    // from the right (or the stretch's start and the fifth).
+    let mut commas = 0;
+    let mut fifth = None;
+    let mut part_start = 0;
+    for (at, &b) in trimmed.iter().enumerate().rev() {
+        *work += 1;
+        if b == b',' {
+            commas += 1;
+            if commas == 5 {
+                fifth = Some(at);
+            } else if commas == 6 {
+                part_start = at + 1;
+                break;
+            }
+        }
+    }
+    let part_end = fifth?;
+    // Its last group of digits, followed by spaces only.
+    let mut at = part_end;
+    while at > part_start && trimmed[at - 1] == b' ' {
+        *work += 1;
+        at -= 1;
+    }
+    let digits_end = at;
+    while at > part_start && trimmed[at - 1].is_ascii_digit() {
+        *work += 1;
+        at -= 1;
+    }
+    if at == digits_end {
+        return None;
+    }
+    *work += trimmed.len() - at;
+    // The stretch holds ASCII only.
+    byte_list::<6>(std::str::from_utf8(&trimmed[at..]).ok()?)
 }
 
 /// The port in a `229` reply: `(|||port|)` (any delimiter character).
@@ -150,6 +215,75 @@ mod tests {
         assert_eq!(parse_pasv_reply(b"227 =192,168,1,5,195,90"), Some(want));
         assert_eq!(parse_pasv_reply(b"227 Entering Passive Mode (192,168,1,5,195,900)."), None);
         assert_eq!(parse_pasv_reply(b"227 nothing"), None);
+    }
+
+    /// The quadratic scan [`parse_pasv_reply`] replaced: every start
+    /// against the whole rest of its stretch. The oracle of the property
+    /// test below.
+    fn pasv_reference(text: &[u8]) -> Option<SocketAddr> {
+        let s = String::from_utf8_lossy(text);
+        let body = s.get(3..).unwrap_or("");
+        let bytes = body.as_bytes();
+        for i in 0..bytes.len() {
+            if bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_digit()) {
+                let end = bytes[i..]
+                    .iter()
+                    .position(|b| !(b.is_ascii_digit() || *b == b',' || *b == b' '))
+                    .map(|p| i + p)
+                    .unwrap_or(bytes.len());
+                if let Some(n) = byte_list::<6>(body[i..end].trim_end_matches([',', ' '])) {
+                    return Some(six_to_addr(n));
+                }
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn pasv_reply_edges() {
+        let want: SocketAddr = "1.2.3.4:1286".parse().unwrap();
+        // More than six numbers in one stretch: the last six are taken, as
+        // the quadratic scan took them.
+        assert_eq!(parse_pasv_reply(b"227 9,1,2,3,4,5,6"), Some(want));
+        assert_eq!(parse_pasv_reply(b"227 1,2,3,4,5,6 7"), None);
+        assert_eq!(parse_pasv_reply(b"227 (9,1,2,3,4,5,6) (1,2,3,4,5,6)"), Some(want));
+        assert_eq!(parse_pasv_reply(b"227 ab 7 1, 2 ,3,4 , 5,6, ,"), Some(want));
+        assert_eq!(parse_pasv_reply(b"227 1,2,3,4,5,6"), Some(want));
+        assert_eq!(parse_pasv_reply(b"2271,2,3,4,5,6"), Some(want));
+        assert_eq!(parse_pasv_reply(b"227 0001,2,3,4,5,6"), None);
+        assert_eq!(parse_pasv_reply(b"22"), None);
+    }
+
+    #[test]
+    fn a_long_227_is_parsed_in_linear_work() {
+        // issue 13: a 1000-line 227 made the scan quadratic. Work is
+        // counted in bytes looked at, never timed.
+        let second: SocketAddr = "2.3.4.5:1543".parse().unwrap();
+        for (body, want) in [
+            (b"1,".repeat(50_000), Some("1.1.1.1:257".parse().unwrap())),
+            (b"1,1000,".repeat(25_000), None),
+            (b"1 ".repeat(50_000), None),
+            (b"(1,2,3,4,5,6,7)\r\n".repeat(5_000), Some(second)),
+            (b"1,2,3,4,5,6 7\r\n".repeat(5_000), None),
+        ] {
+            let mut text = b"227 ".to_vec();
+            text.extend_from_slice(&body);
+            let mut work = 0;
+            assert_eq!(pasv_scan(&text, &mut work), want);
+            assert!(work <= 4 * text.len(), "{work} steps for {} bytes", text.len());
+        }
+    }
+
+    proptest::proptest! {
+        /// The linear scan finds what the quadratic one found.
+        #[test]
+        fn pasv_scan_agrees_with_the_reference(
+            text in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just(b','), proptest::strategy::Just(b' '), proptest::strategy::Just(b'('),
+                b'0'..=b'9', b'0'..=b'3', proptest::prelude::any::<u8>()], 0..80),
+        ) {
+            proptest::prop_assert_eq!(parse_pasv_reply(&text), pasv_reference(&text));
+        }
     }
 
     #[test]
