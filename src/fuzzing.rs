@@ -737,7 +737,7 @@ pub fn tls_records(data: &[u8]) {
         if i % 7 == 6 {
             tls.gap(i % 2);
         }
-        tls.feed(i % 2, chunk, Some(&keys), &mut |p| plain += p.len());
+        tls.feed(i % 2, chunk, Some(&keys), &mut |p, _| plain += p.len());
     }
     assert!(plain <= rest.len(), "more plaintext than bytes");
     let s = tls.summary();

@@ -281,8 +281,12 @@ pub(super) fn stream_event(
             if let Some(mut tls) = ctx.tls.remove(&id) {
                 // The channel is TLS: its decrypted lines go to the session.
                 let keylog = ctx.config.keylog.clone();
-                tls.feed(usize::from(!from_client), bytes, keylog.as_deref(), &mut |plain| {
-                    session.resume_in_tls();
+                tls.feed(usize::from(!from_client), bytes, keylog.as_deref(), &mut |plain, decrypted| {
+                    if decrypted {
+                        session.resume_in_tls();
+                    } else {
+                        session.resume_cleartext();
+                    }
                     if from_client {
                         session.client_data(plain, origin, None);
                     } else {

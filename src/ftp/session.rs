@@ -206,6 +206,15 @@ impl Session {
         self.in_tls = true;
     }
 
+    /// The TLS session ended and the control channel is cleartext again
+    /// (CCC, RFC 4217).
+    pub fn resume_cleartext(&mut self) {
+        if self.stopped == Some(StopReason::Encrypted) {
+            self.stopped = None;
+        }
+        self.in_tls = false;
+    }
+
     /// Ending the session now would hand on nothing (no partial line, no
     /// open reply) and it has nothing to report (no warning counted, no
     /// transcript, no HELP list to compare verbs with, not encrypted).

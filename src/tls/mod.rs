@@ -55,6 +55,8 @@ struct Direction {
     tries_left: u32,
     /// No way back was found after a gap: the rest is not read.
     given_up: bool,
+    /// TLS ended and cleartext FTP follows (CCC, RFC 4217).
+    cleartext: bool,
 }
 
 /// The TLS state of one control connection (0: client to server, 1:
@@ -92,9 +94,13 @@ fn be24(d: &[u8], at: usize) -> Option<usize> {
 
 impl TlsConnection {
     /// In-order bytes of direction `dir` (0 client, 1 server); the plaintext
-    /// of every record opened goes to `plain`.
-    pub fn feed(&mut self, dir: usize, bytes: &[u8], keys: Option<&KeyLog>, plain: &mut dyn FnMut(&[u8])) {
+    /// of every record opened goes to `plain` (with `true`), and cleartext
+    /// after the TLS session ended (CCC) too (with `false`).
+    pub fn feed(&mut self, dir: usize, bytes: &[u8], keys: Option<&KeyLog>, plain: &mut dyn FnMut(&[u8], bool)) {
         let Some(d) = self.dirs.get_mut(dir) else { return };
+        if d.cleartext {
+            return plain(bytes, false);
+        }
         if d.given_up {
             return;
         }
@@ -102,6 +108,18 @@ impl TlsConnection {
         let mut at = 0;
         loop {
             let buf = &self.dirs[dir].pending;
+            if !self.dirs[dir].lost
+                && buf.get(at).is_some_and(|&b| b.is_ascii_alphanumeric())
+                && looks_like_ftp(&buf[at..])
+            {
+                // Not a record but a line of FTP: the TLS session ended
+                // (CCC) and the channel is cleartext again.
+                let rest = buf[at..].to_vec();
+                let d = &mut self.dirs[dir];
+                d.cleartext = true;
+                d.pending.clear();
+                return plain(&rest, false);
+            }
             if self.dirs[dir].lost {
                 // Find the next plausible record header.
                 match (at..buf.len().saturating_sub(4)).find(|&i| plausible_header(&buf[i..])) {
@@ -179,7 +197,7 @@ impl TlsConnection {
         body: &[u8],
         keys: Option<&KeyLog>,
         resync: bool,
-        plain: &mut dyn FnMut(&[u8]),
+        plain: &mut dyn FnMut(&[u8], bool),
     ) -> bool {
         let tls13 = self.version == Some(0x0304);
         let protected = if tls13 { kind == 23 } else { self.dirs[dir].protected };
@@ -210,7 +228,7 @@ impl TlsConnection {
             kind
         };
         match inner {
-            23 => plain(&opened),
+            23 => plain(&opened, true),
             21 => self.alert = self.alert.or(opened.get(1).copied()),
             22 if tls13 => self.encrypted_handshake(dir, &opened),
             _ => {}
@@ -389,6 +407,17 @@ impl TlsConnection {
     }
 }
 
+/// Bytes that start like an FTP command or reply line (three letters or
+/// digits, then printable text to a line end within 512 bytes), not a TLS
+/// record (whose first byte is 20 to 23).
+fn looks_like_ftp(b: &[u8]) -> bool {
+    let head = &b[..b.len().min(512)];
+    let Some(end) = head.iter().position(|&c| c == b'\n') else { return false };
+    head.len() >= 4
+        && head[..3].iter().all(u8::is_ascii_alphanumeric)
+        && head[..end].iter().all(|&c| c == b'\r' || c == b'\t' || (0x20..0x7f).contains(&c))
+}
+
 /// A record header where a record could start: a known content type,
 /// version 3.x, a length that fits.
 fn plausible_header(b: &[u8]) -> bool {
@@ -442,7 +471,7 @@ mod tests {
         // A record header at every byte, none of which opens.
         let hostile: Vec<u8> = [0x17, 0x03, 0x03, 0x00, 0x05].iter().copied().cycle().take(100_000).collect();
         let mut plain = 0;
-        tls.feed(1, &hostile, None, &mut |p| plain += p.len());
+        tls.feed(1, &hostile, None, &mut |p, _| plain += p.len());
         assert_eq!(plain, 0);
         assert!(tls.dirs[1].given_up);
         assert!(tls.dirs[1].pending.is_empty());
@@ -479,9 +508,9 @@ mod tests {
         let mut tls = TlsConnection::default();
         let client = record(1, &ch);
         // The ClientHello cut across two segments.
-        tls.feed(0, &client[..20], None, &mut |_| {});
-        tls.feed(0, &client[20..], None, &mut |_| {});
-        tls.feed(1, &record(2, &sh), None, &mut |_| {});
+        tls.feed(0, &client[..20], None, &mut |_, _| {});
+        tls.feed(0, &client[20..], None, &mut |_, _| {});
+        tls.feed(1, &record(2, &sh), None, &mut |_, _| {});
         let s = tls.summary();
         assert_eq!(
             (s.version.as_str(), s.cipher.as_str(), s.sni.as_str()),
@@ -489,7 +518,12 @@ mod tests {
         );
         assert_eq!(s.result, "no key");
         // An alert (bad_certificate) says how it ended.
-        tls.feed(0, &[21, 3, 3, 0, 2, 2, 42], None, &mut |_| {});
+        tls.feed(0, &[21, 3, 3, 0, 2, 2, 42], None, &mut |_, _| {});
         assert_eq!(tls.summary().result, "alert: bad_certificate");
+        // After CCC the channel is cleartext again: FTP lines, not records.
+        let mut clear = Vec::new();
+        tls.feed(0, b"PWD\r\n", None, &mut |p, decrypted| clear.push((p.to_vec(), decrypted)));
+        tls.feed(0, b"NOOP\r\n", None, &mut |p, decrypted| clear.push((p.to_vec(), decrypted)));
+        assert_eq!(clear, [(b"PWD\r\n".to_vec(), false), (b"NOOP\r\n".to_vec(), false)]);
     }
 }
