@@ -463,7 +463,7 @@ fn tunnelled_captures_give_the_rows_of_the_source() {
 /// says why).
 #[test]
 fn ftps_control_channels_decrypt_with_the_key_log() {
-    for version in ["12", "13"] {
+    for version in ["12", "13", "12-chacha20", "12-cbc-sha256", "12-cbc-sha", "12-cbc-sha-mte"] {
         let capture = format!("samples/ftps-pyftpdlib/pyftpdlib-ftplib-tls{version}.pcap");
         let keys = format!("samples/ftps-pyftpdlib/pyftpdlib-ftplib-tls{version}.keys");
         let log = std::fs::read_to_string(root().join(capture.replace(".pcap", ".log"))).unwrap();
@@ -488,7 +488,7 @@ fn ftps_control_channels_decrypt_with_the_key_log() {
         assert_eq!(out.status.code(), Some(0));
         let got: Vec<(String, u16)> =
             rows(&out.stdout).iter().map(|r| (r[11].to_string(), r[9].parse().unwrap())).collect();
-        assert_eq!(got, want, "TLS 1.{}", &version[1..]);
+        assert_eq!(got, want, "tls{version}");
         assert!(rows(&out.stdout).iter().all(|r| &r[19] == "tls-decrypted"));
         let sessions = std::fs::read(&tmp).unwrap();
         let head = header(&sessions);
@@ -496,6 +496,15 @@ fn ftps_control_channels_decrypt_with_the_key_log() {
         let row = &rows(&sessions)[0];
         assert_eq!(&row[at("tls_result")], "decrypted");
         assert_eq!(&row[at("tls_version")], if version == "13" { "TLS 1.3" } else { "TLS 1.2" });
+        let cipher = &row[at("tls_cipher")];
+        let want_cipher = match version {
+            "13" => "TLS_AES_256_GCM_SHA384",
+            "12" => "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "12-chacha20" => "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+            "12-cbc-sha256" => "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+            _ => "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+        };
+        assert_eq!(cipher, want_cipher);
         assert_eq!(&row[at("user")], "ftptest");
         // Without the key: nothing inside is reported, and the session says why.
         let out = ftpcap(&["--quiet", "--port", "2121", &capture, "--sessions", tmp.to_str().unwrap()]);

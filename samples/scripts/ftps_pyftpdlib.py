@@ -21,13 +21,19 @@ def server(home, cert):
     FTPServer(("127.0.0.1", 2121), handler).serve_forever()
 
 
-def client(version, keys):
+def client(version, keys, ciphers=None, no_etm=False):
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     ctx.keylog_filename = keys
     if version == "1.2":
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if ciphers:
+            ctx.set_ciphers(ciphers)
+        if no_etm:
+            # SSL_OP_NO_ENCRYPT_THEN_MAC: the classic MAC-then-encrypt.
+            ctx.options |= 0x80000
     f = ftplib.FTP_TLS(context=ctx)
     f.connect("127.0.0.1", 2121)
     print("AUTH TLS ->", f.auth()[:3])
@@ -51,11 +57,13 @@ def main():
     c = sub.add_parser("client")
     c.add_argument("version", choices=["1.2", "1.3"])
     c.add_argument("keys", help="key log file to write")
+    c.add_argument("--ciphers", help="TLS 1.2 cipher list (OpenSSL names)")
+    c.add_argument("--no-etm", action="store_true", help="do not offer encrypt-then-MAC (RFC 7366)")
     a = ap.parse_args()
     if a.role == "server":
         server(a.home, a.cert)
     else:
-        client(a.version, a.keys)
+        client(a.version, a.keys, a.ciphers, a.no_etm)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,20 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/cert.pem" -out "$WORK/c
 python3 "$HERE/ftps_pyftpdlib.py" server "$WORK/home" "$WORK/cert.pem" &
 SERVER=$!
 sleep 1
-for version in 1.3 1.2; do
-    name=pyftpdlib-ftplib-tls${version/./}
+# name, TLS version, TLS 1.2 cipher list, extra client options
+while read -r name version ciphers extra; do
     tcpdump -i lo -U -w "$OUT/$name.pcap" 'tcp port 2121' 2>/dev/null &
     DUMP=$!
     sleep 0.5
-    python3 "$HERE/ftps_pyftpdlib.py" client "$version" "$OUT/$name.keys" >"$OUT/$name.log"
+    python3 "$HERE/ftps_pyftpdlib.py" client "$version" "$OUT/$name.keys" ${ciphers:+--ciphers "$ciphers"} $extra >"$OUT/$name.log"
     sleep 0.5
     kill $DUMP
     wait $DUMP 2>/dev/null || true
-done
+done <<LIST
+pyftpdlib-ftplib-tls13 1.3
+pyftpdlib-ftplib-tls12 1.2
+pyftpdlib-ftplib-tls12-chacha20 1.2 ECDHE-RSA-CHACHA20-POLY1305
+pyftpdlib-ftplib-tls12-cbc-sha256 1.2 ECDHE-RSA-AES128-SHA256
+pyftpdlib-ftplib-tls12-cbc-sha 1.2 ECDHE-RSA-AES256-SHA
+pyftpdlib-ftplib-tls12-cbc-sha-mte 1.2 ECDHE-RSA-AES256-SHA --no-etm
+LIST

@@ -46,8 +46,51 @@ impl Algorithm {
 pub struct Suite {
     pub id: u16,
     pub name: &'static str,
-    /// None: known by name only (CBC and others not decrypted).
+    /// An AEAD suite: the algorithm and the hash of its key schedule.
     pub aead: Option<(Algorithm, Hash)>,
+    /// An AES-CBC suite (TLS 1.1 and 1.2).
+    pub cbc: Option<Cbc>,
+}
+
+/// The HMAC of a CBC suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MacHash {
+    Sha1,
+    Sha256,
+    Sha384,
+}
+
+impl MacHash {
+    fn output_len(self) -> usize {
+        match self {
+            MacHash::Sha1 => 20,
+            MacHash::Sha256 => 32,
+            MacHash::Sha384 => 48,
+        }
+    }
+
+    fn mac(self, key: &[u8], parts: &[&[u8]]) -> Option<Vec<u8>> {
+        fn run<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Option<Vec<u8>> {
+            let mut m = <M as KeyInit>::new_from_slice(key).ok()?;
+            for p in parts {
+                m.update(p);
+            }
+            Some(m.finalize().into_bytes().to_vec())
+        }
+        match self {
+            MacHash::Sha1 => run::<Hmac<sha1::Sha1>>(key, parts),
+            MacHash::Sha256 => run::<Hmac<Sha256>>(key, parts),
+            MacHash::Sha384 => run::<Hmac<Sha384>>(key, parts),
+        }
+    }
+}
+
+/// What a CBC suite needs: AES key length, MAC, PRF hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cbc {
+    pub key_len: usize,
+    pub mac: MacHash,
+    pub prf: Hash,
 }
 
 /// The suite with IANA number `id`, if ftpcap knows it.
@@ -69,23 +112,48 @@ pub fn suite(id: u16) -> Option<Suite> {
         0xcca8 => ("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", Some((ChaCha20Poly1305, Sha256))),
         0xcca9 => ("TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", Some((ChaCha20Poly1305, Sha256))),
         0xccaa => ("TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256", Some((ChaCha20Poly1305, Sha256))),
-        0x002f => ("TLS_RSA_WITH_AES_128_CBC_SHA", None),
-        0x0035 => ("TLS_RSA_WITH_AES_256_CBC_SHA", None),
-        0x003c => ("TLS_RSA_WITH_AES_128_CBC_SHA256", None),
-        0x003d => ("TLS_RSA_WITH_AES_256_CBC_SHA256", None),
-        0xc013 => ("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", None),
-        0xc014 => ("TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", None),
-        0xc027 => ("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", None),
-        0xc028 => ("TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", None),
+        _ => return cbc_suite(id),
+    };
+    Some(Suite { id, name, aead, cbc: None })
+}
+
+/// The AES-CBC suites (TLS 1.1 and 1.2): key length, MAC, PRF hash.
+fn cbc_suite(id: u16) -> Option<Suite> {
+    use MacHash::*;
+    let (name, key_len, mac, prf) = match id {
+        0x002f => ("TLS_RSA_WITH_AES_128_CBC_SHA", 16, Sha1, Hash::Sha256),
+        0x0035 => ("TLS_RSA_WITH_AES_256_CBC_SHA", 32, Sha1, Hash::Sha256),
+        0x003c => ("TLS_RSA_WITH_AES_128_CBC_SHA256", 16, Sha256, Hash::Sha256),
+        0x003d => ("TLS_RSA_WITH_AES_256_CBC_SHA256", 32, Sha256, Hash::Sha256),
+        0x0033 => ("TLS_DHE_RSA_WITH_AES_128_CBC_SHA", 16, Sha1, Hash::Sha256),
+        0x0039 => ("TLS_DHE_RSA_WITH_AES_256_CBC_SHA", 32, Sha1, Hash::Sha256),
+        0x0067 => ("TLS_DHE_RSA_WITH_AES_128_CBC_SHA256", 16, Sha256, Hash::Sha256),
+        0x006b => ("TLS_DHE_RSA_WITH_AES_256_CBC_SHA256", 32, Sha256, Hash::Sha256),
+        0xc009 => ("TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", 16, Sha1, Hash::Sha256),
+        0xc00a => ("TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", 32, Sha1, Hash::Sha256),
+        0xc013 => ("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", 16, Sha1, Hash::Sha256),
+        0xc014 => ("TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", 32, Sha1, Hash::Sha256),
+        0xc023 => ("TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", 16, Sha256, Hash::Sha256),
+        0xc024 => ("TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", 32, Sha384, Hash::Sha384),
+        0xc027 => ("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", 16, Sha256, Hash::Sha256),
+        0xc028 => ("TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", 32, Sha384, Hash::Sha384),
         _ => return None,
     };
-    Some(Suite { id, name, aead })
+    Some(Suite { id, name, aead: None, cbc: Some(Cbc { key_len, mac, prf }) })
 }
 
 enum Engine {
     Aes128(Box<Aes128Gcm>),
     Aes256(Box<Aes256Gcm>),
     ChaCha(Box<ChaCha20Poly1305>),
+    /// AES-CBC with an HMAC, MAC-then-encrypt or (RFC 7366)
+    /// encrypt-then-MAC.
+    Cbc {
+        key: Vec<u8>,
+        mac_key: Vec<u8>,
+        mac: MacHash,
+        encrypt_then_mac: bool,
+    },
 }
 
 /// The keys of one direction and its record sequence number.
@@ -180,11 +248,80 @@ impl RecordKey {
         Some((make(&keys[..key_len], &ivs[..iv_len])?, make(&keys[key_len..], &ivs[iv_len..])?))
     }
 
+    /// TLS 1.2 with an AES-CBC suite: both directions' record keys.
+    pub fn tls12_cbc(
+        cbc: Cbc,
+        master: &[u8],
+        client_random: &[u8; 32],
+        server_random: &[u8; 32],
+        encrypt_then_mac: bool,
+    ) -> Option<(RecordKey, RecordKey)> {
+        let mac_len = cbc.mac.output_len();
+        let mut seed = Vec::with_capacity(64);
+        seed.extend_from_slice(server_random);
+        seed.extend_from_slice(client_random);
+        // MAC keys, then encryption keys (the IVs are per record in 1.1+).
+        let block = prf(cbc.prf, master, b"key expansion", &seed, 2 * mac_len + 2 * cbc.key_len)?;
+        let (macs, keys) = block.split_at(2 * mac_len);
+        let make = |mac_key: &[u8], key: &[u8]| RecordKey {
+            engine: Engine::Cbc { key: key.to_vec(), mac_key: mac_key.to_vec(), mac: cbc.mac, encrypt_then_mac },
+            iv: [0; 12],
+            explicit_nonce: false,
+            tls13: false,
+            seq: 0,
+        };
+        Some((make(&macs[..mac_len], &keys[..cbc.key_len]), make(&macs[mac_len..], &keys[cbc.key_len..])))
+    }
+
+    /// Opens one CBC record: IV, ciphertext, padding, MAC checked.
+    fn open_cbc(&mut self, header: &[u8; 5], body: &[u8]) -> Option<Vec<u8>> {
+        let Engine::Cbc { key, mac_key, mac, encrypt_then_mac } = &self.engine else { return None };
+        let seq = self.seq.to_be_bytes();
+        let mac_len = mac.output_len();
+        let check = |content: &[u8], tag: &[u8]| -> Option<()> {
+            let len = (content.len() as u16).to_be_bytes();
+            let want = mac.mac(mac_key, &[&seq, &header[..3], &len, content])?;
+            // Not constant time: these are recorded sessions, not an oracle.
+            (want == tag).then_some(())
+        };
+        let (protected, tag) = if *encrypt_then_mac {
+            let split = body.len().checked_sub(mac_len)?;
+            let (protected, tag) = body.split_at(split);
+            check(protected, tag)?;
+            (protected, None)
+        } else {
+            (body, Some(()))
+        };
+        if protected.len() < 32 || protected.len() % 16 != 0 {
+            return None;
+        }
+        let (iv, ciphertext) = protected.split_at(16);
+        let mut buf = ciphertext.to_vec();
+        cbc_decrypt(key, iv, &mut buf)?;
+        let pad = usize::from(*buf.last()?);
+        let unpadded = buf.len().checked_sub(pad + 1)?;
+        if buf[unpadded..].iter().any(|&b| usize::from(b) != pad) {
+            return None;
+        }
+        buf.truncate(unpadded);
+        if tag.is_some() {
+            let split = buf.len().checked_sub(mac_len)?;
+            let (content, tag) = buf.split_at(split);
+            check(content, tag)?;
+            buf.truncate(split);
+        }
+        self.seq += 1;
+        Some(buf)
+    }
+
     /// Opens one protected record (`header` is its 5-byte header, `body`
     /// the rest): the plaintext, with TLS 1.3's inner content type still
     /// at its end. None when it does not authenticate under this key at
     /// this sequence number; the sequence number moves on only on success.
     pub fn open(&mut self, header: &[u8; 5], body: &[u8]) -> Option<Vec<u8>> {
+        if matches!(self.engine, Engine::Cbc { .. }) {
+            return self.open_cbc(header, body);
+        }
         let seq = self.seq.to_be_bytes();
         let mut nonce = self.iv;
         let (aad, ciphertext): (Vec<u8>, &[u8]) = if self.tls13 {
@@ -214,10 +351,26 @@ impl RecordKey {
             Engine::Aes128(c) => c.decrypt(nonce, payload).ok()?,
             Engine::Aes256(c) => c.decrypt(nonce, payload).ok()?,
             Engine::ChaCha(c) => c.decrypt(chacha20poly1305::Nonce::from_slice(nonce), payload).ok()?,
+            Engine::Cbc { .. } => return None,
         };
         self.seq += 1;
         Some(plain)
     }
+}
+
+/// AES-CBC decryption in place (no padding removed: TLS checks its own).
+fn cbc_decrypt(key: &[u8], iv: &[u8], buf: &mut [u8]) -> Option<()> {
+    use cbc::cipher::{block_padding::NoPadding, BlockDecryptMut, KeyIvInit};
+    match key.len() {
+        16 => {
+            cbc::Decryptor::<aes::Aes128>::new_from_slices(key, iv).ok()?.decrypt_padded_mut::<NoPadding>(buf).ok()?
+        }
+        32 => {
+            cbc::Decryptor::<aes::Aes256>::new_from_slices(key, iv).ok()?.decrypt_padded_mut::<NoPadding>(buf).ok()?
+        }
+        _ => return None,
+    };
+    Some(())
 }
 
 /// The TLS 1.2 PRF (RFC 5246 §5): P_hash(secret, label + seed), `len` bytes.

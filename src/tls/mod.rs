@@ -69,6 +69,8 @@ pub struct TlsConnection {
     version: Option<u16>,
     suite: Option<u16>,
     sni: Option<String>,
+    /// The ServerHello agreed to encrypt-then-MAC (RFC 7366).
+    encrypt_then_mac: bool,
     alert: Option<u8>,
     /// Records opened, records that no key opened.
     pub decrypted: u64,
@@ -213,7 +215,8 @@ impl TlsConnection {
             }
             return !resync || matches!(kind, 20..=22);
         }
-        let Some(mut opened) = self.open(dir, header, body, resync) else {
+        let opened = self.open(dir, header, body, resync);
+        let Some(mut opened) = opened else {
             self.undecrypted += 1;
             return false;
         };
@@ -340,17 +343,34 @@ impl TlsConnection {
                 // supported_versions: the version really chosen (TLS 1.3).
                 self.version = be16(body, at + 4);
             }
+            if ext == 0x0016 {
+                self.encrypt_then_mac = true;
+            }
             at += 4 + usize::from(len);
         }
     }
 
     fn derive(&mut self, keys: Option<&KeyLog>) {
         let (Some(random), Some(id)) = (self.client_random, self.suite) else { return };
-        let Some((algorithm, hash)) = suite(id).and_then(|s| s.aead) else { return };
+        let Some(known) = suite(id) else { return };
         let Some(secrets) = keys.and_then(|k| k.get(&random)) else {
             self.no_key = true;
             return;
         };
+        if let Some(cbc) = known.cbc {
+            if let (Some(master), Some(server_random), Some(0x0302 | 0x0303)) =
+                (&secrets.master, self.server_random, self.version)
+            {
+                if let Some((client, server)) =
+                    RecordKey::tls12_cbc(cbc, master, &random, &server_random, self.encrypt_then_mac)
+                {
+                    self.dirs[0].keys = vec![client];
+                    self.dirs[1].keys = vec![server];
+                }
+            }
+            return;
+        }
+        let Some((algorithm, hash)) = known.aead else { return };
         if self.version == Some(0x0304) {
             let both = [
                 (&secrets.client_handshake, &secrets.client_traffic),
@@ -396,7 +416,7 @@ impl TlsConnection {
             "decrypted".to_string()
         } else if self.version.is_none() {
             "handshake incomplete".to_string()
-        } else if known.is_some_and(|s| s.aead.is_none()) {
+        } else if known.is_some_and(|s| s.aead.is_none() && (s.cbc.is_none() || self.version == Some(0x0301))) {
             "not decrypted (cipher)".to_string()
         } else if self.no_key {
             "no key".to_string()
