@@ -136,6 +136,15 @@ pub fn classify(t: &Transfer, conn: Option<&DataConn>) -> (&'static str, &'stati
         _ if t.aborted => {
             ("aborted", "aborted-by-client", format!("The client sent ABOR; the transfer ended with {code}."))
         }
+        522 if text.contains("reuse") => (
+            "failed",
+            "tls-session-reuse-required",
+            "The server requires the data connection to resume the control connection's TLS session, and it did not (522)."
+                .into(),
+        ),
+        522 | 425 if ["ssl", "tls"].iter().any(|n| text.contains(n)) => {
+            ("failed", "data-connection-tls-failed", format!("The data connection's TLS handshake failed ({code})."))
+        }
         425 => {
             if let Some((cause, detail)) = data_setup_failure(t, conn, refused) {
                 return ("failed", cause, detail);
@@ -243,6 +252,20 @@ mod tests {
         let (outcome, cause, detail) = classify(&t, None);
         assert_eq!((outcome, cause), ("failed", "no-data-connection"));
         assert!(detail.starts_with("PORT was answered 425"), "{detail}");
+    }
+
+    #[test]
+    fn ftps_data_connection_failures_say_why() {
+        let t =
+            passive_retr("10.0.0.2:40010", "10.0.0.2", &[522], b"522 SSL connection failed: session reuse required");
+        assert_eq!(classify(&t, None).1, "tls-session-reuse-required");
+        let t = passive_retr(
+            "10.0.0.2:40010",
+            "10.0.0.2",
+            &[425],
+            b"425 Unable to build data connection: TLS negotiation failed",
+        );
+        assert_eq!(classify(&t, None).1, "data-connection-tls-failed");
     }
 
     #[test]

@@ -28,7 +28,7 @@ report_row! {
         data_first_frame: Option<u64> => "first packet of the data connection",
         data_last_frame: Option<u64> => "last packet of the data connection",
         outcome: String => "`complete`, `failed`, `aborted` (the client sent ABOR before the final reply), `incomplete-capture` (the server reports success but the data connection, or part of it, is not in the capture; or the capture ends before the final reply). A transfer with no final reply although the server answered later commands is `failed`",
-        cause: String => "stable id: `pasv-private-address`, `data-connection-refused`, `no-data-connection`, `data-connection-failed`, `reset-mid-transfer`, `short-transfer`, `permission-denied`, `file-not-found`, `file-unavailable`, `disk-full`, `not-logged-in`, `bad-sequence`, `command-rejected`, `server-error`, `aborted-by-client`, `data-connection-not-captured`, `no-data-setup-seen`, `short-capture`, `no-final-reply`",
+        cause: String => "stable id: `pasv-private-address`, `data-connection-refused`, `no-data-connection`, `data-connection-failed`, `reset-mid-transfer`, `short-transfer`, `permission-denied`, `file-not-found`, `file-unavailable`, `disk-full`, `not-logged-in`, `bad-sequence`, `command-rejected`, `server-error`, `aborted-by-client`, `data-connection-not-captured`, `no-data-setup-seen`, `short-capture`, `no-final-reply`, `tls-session-reuse-required` (FTPS: vsftpd's 522 when the data connection does not resume the control connection's TLS session), `data-connection-tls-failed` (the data connection's TLS handshake failed)",
         cause_detail: String => "one sentence",
     }
 }
