@@ -245,8 +245,21 @@ impl CommonArgs {
                 ports.push(p);
             }
         }
+        // A cap of 0 cannot work: nothing could be tracked or kept.
+        for (flag, value) in [
+            ("--max-flows", self.max_flows),
+            ("--max-buffer", self.max_buffer),
+            ("--max-line", self.max_line),
+            ("--max-reply-lines", self.max_reply_lines),
+            ("--max-pending", self.max_pending),
+            ("--max-expected", self.max_expected),
+        ] {
+            if value == 0 {
+                bail!("{flag}: must be at least 1");
+            }
+        }
         if !(self.idle_timeout.is_finite() && self.idle_timeout > 0.0) {
-            bail!("--idle-timeout must be a positive number of seconds");
+            bail!("--idle-timeout: must be a positive number of seconds");
         }
         Ok(Config {
             ports,

@@ -48,8 +48,43 @@ pub enum Task {
     Transcript { output: Option<PathBuf> },
 }
 
+/// The files a run writes, by the option that names them.
+fn outputs(run: &Run) -> Vec<(&'static str, &PathBuf)> {
+    let named = match &run.task {
+        Task::Report { incidents, transfers, sessions, .. } => {
+            vec![("-o", incidents), ("--transfers", transfers), ("--sessions", sessions)]
+        }
+        Task::Transcript { output } => vec![("-o", output)],
+    };
+    named.into_iter().filter_map(|(flag, p)| Some((flag, p.as_ref()?))).filter(|(_, p)| p.as_os_str() != "-").collect()
+}
+
+/// An output that is an input, or two outputs that are one file, would
+/// lose data: a usage error before anything is written.
+fn check_outputs(run: &Run) -> Result<()> {
+    // The same file by either spelling: canonical paths where they exist.
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    let outputs = outputs(run);
+    for (i, (flag, out)) in outputs.iter().enumerate() {
+        if let Some(input) = run.captures.iter().find(|c| same(c, out)) {
+            anyhow::bail!("{flag}: {} is a capture given as input; it would be overwritten", input.display());
+        }
+        if let Some((other, _)) = outputs[..i].iter().find(|(_, o)| same(o, out)) {
+            anyhow::bail!("{flag}: {} is also the file of {other}; one report would be lost", out.display());
+        }
+    }
+    Ok(())
+}
+
 /// Runs the whole command; returns the exit code.
 pub fn run(run: &Run) -> i32 {
+    if let Err(e) = check_outputs(run) {
+        eprintln!("ftpcap: {e:#}");
+        return exit::FATAL;
+    }
     let mut config = run.config.clone();
     if !run.tls_keylogs.is_empty() {
         config.keylog = Some(std::sync::Arc::new(read_keylogs(&run.tls_keylogs)));
@@ -189,34 +224,54 @@ fn analyze_one(
     Ok(report)
 }
 
+/// Whether a file starts like a capture: pcap (either byte order, µs or
+/// ns), pcapng, or gzip (a gzipped capture). Folders are read by content,
+/// not by name: tcpdump's rotations (`cap.pcap0`, `.pcap1`, `.dmp`) count.
+fn looks_like_capture(path: &Path) -> bool {
+    let mut head = [0u8; 4];
+    let Ok(mut file) = File::open(path) else { return false };
+    if file.read_exact(&mut head).is_err() {
+        return false;
+    }
+    matches!(u32::from_be_bytes(head), 0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0x0a0d_0d0a)
+        || head[..2] == [0x1f, 0x8b]
+}
+
 /// Capture files named on the command line; a directory stands for the
-/// capture files in it (by extension, recursively, sorted).
-fn expand_captures(paths: &[PathBuf]) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+/// captures in it (by their first bytes, recursively, sorted by name). A
+/// directory that cannot be read or holds no capture is a problem line.
+fn expand_captures(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>, problems: &mut Vec<String>) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                problems.push(format!("{}: {e}", dir.display()));
+                return;
+            }
+        };
         let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         entries.sort();
         for p in entries {
             if p.is_dir() {
-                walk(&p, out);
-            } else {
-                let name = p.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-                let known = [".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz"];
-                if known.iter().any(|ext| name.ends_with(ext)) {
-                    out.push(p);
-                }
+                walk(&p, out, problems);
+            } else if looks_like_capture(&p) {
+                out.push(p);
             }
         }
     }
-    let mut out = Vec::new();
+    let (mut out, mut problems) = (Vec::new(), Vec::new());
     for p in paths {
         if p.as_os_str() != "-" && p.is_dir() {
-            walk(p, &mut out);
+            let before = out.len();
+            walk(p, &mut out, &mut problems);
+            if out.len() == before {
+                problems.push(format!("{}: no capture in this folder", p.display()));
+            }
         } else {
             out.push(p.clone());
         }
     }
-    out
+    (out, problems)
 }
 
 fn progress_bar(run: &Run, captures: &[PathBuf]) -> ProgressBar {
@@ -240,13 +295,17 @@ fn progress_bar(run: &Run, captures: &[PathBuf]) -> ProgressBar {
 /// in command-line order, sessions numbered across them). Returns the exit
 /// status.
 fn analyze_all(run: &Run, config: &Config, mut each: impl FnMut(Output) -> Result<()>) -> Result<i32> {
-    let captures = expand_captures(&run.captures);
+    let (captures, problems) = expand_captures(&run.captures);
     let bar = progress_bar(run, &captures);
     let jobs = match run.jobs {
         0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         n => n,
     };
     let mut status = exit::OK;
+    for problem in &problems {
+        bar.suspend(|| eprintln!("ftpcap: {problem}"));
+        status = exit::CAPTURE_PROBLEM;
+    }
     let mut summary = Summary::default();
     if jobs <= 1 || captures.len() <= 1 || config.transcript.is_some() {
         // One analyzer, streaming: constant memory whatever the row count.

@@ -536,3 +536,58 @@ fn a_malformed_key_log_line_is_one_warning_and_the_run_goes_on() {
     assert_eq!(rows(&out.stdout).len(), 3);
     std::fs::remove_file(&tmp).ok();
 }
+
+#[test]
+fn an_output_that_is_an_input_or_another_output_is_a_usage_error() {
+    let tmp = std::env::temp_dir().join(format!("ftpcap-outputs-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let capture = tmp.join("victim.pcap");
+    std::fs::copy(root().join("samples/real/vsftpd-help.pcap"), &capture).unwrap();
+    let before = std::fs::read(&capture).unwrap();
+    let c = capture.to_str().unwrap();
+    let out = ftpcap(&[c, "-o", c]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("ftpcap: -o: "),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&capture).unwrap(), before, "the capture is untouched");
+    let report = tmp.join("same.csv");
+    let r = report.to_str().unwrap();
+    let out = ftpcap(&[c, "-o", r, "--transfers", r]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!report.exists(), "nothing is written");
+    std::fs::remove_dir_all(&tmp).ok();
+}
+
+#[test]
+fn folders_are_read_by_content_and_an_empty_one_is_a_problem() {
+    let tmp = std::env::temp_dir().join(format!("ftpcap-folders-{}", std::process::id()));
+    let rotated = tmp.join("rotated");
+    let empty = tmp.join("empty");
+    std::fs::create_dir_all(&rotated).unwrap();
+    std::fs::create_dir_all(&empty).unwrap();
+    // tcpdump -C/-W names its rotations cap.pcap0, cap.pcap1, …
+    std::fs::copy(root().join("samples/real/vsftpd-help.pcap"), rotated.join("cap.pcap0")).unwrap();
+    std::fs::copy(root().join("samples/real/vsftpd-rnto-without-rnfr.pcap"), rotated.join("cap.pcap1")).unwrap();
+    std::fs::write(rotated.join("notes.txt"), "not a capture").unwrap();
+    let out = ftpcap(&["--quiet", rotated.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let single = |p: &str| rows(&ftpcap(&["--quiet", p]).stdout).len();
+    let want = single("samples/real/vsftpd-help.pcap") + single("samples/real/vsftpd-rnto-without-rnfr.pcap");
+    assert_eq!(rows(&out.stdout).len(), want);
+    let out = ftpcap(&["--quiet", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no capture in this folder"));
+    std::fs::remove_dir_all(&tmp).ok();
+}
+
+#[test]
+fn a_cap_of_zero_is_refused() {
+    for flag in ["--max-flows", "--max-pending", "--max-line", "--max-reply-lines", "--max-expected", "--max-buffer"] {
+        let out = ftpcap(&[flag, "0", "samples/real/vsftpd-help.pcap"]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), format!("ftpcap: {flag}: must be at least 1"));
+    }
+}
