@@ -22,6 +22,10 @@ ap.add_argument("--password", help="replace a masked 'PASS XXXX' by this")
 ap.add_argument("--pcap", help="append commands that the client sent after its "
                 "debug output ended (curl does not show its final QUIT), "
                 "taken from the FTP control connection in this capture")
+ap.add_argument("--quote-output", metavar="FILE",
+                help="lftp's standard output: the replies it printed for `quote` "
+                "commands (which -d does not show), given in order to the commands "
+                "that have no reply in the debug output")
 a = ap.parse_args()
 
 
@@ -61,6 +65,13 @@ for raw in sys.stdin:
         open_code = mm.group(1)
     else:
         entries[-1][1].append(mm.group(1))
+
+if a.quote_output:
+    with open(a.quote_output, "rb") as f:
+        printed = split_replies(f.read())
+    for entry in entries[1:]:
+        if not entry[1] and printed:
+            entry[1].append(printed.pop(0))
 
 if a.pcap:
     cbytes, sbytes = control_streams(a.pcap)

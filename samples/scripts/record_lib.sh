@@ -25,7 +25,7 @@ FTP_USER=ftptest
 FTP_PASS=s3cret-pass
 FTP_HOME=/home/$FTP_USER
 FTP_PORT=21
-FTP_BIND=127.0.0.1   # start_server listens here; set to ::1 for IPv6 (vsftpd, pyftpdlib only)
+FTP_BIND=127.0.0.1   # start_server listens here (all four servers); ::1 for IPv6 (vsftpd, pyftpdlib only)
 PASV_ADDRESS=""      # vsftpd pasv_address / pyftpdlib masquerade_address (default: FTP_BIND)
 VSFTPD_EXTRA=""      # extra vsftpd.conf lines
 CAPTURE_IFACE=lo     # interface tcpdump listens on
@@ -246,7 +246,7 @@ write_proftpd_conf() {
 ServerType              standalone
 ServerName              "ftpcap ProFTPD"
 Port                    $FTP_PORT
-DefaultAddress          127.0.0.1
+DefaultAddress          $FTP_BIND
 SocketBindTight         on
 UseIPv6                 off
 User                    nobody
@@ -303,8 +303,8 @@ start_server() {
             ;;
         pure-ftpd)
             # -l unix: /etc/shadow auth; -E: no anonymous; -Y 1: TLS optional; -H: no DNS
-            "$PUREFTPD_BIN" -S 127.0.0.1,$FTP_PORT -l unix -E -H -4 \
-                -p $PASV_LO:$PASV_HI -P 127.0.0.1 -Y 1 -2 "$WORK/combined.pem" \
+            "$PUREFTPD_BIN" -S "$FTP_BIND,$FTP_PORT" -l unix -E -H -4 \
+                -p $PASV_LO:$PASV_HI -P "${PASV_ADDRESS:-$FTP_BIND}" -Y 1 -2 "$WORK/combined.pem" \
                 </dev/null >"$WORK/pure-ftpd.out" 2>&1 &
             ;;
         pyftpdlib)
