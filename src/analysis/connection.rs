@@ -278,7 +278,10 @@ pub(super) fn stream_event(
     let id = meta.session_id;
     match ev {
         StreamEvent::Data { bytes, origin, .. } => {
-            if let Some(mut tls) = ctx.tls.remove(&id) {
+            // Only a session that sent AUTH or is on an implicit-TLS port
+            // can have TLS state: the lookup stays off the cleartext path.
+            let maybe_tls = session.auth_sent || ctx.config.implicit_tls_ports.contains(&meta.server.port);
+            if let Some(mut tls) = maybe_tls.then(|| ctx.tls.remove(&id)).flatten() {
                 // The channel is TLS: its decrypted lines go to the session.
                 let keylog = ctx.config.keylog.clone();
                 tls.feed(usize::from(!from_client), bytes, keylog.as_deref(), &mut |plain, decrypted| {

@@ -81,7 +81,7 @@ fn be16(d: &[u8], at: usize) -> Option<u16> {
 }
 
 /// BSD address family values for IPv4 and the various IPv6 ones.
-fn ethertype_from_af(af: u32) -> Option<EtherType> {
+pub(super) fn ethertype_from_af(af: u32) -> Option<EtherType> {
     match af {
         2 => Some(EtherType::IPV4),
         10 | 24 | 28 | 30 => Some(EtherType::IPV6),
@@ -91,15 +91,15 @@ fn ethertype_from_af(af: u32) -> Option<EtherType> {
 
 /// Offset of the network header and its EtherType for the link layers
 /// whose header length is fixed or easily read.
-fn network_start(linktype: i32, data: &[u8]) -> Option<(usize, u16)> {
+pub(super) fn network_start(linktype: i32, data: &[u8]) -> Option<(usize, u16)> {
     use linktype::*;
     match linktype {
         ETHERNET => {
             let mut at = 12;
             let mut et = be16(data, at)?;
-            // Up to two VLAN tags (802.1Q, QinQ).
-            for _ in 0..2 {
-                if et == 0x8100 || et == 0x88a8 {
+            // Up to three VLAN tags (802.1Q, QinQ, the older 0x9100).
+            for _ in 0..3 {
+                if matches!(et, 0x8100 | 0x88a8 | 0x9100) {
                     at += 4;
                     et = be16(data, at)?;
                 }

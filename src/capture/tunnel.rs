@@ -134,41 +134,24 @@ pub fn unwrap(link: i32, data: &[u8]) -> Option<(i32, &[u8], Tunnel)> {
     }
 }
 
-/// Where the network layer starts in a frame and its EtherType, for the
-/// link types tunnels arrive on (VLAN and QinQ tags skipped).
+/// Where the network layer starts in a frame and its EtherType: the link
+/// decoder's, and BSD NULL/LOOP (which it leaves to etherparse) too.
 fn network_start(link: i32, data: &[u8]) -> Option<(usize, u16)> {
     use linktype::*;
-    match link {
-        ETHERNET => {
-            let mut at = 12;
-            let mut et = be16(data, at)?;
-            for _ in 0..3 {
-                if matches!(et, 0x8100 | 0x88a8 | 0x9100) {
-                    at += 4;
-                    et = be16(data, at)?;
-                }
-            }
-            Some((at + 2, et))
-        }
-        RAW | RAW_12 | RAW_14 | IPV4 | IPV6 => match data.first()? >> 4 {
-            4 => Some((0, 0x0800)),
-            6 => Some((0, 0x86dd)),
-            _ => None,
-        },
-        LINUX_SLL => Some((16, be16(data, 14)?)),
-        LINUX_SLL2 => Some((20, be16(data, 0)?)),
-        NULL | LOOP => {
-            let af = be32(data, 0)?;
-            let family = |af: u32| match af {
-                2 => Some(0x0800),
-                10 | 24 | 28 | 30 => Some(0x86dd),
-                _ => None,
-            };
-            let et = if link == LOOP { family(af) } else { family(af.swap_bytes()).or_else(|| family(af)) };
-            Some((4, et?))
-        }
-        _ => None,
+    if let Some(start) = super::link::network_start(link, data) {
+        return Some(start);
     }
+    if !matches!(link, NULL | LOOP) {
+        return None;
+    }
+    let af = be32(data, 0)?;
+    // NULL is in the writer's byte order, so either; LOOP is big-endian.
+    let et = if link == LOOP {
+        super::link::ethertype_from_af(af)
+    } else {
+        super::link::ethertype_from_af(af.swap_bytes()).or_else(|| super::link::ethertype_from_af(af))
+    };
+    Some((4, et?.0))
 }
 
 /// An IPv4 or IPv6 packet carrying a tunnel: IP in IP, GRE, or UDP to a
