@@ -38,6 +38,7 @@ pub enum Warning {
     OutOfWindow,
     SessionEncrypted,
     SessionEvicted,
+    SubnegotiationAsData,
     TimestampBackwards,
     TotalBufferCapHit,
     TranscriptCapHit,
@@ -45,7 +46,7 @@ pub enum Warning {
 }
 
 impl Warning {
-    pub const ALL: [Warning; 27] = [
+    pub const ALL: [Warning; 28] = [
         Warning::BadTimeResolution,
         Warning::CommandNotInHelpList,
         Warning::DataConnectionIdle,
@@ -69,6 +70,7 @@ impl Warning {
         Warning::OutOfWindow,
         Warning::SessionEncrypted,
         Warning::SessionEvicted,
+        Warning::SubnegotiationAsData,
         Warning::TimestampBackwards,
         Warning::TotalBufferCapHit,
         Warning::TranscriptCapHit,
@@ -102,6 +104,7 @@ impl Warning {
             Warning::OutOfWindow => "segment out of window",
             Warning::SessionEncrypted => "session encrypted (AUTH TLS)",
             Warning::SessionEvicted => "session evicted (flow table full)",
+            Warning::SubnegotiationAsData => "telnet sub-negotiation taken as data",
             Warning::TimestampBackwards => "timestamp earlier than the frame before",
             Warning::TotalBufferCapHit => "total buffer cap hit",
             Warning::TranscriptCapHit => "transcript cap hit",
@@ -136,6 +139,7 @@ impl Warning {
             | Warning::OutOfWindow
             | Warning::SessionEncrypted
             | Warning::SessionEvicted
+            | Warning::SubnegotiationAsData
             | Warning::TranscriptCapHit
             | Warning::UnparsableServerLine => "session",
         }
@@ -156,6 +160,7 @@ impl Warning {
             Warning::LineOverLengthCap => "long-lines",
             Warning::ReplyLineCapHit => "reply-line-cap",
             Warning::LineCutByGap => "cut-lines",
+            Warning::SubnegotiationAsData => "telnet-sb-as-data",
             _ => return None,
         })
     }

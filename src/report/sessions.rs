@@ -32,6 +32,6 @@ report_row! {
         ended: String => "`quit`, `fin`, `rst`, `capture-end`, `idle-timeout`, `evicted`, `new connection on the same 4-tuple`; `(encrypted after AUTH)` is added when the rest was TLS",
         /// Verbs the client used that the server's own HELP list lacks.
         unlisted_commands: String => "verbs the client used that the server's own HELP list lacks",
-        warnings: String => "what was wrong with this session's evidence, `key=count` joined by `;`: `gaps`, `reassembly-cap`, `garbage-lines`, `unpaired-replies`, `replies-lost-in-gap`, `pending-cap`, `code-mismatch`, `long-lines`, `reply-line-cap`, `cut-lines`",
+        warnings: String => "what was wrong with this session's evidence, `key=count` joined by `;`: `gaps`, `reassembly-cap`, `garbage-lines`, `unpaired-replies`, `replies-lost-in-gap`, `pending-cap`, `code-mismatch`, `long-lines`, `reply-line-cap`, `cut-lines`, `telnet-sb-as-data`",
     }
 }
