@@ -16,6 +16,7 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Warning {
     BadTimeResolution,
+    CaptureResynced,
     CommandNotInHelpList,
     DataConnectionIdle,
     DataConnectionNeverSeen,
@@ -46,8 +47,9 @@ pub enum Warning {
 }
 
 impl Warning {
-    pub const ALL: [Warning; 28] = [
+    pub const ALL: [Warning; 29] = [
         Warning::BadTimeResolution,
+        Warning::CaptureResynced,
         Warning::CommandNotInHelpList,
         Warning::DataConnectionIdle,
         Warning::DataConnectionNeverSeen,
@@ -81,6 +83,7 @@ impl Warning {
     pub fn name(self) -> &'static str {
         match self {
             Warning::BadTimeResolution => "bad time resolution",
+            Warning::CaptureResynced => "capture resynchronised after corrupt bytes",
             Warning::CommandNotInHelpList => "command not in server's HELP list",
             Warning::DataConnectionIdle => "data connection idle, closed",
             Warning::DataConnectionNeverSeen => "data connection never seen",
@@ -116,6 +119,7 @@ impl Warning {
     pub fn counts(self) -> &'static str {
         match self {
             Warning::BadTimeResolution => "interface description",
+            Warning::CaptureResynced => "damaged region",
             Warning::UndeclaredInterface | Warning::TimestampBackwards | Warning::FlowTableFull => "frame",
             Warning::DataConnectionNeverSeen | Warning::DataTrackingCapHit => "announced data connection",
             Warning::DataConnectionIdle => "data connection",

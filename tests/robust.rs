@@ -106,3 +106,108 @@ mod telnet {
         assert_eq!(a.summary.warnings.get(Warning::SubnegotiationAsData), 1, "{:?}", a.summary.warnings);
     }
 }
+
+mod resync {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn root() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    /// The record offsets of a little-endian classic pcap.
+    fn record_offsets(f: &[u8]) -> Vec<usize> {
+        let mut at = 24;
+        let mut out = Vec::new();
+        while at + 16 <= f.len() {
+            out.push(at);
+            let caplen = u32::from_le_bytes(f[at + 8..at + 12].try_into().unwrap()) as usize;
+            at += 16 + caplen;
+        }
+        out
+    }
+
+    /// The length of the longest common subsequence of `a` and `b`: the
+    /// rows found alike, in the same order.
+    fn common<T: PartialEq>(a: &[T], b: &[T]) -> usize {
+        let mut row = vec![0usize; b.len() + 1];
+        for x in a {
+            let mut diag = 0;
+            for (j, y) in b.iter().enumerate() {
+                let up = row[j + 1];
+                row[j + 1] = if x == y { diag + 1 } else { up.max(row[j]) };
+                diag = up;
+            }
+        }
+        row[b.len()]
+    }
+
+    /// Every real capture in `samples/real/` (all little-endian µs
+    /// Ethernet pcaps) as one: the file header of the first, then all their
+    /// records in name order.
+    fn real_captures_as_one() -> Vec<u8> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(root().join("samples/real"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
+            .collect();
+        names.sort();
+        let mut out = Vec::new();
+        for p in names {
+            let f = std::fs::read(&p).unwrap();
+            assert_eq!(f[..4], [0xd4, 0xc3, 0xb2, 0xa1], "{}", p.display());
+            assert_eq!(u32::from_le_bytes(f[20..24].try_into().unwrap()), 1, "{}", p.display());
+            if out.is_empty() {
+                out.extend_from_slice(&f[..24]);
+            }
+            out.extend_from_slice(&f[24..]);
+        }
+        out
+    }
+
+    #[test]
+    fn a_few_flipped_bits_in_record_headers_lose_a_few_records_not_the_rest() {
+        // issue 13: one flipped caplen bit stopped the reading, losing 73%
+        // of a capture. Oracle: the rows of the intact capture.
+        let intact = real_captures_as_one();
+        let offsets = record_offsets(&intact);
+        assert!(offsets.len() >= 1000, "{} records", offsets.len());
+        let mut flipped = intact.clone();
+        let flip = |f: &mut Vec<u8>, at: usize, bit: u32| {
+            let w = u32::from_le_bytes(f[at..at + 4].try_into().unwrap()) ^ (1 << bit);
+            f[at..at + 4].copy_from_slice(&w.to_le_bytes());
+        };
+        let n = offsets.len();
+        flip(&mut flipped, offsets[n / 10] + 8, 28); // caplen: 256 MiB more
+        flip(&mut flipped, offsets[n / 4] + 8, 11); // caplen: 2 KiB more
+        flip(&mut flipped, offsets[n / 3] + 12, 30); // origlen only: harmless
+        flip(&mut flipped, offsets[n / 2] + 8, 15); // caplen: 32 KiB more
+        flip(&mut flipped, offsets[2 * n / 3] + 8, 17); // caplen: 128 KiB more
+        flip(&mut flipped, offsets[3 * n / 4] + 4, 3); // the timestamp's fraction
+                                                       // Every reply a row.
+        let config = Config { codes: (100..600).collect(), ..Config::default() };
+        let (want, _) = analyze(config.clone(), intact);
+        let (got, a) = analyze(config, flipped.clone());
+        let (want, got) = (rows(&want), rows(&got));
+        assert!(want.len() >= 300, "{} rows", want.len());
+        // A lost record may lose its rows or, when it held a reply, shift
+        // the pairing of a few; everything else is as in the intact capture.
+        let alike = common(&got, &want);
+        assert!(alike * 100 >= want.len() * 97, "{alike} of {} rows survived", want.len());
+        assert!(got.len() <= want.len() + 2, "{} rows, {} in the intact capture", got.len(), want.len());
+        assert_eq!(a.summary.warnings.get(Warning::CaptureResynced), 4, "{:?}", a.summary.warnings);
+        assert_eq!(a.summary.frames, n as u64 - 4, "four records lost, the others read");
+
+        // The binary says where, goes on, and exits 1 (the capture had a
+        // problem).
+        let tmp = std::env::temp_dir().join(format!("ftpcap-robust-{}.pcap", std::process::id()));
+        std::fs::write(&tmp, &flipped).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ftpcap")).arg(&tmp).output().unwrap();
+        std::fs::remove_file(&tmp).ok();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        let skipped = format!("bytes {}..{} skipped: record claims", offsets[n / 10], offsets[n / 10 + 1]);
+        assert!(stderr.contains(&skipped), "{stderr}");
+        assert!(stderr.contains("corrupt capture: 4 damaged region(s)"), "{stderr}");
+    }
+}

@@ -145,8 +145,13 @@ impl Analyzer {
                 ReadWarning::BadTimeResolution { if_tsresol } => ctx.warn(Warning::BadTimeResolution, || {
                     format!("if_tsresol {if_tsresol:#x} is invalid; microseconds assumed")
                 }),
+                ReadWarning::Resynced { from, to, what } => ctx.warn(Warning::CaptureResynced, || {
+                    format!("bytes {from}..{to} skipped: {what}; read on at the next plausible record")
+                }),
             }
         }
+        let listed = reader.warnings.iter().filter(|w| matches!(w, ReadWarning::Resynced { .. })).count();
+        ctx.summary.warnings.add(Warning::CaptureResynced, reader.damaged_regions.saturating_sub(listed as u64));
         table.finish_all(&mut ctx);
         ctx.summary.frames += reader.frames();
         ctx.summary.bytes += reader.position();
@@ -170,7 +175,8 @@ impl Analyzer {
         for (code, n) in ctx.replies_by_code.iter().enumerate().filter(|(_, n)| **n > 0) {
             *ctx.summary.replies_by_code.entry(code as u16).or_insert(0) += n;
         }
-        Ok(CaptureOutcome { problem: result.err(), frames: reader.frames() })
+        // Regions skipped still make the capture a problem (exit status 1).
+        Ok(CaptureOutcome { problem: result.err().or_else(|| reader.damage()), frames: reader.frames() })
     }
 
     /// [`Analyzer::analyze`] with every output collected (tests, fuzzing).
