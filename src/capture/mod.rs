@@ -1,8 +1,10 @@
 //! Stage 1: capture files to TCP segments.
 //!
 //! [`reader`] streams pcap/pcapng records with constant memory; [`link`]
-//! decodes link, IP and TCP headers; [`time`] formats capture timestamps.
+//! decodes link, IP and TCP headers; [`fragments`] puts fragmented IP
+//! datagrams back together; [`time`] formats capture timestamps.
 
+pub mod fragments;
 pub mod link;
 pub mod reader;
 pub mod time;
