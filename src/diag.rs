@@ -23,6 +23,10 @@ pub enum Warning {
     DataTrackingCapHit,
     FlowEvicted,
     FlowTableFull,
+    FragmentCapHit,
+    FragmentOverlapDiffers,
+    FragmentsIncomplete,
+    FragmentTooLarge,
     GapInStream,
     IdleFlowClosed,
     LineCutByGap,
@@ -47,7 +51,7 @@ pub enum Warning {
 }
 
 impl Warning {
-    pub const ALL: [Warning; 29] = [
+    pub const ALL: [Warning; 33] = [
         Warning::BadTimeResolution,
         Warning::CaptureResynced,
         Warning::CommandNotInHelpList,
@@ -56,6 +60,10 @@ impl Warning {
         Warning::DataTrackingCapHit,
         Warning::FlowEvicted,
         Warning::FlowTableFull,
+        Warning::FragmentCapHit,
+        Warning::FragmentOverlapDiffers,
+        Warning::FragmentsIncomplete,
+        Warning::FragmentTooLarge,
         Warning::GapInStream,
         Warning::IdleFlowClosed,
         Warning::LineCutByGap,
@@ -90,6 +98,10 @@ impl Warning {
             Warning::DataTrackingCapHit => "data tracking cap hit",
             Warning::FlowEvicted => "flow evicted (flow table full)",
             Warning::FlowTableFull => "flow table full",
+            Warning::FragmentCapHit => "fragment cap hit",
+            Warning::FragmentOverlapDiffers => "fragment overlap differs",
+            Warning::FragmentsIncomplete => "fragmented datagram incomplete",
+            Warning::FragmentTooLarge => "fragmented datagram too large",
             Warning::GapInStream => "gap in stream",
             Warning::IdleFlowClosed => "idle flow closed",
             Warning::LineCutByGap => "line cut by a gap",
@@ -124,6 +136,8 @@ impl Warning {
             Warning::DataConnectionNeverSeen | Warning::DataTrackingCapHit => "announced data connection",
             Warning::DataConnectionIdle => "data connection",
             Warning::FlowEvicted => "flow",
+            Warning::FragmentCapHit | Warning::FragmentsIncomplete | Warning::FragmentTooLarge => "datagram",
+            Warning::FragmentOverlapDiffers => "fragment",
             Warning::GapInStream => "gap",
             Warning::OverlapDiffers => "overlap",
             Warning::RowsOutOfOrder => "row written early",
@@ -177,8 +191,14 @@ impl fmt::Display for Warning {
 }
 
 /// Counts by [`Warning`] kind.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WarningCounts([u64; Warning::ALL.len()]);
+
+impl Default for WarningCounts {
+    fn default() -> Self {
+        WarningCounts([0; Warning::ALL.len()])
+    }
+}
 
 impl WarningCounts {
     pub fn add(&mut self, kind: Warning, n: u64) {

@@ -70,7 +70,15 @@ const CASES: &[(&str, i32, usize, &str, &[&str])] = &[
         "corrupt capture: 1 damaged region(s), 82 bytes in all, skipped",
         &["capture resynchronised after corrupt bytes", "timestamp earlier than the frame before"],
     ),
-    ("real-pure-ftpd-flips.pcap", 0, 0, "", &["gap in stream", "overlapping bytes differ", "unparsable server line"]),
+    (
+        // Two flipped bits make two frames IP fragments (issue 13: held for
+        // reassembly, never complete, instead of skipped frames).
+        "real-pure-ftpd-flips.pcap",
+        0,
+        0,
+        "",
+        &["fragmented datagram incomplete", "gap in stream", "overlapping bytes differ", "unparsable server line"],
+    ),
     ("real-pyftpdlib-both.pcap", 1, 0, "capture is truncated", &["gap in stream", "reply without command"]),
     ("real-vsftpd-cut.pcap", 1, 0, "capture is truncated", &[]),
     ("real-vsftpd-flips.pcap", 0, 0, "", &["gap in stream"]),
