@@ -59,3 +59,8 @@ fn pipeline_seeds() {
 fn data_address_seeds() {
     run_seeds("data_address", ftpcap::fuzzing::data_address);
 }
+
+#[test]
+fn fragments_seeds() {
+    run_seeds("fragments", ftpcap::fuzzing::fragments);
+}
