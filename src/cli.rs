@@ -1,7 +1,7 @@
 //! Command-line flags, turned into a validated [`Run`] before any work
 //! starts: clap's definitions, value parsing and the limits' floors.
 
-use crate::config::{Config, DataLimits, ReassemblyLimits, SessionLimits, TranscriptSelect};
+use crate::config::{Config, DataLimits, FragmentLimits, ReassemblyLimits, SessionLimits, TranscriptSelect};
 use crate::driver::{Run, Task};
 use crate::flow::OverlapPolicy;
 use crate::report::Format;
@@ -129,7 +129,8 @@ pub struct CommonArgs {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// How overlapping retransmissions with different bytes are resolved.
+    /// How overlapping retransmissions (and IP fragments) with different
+    /// bytes are resolved.
     #[arg(long, value_enum, default_value = "first")]
     pub overlap: Overlap,
 
@@ -277,6 +278,13 @@ impl CommonArgs {
                 max_line: self.max_line.max(16),
                 max_reply_lines: self.max_reply_lines.max(2),
                 max_pending: self.max_pending.max(1),
+            },
+            fragments: FragmentLimits {
+                policy: match self.overlap {
+                    Overlap::First => OverlapPolicy::First,
+                    Overlap::Last => OverlapPolicy::Last,
+                },
+                ..FragmentLimits::default()
             },
             max_flows: self.max_flows.max(1),
             max_total_buffered: self.max_total_buffer,

@@ -20,6 +20,8 @@ pub struct Config {
     pub violations: bool,
     /// Per stream direction: out-of-order bytes and segments held.
     pub reassembly: ReassemblyLimits,
+    /// IP fragments: datagrams and bytes held, how long they wait.
+    pub fragments: FragmentLimits,
     /// Per session: line length, reply lines, commands awaiting a reply.
     pub session: SessionLimits,
     /// Flows tracked at once per capture.
@@ -54,6 +56,7 @@ impl Default for Config {
             codes: [214, 503].into_iter().collect(),
             violations: false,
             reassembly: ReassemblyLimits::default(),
+            fragments: FragmentLimits::default(),
             session: SessionLimits::default(),
             max_flows: 8_192,
             max_total_buffered: 64 << 20,
@@ -103,6 +106,27 @@ pub struct ReassemblyLimits {
 impl Default for ReassemblyLimits {
     fn default() -> Self {
         ReassemblyLimits { max_buffered: 256 * 1024, max_segments: 2048, policy: OverlapPolicy::First }
+    }
+}
+
+/// Caps for IP fragment reassembly ([`crate::capture::fragments`]); a
+/// datagram is at most what an IP length field can say (64 KiB and its
+/// header) whatever these say.
+#[derive(Debug, Clone, Copy)]
+pub struct FragmentLimits {
+    /// Datagrams being reassembled at once.
+    pub max_datagrams: usize,
+    /// Bytes held over all of them.
+    pub max_total: usize,
+    /// Seconds (capture clock) a datagram may take to complete.
+    pub timeout_secs: f64,
+    /// Which copy of bytes received twice is kept (`--overlap`).
+    pub policy: OverlapPolicy,
+}
+
+impl Default for FragmentLimits {
+    fn default() -> Self {
+        FragmentLimits { max_datagrams: 1024, max_total: 4 << 20, timeout_secs: 30.0, policy: OverlapPolicy::First }
     }
 }
 

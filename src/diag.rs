@@ -16,12 +16,17 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Warning {
     BadTimeResolution,
+    CaptureResynced,
     CommandNotInHelpList,
     DataConnectionIdle,
     DataConnectionNeverSeen,
     DataTrackingCapHit,
     FlowEvicted,
     FlowTableFull,
+    FragmentCapHit,
+    FragmentOverlapDiffers,
+    FragmentsIncomplete,
+    FragmentTooLarge,
     GapInStream,
     IdleFlowClosed,
     LineCutByGap,
@@ -38,6 +43,7 @@ pub enum Warning {
     OutOfWindow,
     SessionEncrypted,
     SessionEvicted,
+    SubnegotiationAsData,
     TimestampBackwards,
     TotalBufferCapHit,
     TranscriptCapHit,
@@ -45,14 +51,19 @@ pub enum Warning {
 }
 
 impl Warning {
-    pub const ALL: [Warning; 27] = [
+    pub const ALL: [Warning; 33] = [
         Warning::BadTimeResolution,
+        Warning::CaptureResynced,
         Warning::CommandNotInHelpList,
         Warning::DataConnectionIdle,
         Warning::DataConnectionNeverSeen,
         Warning::DataTrackingCapHit,
         Warning::FlowEvicted,
         Warning::FlowTableFull,
+        Warning::FragmentCapHit,
+        Warning::FragmentOverlapDiffers,
+        Warning::FragmentsIncomplete,
+        Warning::FragmentTooLarge,
         Warning::GapInStream,
         Warning::IdleFlowClosed,
         Warning::LineCutByGap,
@@ -69,6 +80,7 @@ impl Warning {
         Warning::OutOfWindow,
         Warning::SessionEncrypted,
         Warning::SessionEvicted,
+        Warning::SubnegotiationAsData,
         Warning::TimestampBackwards,
         Warning::TotalBufferCapHit,
         Warning::TranscriptCapHit,
@@ -79,12 +91,17 @@ impl Warning {
     pub fn name(self) -> &'static str {
         match self {
             Warning::BadTimeResolution => "bad time resolution",
+            Warning::CaptureResynced => "capture resynchronised after corrupt bytes",
             Warning::CommandNotInHelpList => "command not in server's HELP list",
             Warning::DataConnectionIdle => "data connection idle, closed",
             Warning::DataConnectionNeverSeen => "data connection never seen",
             Warning::DataTrackingCapHit => "data tracking cap hit",
             Warning::FlowEvicted => "flow evicted (flow table full)",
             Warning::FlowTableFull => "flow table full",
+            Warning::FragmentCapHit => "fragment cap hit",
+            Warning::FragmentOverlapDiffers => "fragment overlap differs",
+            Warning::FragmentsIncomplete => "fragmented datagram incomplete",
+            Warning::FragmentTooLarge => "fragmented datagram too large",
             Warning::GapInStream => "gap in stream",
             Warning::IdleFlowClosed => "idle flow closed",
             Warning::LineCutByGap => "line cut by a gap",
@@ -102,6 +119,7 @@ impl Warning {
             Warning::OutOfWindow => "segment out of window",
             Warning::SessionEncrypted => "session encrypted (AUTH TLS)",
             Warning::SessionEvicted => "session evicted (flow table full)",
+            Warning::SubnegotiationAsData => "telnet sub-negotiation taken as data",
             Warning::TimestampBackwards => "timestamp earlier than the frame before",
             Warning::TotalBufferCapHit => "total buffer cap hit",
             Warning::TranscriptCapHit => "transcript cap hit",
@@ -113,10 +131,13 @@ impl Warning {
     pub fn counts(self) -> &'static str {
         match self {
             Warning::BadTimeResolution => "interface description",
+            Warning::CaptureResynced => "damaged region",
             Warning::UndeclaredInterface | Warning::TimestampBackwards | Warning::FlowTableFull => "frame",
             Warning::DataConnectionNeverSeen | Warning::DataTrackingCapHit => "announced data connection",
             Warning::DataConnectionIdle => "data connection",
             Warning::FlowEvicted => "flow",
+            Warning::FragmentCapHit | Warning::FragmentsIncomplete | Warning::FragmentTooLarge => "datagram",
+            Warning::FragmentOverlapDiffers => "fragment",
             Warning::GapInStream => "gap",
             Warning::OverlapDiffers => "overlap",
             Warning::RowsOutOfOrder => "row written early",
@@ -136,6 +157,7 @@ impl Warning {
             | Warning::OutOfWindow
             | Warning::SessionEncrypted
             | Warning::SessionEvicted
+            | Warning::SubnegotiationAsData
             | Warning::TranscriptCapHit
             | Warning::UnparsableServerLine => "session",
         }
@@ -156,6 +178,7 @@ impl Warning {
             Warning::LineOverLengthCap => "long-lines",
             Warning::ReplyLineCapHit => "reply-line-cap",
             Warning::LineCutByGap => "cut-lines",
+            Warning::SubnegotiationAsData => "telnet-sb-as-data",
             _ => return None,
         })
     }
@@ -168,8 +191,14 @@ impl fmt::Display for Warning {
 }
 
 /// Counts by [`Warning`] kind.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WarningCounts([u64; Warning::ALL.len()]);
+
+impl Default for WarningCounts {
+    fn default() -> Self {
+        WarningCounts([0; Warning::ALL.len()])
+    }
+}
 
 impl WarningCounts {
     pub fn add(&mut self, kind: Warning, n: u64) {

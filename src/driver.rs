@@ -3,6 +3,7 @@
 //! of their own, warnings and the summary on standard error, the exit code.
 
 use crate::analysis::{Analyzer, Output};
+use crate::capture::CaptureProblem;
 use crate::config::Config;
 use crate::diag::{Message, Summary};
 use crate::report::transfers::TRANSFER_COLUMNS;
@@ -17,8 +18,9 @@ use std::path::{Path, PathBuf};
 pub mod exit {
     /// Every capture was read to its end.
     pub const OK: i32 = 0;
-    /// At least one capture was missing, unreadable, truncated or corrupt;
-    /// the others (and the readable part of that one) were still analysed.
+    /// At least one capture was missing, unreadable, truncated or corrupt
+    /// (also when reading went on past corrupt records); the others (and
+    /// the readable part of that one) were still analysed.
     pub const CAPTURE_PROBLEM: i32 = 1;
     /// Bad usage, or a report could not be written.
     pub const FATAL: i32 = 2;
@@ -219,7 +221,12 @@ fn analyze_one(
         Ok(outcome) => {
             if let Some(problem) = &outcome.problem {
                 let frames = outcome.frames;
-                report.notes.push(Note::Problem(format!("{name}: {problem} (analysed the {frames} frames before it)")));
+                let note = match problem {
+                    // Reading went on past the damage.
+                    CaptureProblem::Damaged { .. } => format!("{name}: {problem} ({frames} frames analysed)"),
+                    _ => format!("{name}: {problem} (analysed the {frames} frames before it)"),
+                };
+                report.notes.push(Note::Problem(note));
                 report.failed = true;
             }
         }

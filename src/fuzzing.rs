@@ -743,3 +743,104 @@ pub fn tls_records(data: &[u8]) {
     let s = tls.summary();
     let _ = format!("{} {} {} {}", s.version, s.cipher, s.sni, s.result);
 }
+
+/// Input: `[flags, len (2), n, n cuts (2 each), m, m swaps (2+2 each), k,
+/// k duplicates (2 each)]`, then raw packets, each `[len, bytes…]`.
+///
+/// First an oracle: a TCP datagram (IPv6 when `flags & 1`, the overlap
+/// policy Last when `flags & 2`) of `len % 3000 + 1` payload bytes is split
+/// at the cuts, its fragments swapped and duplicated as the input says and
+/// pushed: exactly the datagram must come back, once, with nothing left
+/// unfinished. Then the raw packets, each taken as an IP packet, are pushed
+/// into a defragmenter with small caps one second apart: its invariants
+/// must hold after every push, and what it hands back must decode without
+/// a panic and be no longer than an IP length field allows.
+pub fn fragments(data: &[u8]) {
+    use crate::capture::fragments::{split, Defragmenter, Fragment, FragmentStats, Pushed};
+    use crate::capture::Timestamp;
+    use crate::config::FragmentLimits;
+
+    let mut b = Bytes::new(data);
+    let flags = b.u8();
+    let len = usize::from(b.u16()) % 3000 + 1;
+    let cuts: Vec<usize> = (0..b.u8() % 40).map(|_| usize::from(b.u16())).collect();
+    let swaps: Vec<(usize, usize)> = (0..b.u8() % 64).map(|_| (usize::from(b.u16()), usize::from(b.u16()))).collect();
+    let dups: Vec<usize> = (0..b.u8() % 8).map(|_| usize::from(b.u16())).collect();
+    let payload: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+    let builder = if flags & 1 == 1 {
+        etherparse::PacketBuilder::ipv6([0xfd; 16], [0xfe; 16], 64)
+    } else {
+        etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+    };
+    let mut ip = Vec::new();
+    if builder.tcp(40000, 21, 7, 1000).ack(3).write(&mut ip, &payload).is_err() {
+        return;
+    }
+    let mut frags = split(&ip, &cuts, 0x1234);
+    if ip[0] >> 4 == 4 {
+        // `split` set the identification: the datagram has it too.
+        if let Some(first) = frags.first() {
+            // and, as fragments, DF clear.
+            ip[4..6].copy_from_slice(&first[4..6]);
+            ip[6] = 0;
+            ip[7] = 0;
+            ip[10] = 0;
+            ip[11] = 0;
+            let sum = ipv4_sum(&ip[..20]);
+            ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        }
+    }
+    if frags.len() > 1 {
+        for &d in &dups {
+            let f = frags[d % frags.len()].clone();
+            frags.push(f);
+        }
+        for &(i, j) in &swaps {
+            let n = frags.len();
+            frags.swap(i % n, j % n);
+        }
+        let policy = if flags & 2 == 2 { OverlapPolicy::Last } else { OverlapPolicy::First };
+        let mut d = Defragmenter::new(FragmentLimits { policy, ..FragmentLimits::default() });
+        let mut got = Vec::new();
+        for f in &frags {
+            let frag = Fragment::parse(f).expect("split makes fragments");
+            if let Pushed::Complete(p) = d.push(&frag, Timestamp::default(), |_| true) {
+                got.push(p);
+            }
+            d.check_invariants();
+        }
+        assert_eq!(got, vec![ip.clone()], "the datagram, once");
+        d.finish();
+        assert_eq!(d.stats, FragmentStats { reassembled: 1, ..FragmentStats::default() });
+    }
+
+    let limits = FragmentLimits { max_datagrams: 4, max_total: 100_000, ..FragmentLimits::default() };
+    let mut d = Defragmenter::new(limits);
+    let mut at = b.at.min(data.len());
+    let mut secs = 0;
+    while at < data.len() {
+        let n = usize::from(data[at]);
+        let packet = &data[at + 1..(at + 1 + n).min(data.len())];
+        at += 1 + n;
+        secs += i64::from(n as u8 & 15);
+        let Some(frag) = Fragment::parse(packet) else { continue };
+        let ts = Timestamp { secs, nanos: 0, digits: 6 };
+        if let Pushed::Complete(p) = d.push(&frag, ts, |l4| l4.first() != Some(&0)) {
+            assert!(p.len() <= 65_535 + 1024, "a datagram of {} bytes", p.len());
+            let _ = decode_tcp(linktype::RAW, &p).map(|seg| seg.payload.len());
+        }
+        d.check_invariants();
+    }
+    d.finish();
+    d.check_invariants();
+    assert!(d.is_empty());
+}
+
+/// The IPv4 header checksum (for [`fragments`]).
+fn ipv4_sum(header: &[u8]) -> u16 {
+    let mut sum: u32 = header.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))).sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}

@@ -64,3 +64,8 @@ fn data_address_seeds() {
 fn tls_records_seeds() {
     run_seeds("tls_records", ftpcap::fuzzing::tls_records);
 }
+
+#[test]
+fn fragments_seeds() {
+    run_seeds("fragments", ftpcap::fuzzing::fragments);
+}

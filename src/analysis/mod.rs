@@ -10,8 +10,12 @@ mod connection;
 mod incident;
 mod session_end;
 
+use crate::capture::fragments::{Defragmenter, Fragment, Pushed};
+use crate::capture::link::{ip_packet, linktype};
 use crate::capture::tunnel::Encapsulation;
-use crate::capture::{decode_tcp, decode_tcp_wanted, CaptureProblem, CaptureReader, Frame, ReadWarning, Timestamp};
+use crate::capture::{
+    decode_tcp, decode_tcp_wanted, CaptureProblem, CaptureReader, Frame, ReadWarning, SkipReason, Timestamp,
+};
 use crate::config::Config;
 use crate::data::DataTracker;
 use crate::diag::{Message, Summary, Warning};
@@ -149,8 +153,13 @@ impl Analyzer {
                 ReadWarning::BadTimeResolution { if_tsresol } => ctx.warn(Warning::BadTimeResolution, || {
                     format!("if_tsresol {if_tsresol:#x} is invalid; microseconds assumed")
                 }),
+                ReadWarning::Resynced { from, to, what } => ctx.warn(Warning::CaptureResynced, || {
+                    format!("bytes {from}..{to} skipped: {what}; read on at the next plausible record")
+                }),
             }
         }
+        let listed = reader.warnings.iter().filter(|w| matches!(w, ReadWarning::Resynced { .. })).count();
+        ctx.summary.warnings.add(Warning::CaptureResynced, reader.damaged_regions.saturating_sub(listed as u64));
         table.finish_all(&mut ctx);
         ctx.summary.frames += reader.frames();
         ctx.summary.bytes += reader.position();
@@ -174,7 +183,8 @@ impl Analyzer {
         for (code, n) in ctx.replies_by_code.iter().enumerate().filter(|(_, n)| **n > 0) {
             *ctx.summary.replies_by_code.entry(code as u16).or_insert(0) += n;
         }
-        Ok(CaptureOutcome { problem: result.err(), frames: reader.frames() })
+        // Regions skipped still make the capture a problem (exit status 1).
+        Ok(CaptureOutcome { problem: result.err().or_else(|| reader.damage()), frames: reader.frames() })
     }
 
     /// [`Analyzer::analyze`] with every output collected (tests, fuzzing).
@@ -320,6 +330,10 @@ impl Ctx<'_> {
     }
 }
 
+/// UDP ports of the tunnels wrapped traffic comes in (VXLAN, its Linux
+/// default, GENEVE): their fragmented datagrams are reassembled too.
+const TUNNEL_PORTS: [u16; 3] = [4789, 8472, 6081];
+
 /// The control ports as a bitmap: asked twice per packet.
 struct PortSet(Box<[u64; 1024]>);
 
@@ -345,6 +359,10 @@ struct Table {
     detect: bool,
     /// Scratch for the flows a sweep takes out of the table.
     gone: Vec<Slot<Conn>>,
+    /// IP datagrams being put back together from their fragments.
+    defrag: Defragmenter,
+    /// A reassembled datagram is being decoded (it is not fragmented again).
+    in_datagram: bool,
 }
 
 impl Table {
@@ -354,7 +372,80 @@ impl Table {
             ports: PortSet::of(&config.ports),
             detect: config.detect,
             gone: Vec::new(),
+            defrag: Defragmenter::new(config.fragments),
+            in_datagram: false,
         }
+    }
+
+    /// An IP fragment: held until its datagram is complete, which is then
+    /// decoded as one packet captured with the fragment that completed it.
+    /// Only datagrams that can carry FTP are reassembled: TCP (on a wanted
+    /// port, once the first fragment shows the ports) and what tunnels use
+    /// (UDP to a tunnel port, GRE, IP in IP).
+    fn fragment(&mut self, frame: &Frame<'_>, ctx: &mut Ctx<'_>) {
+        let skip = |ctx: &mut Ctx<'_>, n: u32| {
+            *ctx.summary.skipped.entry(SkipReason::IpFragment.label()).or_insert(0) += u64::from(n);
+        };
+        let Some(frag) = ip_packet(frame.linktype, frame.data).and_then(Fragment::parse) else {
+            return skip(ctx, 1);
+        };
+        let protocol = frag.key.protocol;
+        if !matches!(protocol, 4 | 6 | 17 | 41 | 47) {
+            return skip(ctx, 1);
+        }
+        let Table { defrag, ports, detect, .. } = self;
+        let data = &ctx.data;
+        let wanted = |l4: &[u8]| match (protocol, l4) {
+            (6, [a, b, c, d, ..]) => {
+                let (s, d) = (u16::from_be_bytes([*a, *b]), u16::from_be_bytes([*c, *d]));
+                *detect || ports.contains(s) || ports.contains(d) || data.wants_ports(s, d)
+            }
+            (17, [a, b, c, d, ..]) => {
+                [u16::from_be_bytes([*a, *b]), u16::from_be_bytes([*c, *d])].iter().any(|p| TUNNEL_PORTS.contains(p))
+            }
+            // Too short to tell, or a tunnel protocol.
+            _ => true,
+        };
+        match defrag.push(&frag, frame.ts, wanted) {
+            // A copy of a fragment already used, as a retransmission is.
+            Pushed::Held | Pushed::Duplicate => {}
+            Pushed::Dropped(n) => skip(ctx, n),
+            Pushed::Complete(datagram) => {
+                let whole = Frame {
+                    number: frame.number,
+                    ts: frame.ts,
+                    linktype: linktype::RAW,
+                    data: &datagram,
+                    orig_len: datagram.len() as u32,
+                };
+                self.in_datagram = true;
+                self.frame(&whole, ctx);
+                self.in_datagram = false;
+            }
+        }
+    }
+
+    /// What fragment reassembly met, as counted warnings (at the end).
+    fn fragment_warnings(&mut self, ctx: &mut Ctx<'_>) {
+        self.defrag.finish();
+        let s = self.defrag.stats;
+        let limits = ctx.config.fragments;
+        let (max, total, secs) = (limits.max_datagrams, limits.max_total, limits.timeout_secs);
+        ctx.warn_many(Warning::FragmentCapHit, s.evicted, || {
+            format!(
+                "{} fragmented datagrams dropped unfinished to stay within {max} datagrams or {total} bytes",
+                s.evicted
+            )
+        });
+        ctx.warn_many(Warning::FragmentOverlapDiffers, s.overlaps, || {
+            format!("{} IP fragments disagree with bytes already received; kept per --overlap", s.overlaps)
+        });
+        ctx.warn_many(Warning::FragmentsIncomplete, s.incomplete, || {
+            format!("{} fragmented datagrams never complete (within {secs} s or by the end)", s.incomplete)
+        });
+        ctx.warn_many(Warning::FragmentTooLarge, s.too_large, || {
+            format!("{} fragmented datagrams longer than an IP length can say; dropped", s.too_large)
+        });
     }
 
     fn frame(&mut self, frame: &Frame<'_>, ctx: &mut Ctx<'_>) {
@@ -374,6 +465,7 @@ impl Table {
                 ctx.summary.tcp_segments += 1;
                 return;
             }
+            Err(SkipReason::IpFragment) if !self.in_datagram => return self.fragment(frame, ctx),
             Err(reason) => {
                 *ctx.summary.skipped.entry(reason.label()).or_insert(0) += 1;
                 return;
@@ -516,6 +608,7 @@ impl Table {
     }
 
     fn finish_all(&mut self, ctx: &mut Ctx<'_>) {
+        self.fragment_warnings(ctx);
         let mut all = std::mem::take(&mut self.gone);
         self.flows.drain_in_session_order(&mut all);
         for slot in all.drain(..) {

@@ -86,7 +86,8 @@ fn finish_in_place(conn: &mut Conn, last_frame: u64, ctx: &mut Ctx<'_>, end: &'s
     let w = s.warnings;
     let (truncated, lost) = s.line_warnings();
     let dropped = s.reply_lines_dropped();
-    let counted: [(Warning, u64, &dyn Fn() -> String); 8] = [
+    let telnet = s.subnegotiations_as_data();
+    let counted: [(Warning, u64, &dyn Fn() -> String); 9] = [
         (Warning::UnparsableServerLine, w.garbage_lines, &|| {
             format!("{} server lines are not replies", w.garbage_lines)
         }),
@@ -105,6 +106,9 @@ fn finish_in_place(conn: &mut Conn, last_frame: u64, ctx: &mut Ctx<'_>, end: &'s
             format!("{dropped} lines of over-long multi-line replies dropped (--max-reply-lines)")
         }),
         (Warning::LineCutByGap, lost, &|| format!("{lost} lines cut by gaps, kept as far as they were captured")),
+        (Warning::SubnegotiationAsData, telnet, &|| {
+            format!("{telnet} Telnet IAC SB with no IAC SE within 64 bytes or before the line end, kept as data")
+        }),
     ];
     for (kind, n, detail) in counted {
         if n > 0 {
@@ -169,6 +173,7 @@ fn session_row(conn: &Conn, last_frame: u64, meta: &Meta, ctx: &mut Ctx<'_>, end
         (Warning::LineOverLengthCap, truncated),
         (Warning::ReplyLineCapHit, s.reply_lines_dropped()),
         (Warning::LineCutByGap, lost),
+        (Warning::SubnegotiationAsData, s.subnegotiations_as_data()),
     ]
     .iter()
     .filter(|(_, n)| *n > 0)

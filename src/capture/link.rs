@@ -399,6 +399,26 @@ fn decode_tcp_etherparse(linktype: i32, data: &[u8]) -> Result<TcpSegment<'_>, S
     })
 }
 
+/// The IP packet a frame carries (from its IP header to the end of the
+/// frame), on the link types [`decode_tcp`] knows; None for anything else.
+/// The way in for [`super::fragments`].
+pub fn ip_packet(linktype: i32, data: &[u8]) -> Option<&[u8]> {
+    let (at, ethertype) = match linktype {
+        linktype::NULL | linktype::LOOP => {
+            let raw = data.get(..4)?;
+            let raw = [raw[0], raw[1], raw[2], raw[3]];
+            let et = if linktype == linktype::LOOP {
+                ethertype_from_af(u32::from_be_bytes(raw))
+            } else {
+                ethertype_from_af(u32::from_le_bytes(raw)).or_else(|| ethertype_from_af(u32::from_be_bytes(raw)))
+            };
+            (4, et?.0)
+        }
+        _ => network_start(linktype, data)?,
+    };
+    matches!(ethertype, 0x0800 | 0x86dd).then(|| data.get(at..)).flatten()
+}
+
 /// The IP payload length the IP header claims (before snaplen cuts).
 fn ip_payload_claimed_len(net: &LaxNetSlice<'_>) -> Option<usize> {
     match net {
@@ -532,6 +552,31 @@ mod tests {
             // Cut anywhere: an error or a segment, never a panic.
             let _ = decode_tcp(linktype::ETHERNET, &frame[..frame.len().saturating_sub(cut * 7)]);
         }
+    }
+
+    #[test]
+    fn ip_packet_finds_the_ip_header_on_every_link_type() {
+        let ip = ipv4_tcp(b"x");
+        let mut eth = vec![0u8; 12];
+        eth.extend_from_slice(&[0x81, 0x00, 0, 7, 0x08, 0x00]);
+        eth.extend_from_slice(&ip);
+        let mut null = 2u32.to_le_bytes().to_vec();
+        null.extend_from_slice(&ip);
+        let mut lo = 2u32.to_be_bytes().to_vec();
+        lo.extend_from_slice(&ip);
+        let mut sll2 = vec![0x08, 0x00];
+        sll2.extend_from_slice(&[0u8; 18]);
+        sll2.extend_from_slice(&ip);
+        for (lt, f) in
+            [(linktype::ETHERNET, &eth), (linktype::NULL, &null), (linktype::LOOP, &lo), (linktype::LINUX_SLL2, &sll2)]
+        {
+            assert_eq!(ip_packet(lt, f), Some(&ip[..]), "link type {lt}");
+        }
+        assert_eq!(ip_packet(linktype::RAW, &ip), Some(&ip[..]));
+        let mut arp = vec![0u8; 12];
+        arp.extend_from_slice(&[0x08, 0x06, 0, 1]);
+        assert_eq!(ip_packet(linktype::ETHERNET, &arp), None);
+        assert_eq!(ip_packet(999, &ip), None);
     }
 
     #[test]

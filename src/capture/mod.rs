@@ -2,8 +2,10 @@
 //!
 //! [`reader`] streams pcap/pcapng records with constant memory; [`link`]
 //! decodes link, IP and TCP headers, through the tunnels [`tunnel`] knows;
-//! [`time`] formats capture timestamps.
+//! [`fragments`] puts fragmented IP datagrams back together; [`time`]
+//! formats capture timestamps.
 
+pub mod fragments;
 pub mod link;
 pub mod reader;
 pub mod time;

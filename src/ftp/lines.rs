@@ -5,6 +5,12 @@
 //! * Telnet IAC sequences are stripped: `IAC IAC` is a 0xFF data byte,
 //!   `IAC WILL/WONT/DO/DONT opt` and `IAC SB … IAC SE` are negotiation,
 //!   any other `IAC x` (IP, DM, …) is a two-byte command.
+//! * A sub-negotiation is at most [`MAX_SUBNEGOTIATION`] bytes and holds no
+//!   line end: an `IAC SB` that runs longer, meets a LF, a gap or the end of
+//!   the stream was data (an un-doubled 0xFF 0xFA, Latin-1 "ÿú" in a path)
+//!   and is framed as such from its 0xFF on, counted in
+//!   [`LineFramer::subnegotiation_overruns`]. Before this cap it swallowed
+//!   the rest of the stream.
 //! * `CR NUL` is a literal CR (RFC 2640); other NULs are kept as data.
 //! * Lines longer than the cap keep their first `max_line` bytes and are
 //!   flagged `truncated`.
@@ -51,11 +57,29 @@ const SE: u8 = 240;
 const WILL: u8 = 251;
 const DONT: u8 = 254;
 
+/// Longest Telnet sub-negotiation taken as one (bytes after `IAC SB`, up
+/// to and including `IAC SE`). FTP negotiates no option; the longest real
+/// ones (terminal type, window size) are a few dozen bytes.
+pub const MAX_SUBNEGOTIATION: usize = 64;
+
+/// Invariant: in the `Sub` and `SubIac` states the last `sub_len` bytes of
+/// `buf` are the sub-negotiation's so far (after its `IAC SB`), never more
+/// than [`MAX_SUBNEGOTIATION`]; they leave `buf` at its `IAC SE`, or are
+/// framed again as data. In the other states `sub_len` is 0.
 #[derive(Debug)]
 pub struct LineFramer {
     buf: Vec<u8>,
-    max_line: usize,
+    /// A u32 keeps a session within its allocation size class.
+    max_line: u32,
     telnet: Telnet,
+    /// Bytes of the sub-negotiation in progress at the end of `buf`.
+    sub_len: u8,
+    /// `origin` was set by the sub-negotiation's `IAC SB` (no line byte
+    /// came before it).
+    sub_set_origin: bool,
+    /// Sub-negotiations framed as data: too long, or cut by a line end, a
+    /// gap or the end of the stream (saturating; a u32 for the size class).
+    pub subnegotiation_overruns: u32,
     origin: Option<Origin>,
     truncated: bool,
     after_gap: bool,
@@ -74,8 +98,11 @@ impl LineFramer {
     pub fn new(max_line: usize) -> Self {
         LineFramer {
             buf: Vec::new(),
-            max_line: max_line.max(16),
+            max_line: u32::try_from(max_line.max(16)).unwrap_or(u32::MAX),
             telnet: Telnet::Data,
+            sub_len: 0,
+            sub_set_origin: false,
+            subnegotiation_overruns: 0,
             origin: None,
             truncated: false,
             after_gap: false,
@@ -96,7 +123,7 @@ impl LineFramer {
             self.cr_pending = false;
             return;
         }
-        if self.buf.len() < self.max_line {
+        if self.buf.len() < self.max_line as usize {
             self.buf.push(b);
         } else {
             self.truncated = true;
@@ -109,7 +136,7 @@ impl LineFramer {
         if self.origin.is_none() {
             self.origin = Some(origin);
         }
-        let room = self.max_line.saturating_sub(self.buf.len());
+        let room = (self.max_line as usize).saturating_sub(self.buf.len());
         if run.len() > room {
             self.buf.extend_from_slice(&run[..room]);
             self.truncated = true;
@@ -162,7 +189,7 @@ impl LineFramer {
                         .unwrap_or(rest.len() - words);
                 // A whole line in this chunk, nothing held from before: it is
                 // handed on from `data` itself, not copied (most lines).
-                let whole = data.get(at + run) == Some(&b'\n') && run <= self.max_line;
+                let whole = data.get(at + run) == Some(&b'\n') && run <= self.max_line as usize;
                 if whole && self.buf.is_empty() && self.origin.is_none() && !self.truncated {
                     let line = &data[at..at + run];
                     out(Line {
@@ -209,23 +236,71 @@ impl LineFramer {
                             Telnet::Data
                         }
                         WILL..=DONT => Telnet::Option,
-                        SB => Telnet::Sub,
+                        SB => {
+                            // Held in `buf` until its IAC SE says it was one.
+                            self.sub_set_origin = self.origin.is_none();
+                            if self.sub_set_origin {
+                                self.origin = Some(origin);
+                            }
+                            Telnet::Sub
+                        }
                         _ => Telnet::Data,
                     };
-                    if b != IAC {
+                    if b != IAC && b != SB {
                         self.had_telnet = true;
                     }
                 }
                 Telnet::Option => self.telnet = Telnet::Data,
-                Telnet::Sub => {
-                    if b == IAC {
-                        self.telnet = Telnet::SubIac;
+                Telnet::Sub | Telnet::SubIac => {
+                    if self.telnet == Telnet::SubIac && b == SE {
+                        // A sub-negotiation after all: it leaves the line.
+                        let start = self.buf.len() - usize::from(self.sub_len);
+                        self.buf.truncate(start);
+                        if self.sub_set_origin {
+                            self.origin = None;
+                        }
+                        self.sub_len = 0;
+                        self.had_telnet = true;
+                        self.telnet = Telnet::Data;
+                        continue;
+                    }
+                    self.telnet = if self.telnet == Telnet::Sub && b == IAC { Telnet::SubIac } else { Telnet::Sub };
+                    self.buf.push(b);
+                    self.sub_len += 1;
+                    if b == b'\n' || usize::from(self.sub_len) >= MAX_SUBNEGOTIATION {
+                        self.subnegotiation_as_data(out);
                     }
                 }
-                Telnet::SubIac => {
-                    self.telnet = if b == SE { Telnet::Data } else { Telnet::Sub };
-                }
             }
+        }
+    }
+
+    /// The sub-negotiation in progress was data: frames it again as such,
+    /// from its `IAC SB` on. Its bytes hold no line end but maybe the last
+    /// one, so no line starts inside them and the line's origin stays
+    /// right; an `IAC SB` among them starts a shorter sub-negotiation, so
+    /// this recursion ends.
+    fn subnegotiation_as_data(&mut self, out: &mut dyn FnMut(Line<'_>)) {
+        let mut held = [0u8; MAX_SUBNEGOTIATION];
+        let n = usize::from(self.sub_len);
+        let start = self.buf.len() - n;
+        held[..n].copy_from_slice(&self.buf[start..]);
+        self.buf.truncate(start);
+        self.sub_len = 0;
+        self.telnet = Telnet::Data;
+        self.subnegotiation_overruns = self.subnegotiation_overruns.saturating_add(1);
+        // The line's origin: the IAC SB's when it set it, else the line's.
+        let origin = self.origin.unwrap_or_default();
+        self.store(IAC, origin);
+        self.store(SB, origin);
+        self.feed(&held[..n], origin, out);
+    }
+
+    /// A sub-negotiation still open where the stream stops (a gap, its end)
+    /// was data (and so is one its bytes open, shorter each time).
+    fn close_subnegotiation(&mut self, out: &mut dyn FnMut(Line<'_>)) {
+        while matches!(self.telnet, Telnet::Sub | Telnet::SubIac) {
+            self.subnegotiation_as_data(out);
         }
     }
 
@@ -240,6 +315,7 @@ impl LineFramer {
     /// on as it is, unterminated: "503 RNFR requi" is still a 503, and
     /// `RNTO renamed.t` still the command.
     pub fn gap(&mut self, out: &mut dyn FnMut(Line<'_>)) {
+        self.close_subnegotiation(out);
         let cut = !self.buf.is_empty() || self.truncated;
         if cut {
             self.cut_lines += 1;
@@ -256,13 +332,19 @@ impl LineFramer {
     }
 
     /// End of stream: a final line without a line end is still handed on.
-    /// No partial line is held ([`LineFramer::finish`] would hand on
+    /// No partial line or sub-negotiation is held ([`LineFramer::finish`] would hand on
     /// nothing) and no line was cut or lost.
     pub fn finish_is_silent(&self) -> bool {
-        self.buf.is_empty() && !self.truncated && self.truncated_lines == 0 && self.cut_lines == 0
+        self.buf.is_empty()
+            && !self.truncated
+            && self.truncated_lines == 0
+            && self.cut_lines == 0
+            && self.subnegotiation_overruns == 0
+            && !matches!(self.telnet, Telnet::Sub | Telnet::SubIac)
     }
 
     pub fn finish(&mut self, out: &mut dyn FnMut(Line<'_>)) {
+        self.close_subnegotiation(out);
         if !self.buf.is_empty() || self.truncated {
             self.emit(true, out);
         }
@@ -306,6 +388,61 @@ mod tests {
     }
 
     #[test]
+    fn an_undoubled_iac_sb_in_a_path_is_data_at_its_line_end() {
+        // issue 13: Latin-1 "ÿú" (0xFF 0xFA, IAC SB) in a file name entered
+        // a sub-negotiation that swallowed the rest of the stream.
+        let mut f = LineFramer::new(64);
+        let mut out = Vec::new();
+        let mut push = |l: Line<'_>| out.push((l.bytes.to_vec(), l.origin.frame, l.had_telnet));
+        f.feed(b"USER a\r\nRETR \xff\xfaile", Origin { frame: 1, ..Default::default() }, &mut push);
+        f.feed(b".txt\r\nQUIT\r\n", Origin { frame: 2, ..Default::default() }, &mut push);
+        assert_eq!(
+            out,
+            vec![
+                (b"USER a".to_vec(), 1, false),
+                (b"RETR \xff\xfaile.txt".to_vec(), 1, false),
+                (b"QUIT".to_vec(), 2, false),
+            ]
+        );
+        assert_eq!(f.subnegotiation_overruns, 1);
+        // At the start of a line, the line starts where the 0xFF came.
+        let got = lines(&[b"NOOP\r\n", b"\xff\xfa", b"x\r\n"]);
+        assert_eq!(got, vec![(b"NOOP".to_vec(), 1, false), (b"\xff\xfax".to_vec(), 2, false)]);
+    }
+
+    #[test]
+    fn a_subnegotiation_past_the_cap_is_data() {
+        let mut stream = b"STAT \xff\xfa".to_vec();
+        stream.extend_from_slice(&[b'y'; MAX_SUBNEGOTIATION + 10]);
+        stream.extend_from_slice(b"\xff\xf0 end\r\n");
+        let got = lines(&[&stream]);
+        let mut want = b"STAT \xff\xfa".to_vec();
+        want.extend_from_slice(&[b'y'; 64 - 7]);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].2, "the line is over the 64-byte cap of this framer");
+        assert_eq!(got[0].0, want);
+        // One byte short of the cap, with its IAC SE: a sub-negotiation.
+        let mut stream = b"STAT \xff\xfa".to_vec();
+        stream.extend_from_slice(&[b'y'; MAX_SUBNEGOTIATION - 2]);
+        stream.extend_from_slice(b"\xff\xf0 end\r\n");
+        assert_eq!(lines(&[&stream])[0].0, b"STAT  end");
+    }
+
+    #[test]
+    fn a_subnegotiation_cut_by_a_gap_or_the_end_is_data() {
+        let mut f = LineFramer::new(64);
+        let mut out = Vec::new();
+        let mut push = |l: Line<'_>| out.push((l.bytes.to_vec(), l.unterminated));
+        f.feed(b"CWD \xff\xfa\xff\xfaab", Origin::default(), &mut push);
+        f.gap(&mut push);
+        f.feed(b"MKD \xff\xfaq", Origin::default(), &mut push);
+        assert!(!f.finish_is_silent());
+        f.finish(&mut push);
+        assert_eq!(out, vec![(b"CWD \xff\xfa\xff\xfaab".to_vec(), true), (b"MKD \xff\xfaq".to_vec(), true)]);
+        assert_eq!(f.subnegotiation_overruns, 3, "the nested IAC SB counts too");
+    }
+
+    #[test]
     fn cr_nul_is_a_literal_cr_and_nul_is_kept() {
         let got = lines(&[b"RETR a\r\0b\0c\r\n"]);
         assert_eq!(got[0].0, b"RETR a\rb\0c");
@@ -346,7 +483,7 @@ mod tests {
     proptest! {
         #[test]
         fn any_chunking_gives_same_lines(
-            stream in proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(0xffu8), Just(0u8), Just(0xf4u8), Just(0xfbu8), any::<u8>(), Just(b'a')], 0..300),
+            stream in proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(0xffu8), Just(0u8), Just(0xf4u8), Just(0xfbu8), Just(0xfau8), Just(0xf0u8), any::<u8>(), Just(b'a')], 0..300),
             cuts in proptest::collection::vec(0usize..300, 0..20),
         ) {
             let whole = lines(&[&stream]);
@@ -364,7 +501,7 @@ mod tests {
         /// chunk) match lines assembled byte by byte, flags included.
         #[test]
         fn whole_lines_match_bytewise(
-            stream in proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(0xffu8), Just(0u8), Just(0xf4u8), Just(0xfbu8), any::<u8>(), Just(b'a')], 0..300),
+            stream in proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(0xffu8), Just(0u8), Just(0xf4u8), Just(0xfbu8), Just(0xfau8), Just(0xf0u8), any::<u8>(), Just(b'a')], 0..300),
             gap_at in proptest::option::of(0usize..300),
         ) {
             let run = |chunks: Vec<&[u8]>| {

@@ -266,6 +266,12 @@ impl Session {
         self.verbs_used.unlisted(list)
     }
 
+    /// Telnet sub-negotiations of both directions framed as data (see
+    /// [`LineFramer`]).
+    pub fn subnegotiations_as_data(&self) -> u64 {
+        u64::from(self.client.subnegotiation_overruns) + u64::from(self.server.subnegotiation_overruns)
+    }
+
     pub fn line_warnings(&self) -> (u64, u64) {
         (self.client.truncated_lines + self.server.truncated_lines, self.client.cut_lines + self.server.cut_lines)
     }

@@ -32,7 +32,7 @@ report_row! {
         ended: String => "`quit`, `fin`, `rst`, `capture-end`, `idle-timeout`, `evicted`, `new connection on the same 4-tuple`; `(encrypted after AUTH)` is added when the rest was TLS",
         /// Verbs the client used that the server's own HELP list lacks.
         unlisted_commands: String => "verbs the client used that the server's own HELP list lacks",
-        warnings: String => "what was wrong with this session's evidence, `key=count` joined by `;`: `gaps`, `reassembly-cap`, `garbage-lines`, `unpaired-replies`, `replies-lost-in-gap`, `pending-cap`, `code-mismatch`, `long-lines`, `reply-line-cap`, `cut-lines`",
+        warnings: String => "what was wrong with this session's evidence, `key=count` joined by `;`: `gaps`, `reassembly-cap`, `garbage-lines`, `unpaired-replies`, `replies-lost-in-gap`, `pending-cap`, `code-mismatch`, `long-lines`, `reply-line-cap`, `cut-lines`, `telnet-sb-as-data`",
         encapsulation: String => "the tunnels the session came in, outermost first, joined by `/`: `vxlan(vni=N)`, `geneve(vni=N)`, `gre`, `gre(key=N)`, `gretap`, `gretap(key=N)`, `erspan2(session=N)`, `erspan3(session=N)`, `ipip` (IPv4 in IP), `ip6in` (IPv6 in IP), `mpls(label=N)` (the top label), `pppoe(session=N)`; empty for traffic captured directly",
         tls_version: String => "FTPS: the TLS version the ServerHello chose (`TLS 1.3`, `TLS 1.2`, …); empty for a cleartext session",
         tls_cipher: String => "the cipher suite chosen (IANA name)",
