@@ -196,10 +196,11 @@ impl Conn {
         let Conn { to_server, to_client, session, held, .. } = self;
         let Some(order) = held else { return };
         let reassembled = [to_server.next_offset(), to_client.next_offset()];
-        while let Some((dir, event)) = order.next_ready(reassembled, now, flush) {
+        let starting = [to_server.start_is_provisional(), to_client.start_is_provisional()];
+        while let Some((dir, event)) = order.next_ready(reassembled, starting, now, flush) {
             let from_client = dir == CLIENT;
             let other: &Reassembler = if from_client { to_client } else { to_server };
-            let peer_offset = event.ack.and_then(|a| other.ack_offset(a));
+            let peer_offset = event.ack.and_then(|a| other.acked_bytes(a));
             let ev = match &event.kind {
                 HeldKind::Data(bytes) => StreamEvent::Data { bytes, origin: event.origin, ack: event.ack },
                 HeldKind::Gap(len) => StreamEvent::Gap { len: *len, origin: event.origin },
@@ -247,7 +248,7 @@ pub(super) fn route(
             // An acknowledgement far past anything the other direction
             // showed is corrupt, not early: nothing is waited for.
             let plausible = offset.filter(|&o| o <= other.seen_end() + IN_FLIGHT);
-            (plausible.unwrap_or(0), offset)
+            (plausible.unwrap_or(0), ack.and_then(|a| other.acked_bytes(a)))
         }
         StreamEvent::Gap { .. } => (0, None),
         StreamEvent::Conflict { .. } => return stream_event(ev, from_client, None, session, meta, ctx),

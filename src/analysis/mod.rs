@@ -19,7 +19,8 @@ use crate::capture::{
 use crate::config::Config;
 use crate::data::DataTracker;
 use crate::diag::{Message, Summary, Warning};
-use crate::flow::{FlowKey, FlowTable, Origin, Slot};
+use crate::flow::closed::{RecentlyClosed, SeqSpan};
+use crate::flow::{FlowKey, FlowTable, Origin, Reassembler, Slot};
 use crate::ftp::Exchange;
 use crate::ordered::Ordered;
 use crate::report::transcript::Transcript;
@@ -332,6 +333,9 @@ impl Ctx<'_> {
 
 /// UDP ports of the tunnels wrapped traffic comes in (VXLAN, its Linux
 /// default, GENEVE): their fragmented datagrams are reassembled too.
+/// The frames-skipped label of segments that copy a closed connection's.
+const COPY_AFTER_CLOSE: &str = "copies of a closed connection";
+
 const TUNNEL_PORTS: [u16; 3] = [4789, 8472, 6081];
 
 /// The control ports as a bitmap: asked twice per packet.
@@ -363,6 +367,9 @@ struct Table {
     defrag: Defragmenter,
     /// A reassembled datagram is being decoded (it is not fragmented again).
     in_datagram: bool,
+    /// Control connections that closed a moment ago, whose late copies
+    /// (merged taps, retransmissions) must not start another connection.
+    closed: RecentlyClosed,
 }
 
 impl Table {
@@ -374,6 +381,7 @@ impl Table {
             gone: Vec::new(),
             defrag: Defragmenter::new(config.fragments),
             in_datagram: false,
+            closed: RecentlyClosed::default(),
         }
     }
 
@@ -489,8 +497,8 @@ impl Table {
         if seg.flags.syn && !seg.flags.ack {
             if let Some(conn) = self.flows.get(&key) {
                 let client_side = conn.lo_is_client.map(|lo| lo == from_lo).unwrap_or(true);
-                let old_isn = if client_side { conn.to_server.isn() } else { conn.to_client.isn() };
-                if old_isn.is_some_and(|isn| isn != seg.seq.wrapping_add(1)) {
+                let own = if client_side { &conn.to_server } else { &conn.to_client };
+                if own.isn().is_some() && !own.accepts_syn(seg.seq) {
                     if let Some(slot) = self.flows.remove(&key) {
                         finish_conn(slot, ctx, "new connection on the same 4-tuple");
                     }
@@ -499,6 +507,10 @@ impl Table {
         }
         let carries_data = !seg.payload.is_empty() || seg.missing_tail > 0;
         if !carries_data && !self.flows.has_flow(&key) {
+            if seg.flags.syn && !self.closed.is_empty() && self.closed.syn_is_copy(&key, from_lo, seg.seq) {
+                *ctx.summary.skipped.entry(COPY_AFTER_CLOSE).or_insert(0) += 1;
+                return;
+            }
             let gone = &mut self.gone;
             let tracked = self.flows.handshake(&seg, key, from_lo, origin, |flows| make_room(flows, gone, ctx));
             if !tracked {
@@ -523,8 +535,15 @@ impl Table {
         }
         let config = ctx.config;
         let ports = &self.ports;
+        let closed = &mut self.closed;
+        let mut copy = false;
         let position = self.flows.position_or_insert(key, frame.number, |hs| {
             if !starts_flow {
+                return None;
+            }
+            // Late copies of a connection that closed are not a new one.
+            if !closed.is_empty() && closed.is_copy(&key, from_lo, seg.seq) {
+                copy = true;
                 return None;
             }
             let lo_is_client = if let Some(h) = hs {
@@ -553,15 +572,35 @@ impl Table {
             }
             Some(conn)
         });
-        let Some(position) = position else { return };
+        let Some(position) = position else {
+            if copy {
+                *ctx.summary.skipped.entry(COPY_AFTER_CLOSE).or_insert(0) += 1;
+            }
+            return;
+        };
         let Some(conn) = self.flows.touch(position, frame.number) else { return };
         let end = feed(conn, &seg, from_lo, origin, ctx);
         self.flows.refresh(position);
         if let Some(end) = end {
             if let Some(slot) = self.flows.take_at(position) {
+                self.remember_close(&slot, frame.ts);
                 finish_conn(slot, ctx, end);
             }
         }
+    }
+
+    /// Keeps the sequence spans of a connection that closed (FIN or RST), so
+    /// that copies of its segments arriving later are recognised.
+    fn remember_close(&mut self, slot: &Slot<Conn>, at: Timestamp) {
+        let conn = &slot.conn;
+        let span = |r: &Reassembler| r.isn().map(|isn| SeqSpan::of_stream(isn, r.seen_end()));
+        let (client, server) = (span(&conn.to_server), span(&conn.to_client));
+        let (from_lo, from_hi) = match conn.lo_is_client {
+            Some(true) => (client, server),
+            Some(false) => (server, client),
+            None => return,
+        };
+        self.closed.record(slot.key, from_lo, from_hi, at);
     }
 
     /// Closes idle flows once a minute of capture time. Runs after the
@@ -573,6 +612,7 @@ impl Table {
             self.flows.update_all(|conn| conn.expire(now, ctx));
             close_idle(&mut self.flows, &mut self.gone, ctx);
             ctx.data.expire(self.flows.clock());
+            self.closed.expire(self.flows.clock());
         }
     }
 
@@ -673,12 +713,27 @@ mod tests {
     /// `(seconds, src, dst, sport, dport, flags, seq, payload)`.
     type Pkt<'a> = (u32, [u8; 4], [u8; 4], u16, u16, u8, u32, &'a [u8]);
 
+    /// A classic pcap of the packets. Each one acknowledges what a real
+    /// sender would have: everything the other side sent before it in the
+    /// list, or, before the other side sent anything, its first sequence
+    /// number in the list (its ISN + 1).
     fn pcap(pkts: &[Pkt<'_>]) -> Vec<u8> {
         let mut out = Vec::new();
         for v in [0xa1b2c3d4u32, 0x0004_0002, 0, 0, 262_144, 1] {
             out.extend_from_slice(&v.to_le_bytes());
         }
+        let mut sent: std::collections::HashMap<(u16, u16), u32> = Default::default();
+        for &(_, _, _, sport, dport, flags, seq, _) in pkts {
+            let first = if flags & SYN != 0 { seq.wrapping_add(1) } else { seq };
+            sent.entry((sport, dport)).or_insert(first);
+        }
         for &(secs, src, dst, sport, dport, flags, seq, payload) in pkts {
+            let ack = sent.get(&(dport, sport)).copied().unwrap_or(0);
+            let end = seq.wrapping_add(payload.len() as u32).wrapping_add(u32::from(flags & SYN != 0));
+            let own = sent.entry((sport, dport)).or_insert(end);
+            if end.wrapping_sub(*own) as i32 > 0 {
+                *own = end;
+            }
             let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0];
             let total = (40 + payload.len()) as u16;
             f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0x40, 0, 64, 6, 0, 0]);
@@ -687,7 +742,7 @@ mod tests {
             f.extend_from_slice(&sport.to_be_bytes());
             f.extend_from_slice(&dport.to_be_bytes());
             f.extend_from_slice(&seq.to_be_bytes());
-            f.extend_from_slice(&0u32.to_be_bytes());
+            f.extend_from_slice(&ack.to_be_bytes());
             f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
             f.extend_from_slice(payload);
             for v in [secs, 0, f.len() as u32, f.len() as u32] {

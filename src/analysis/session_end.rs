@@ -161,9 +161,10 @@ fn session_row(conn: &Conn, last_frame: u64, meta: &Meta, ctx: &mut Ctx<'_>, end
     let s = &conn.session;
     let w = s.warnings;
     let (truncated, lost) = s.line_warnings();
-    let cap_hits = conn.to_server.stats.cap_hits + conn.to_client.stats.cap_hits;
+    let (a, b) = (&conn.to_server.stats, &conn.to_client.stats);
+    let cap_hits = u64::from(a.cap_hits) + u64::from(b.cap_hits);
     let notes: Vec<String> = [
-        (Warning::GapInStream, conn.to_server.stats.gaps + conn.to_client.stats.gaps),
+        (Warning::GapInStream, u64::from(a.gaps) + u64::from(b.gaps)),
         (Warning::ReassemblyCapHit, cap_hits),
         (Warning::UnparsableServerLine, w.garbage_lines),
         (Warning::UnpairedReply, w.unpaired_replies),

@@ -103,16 +103,26 @@ impl CausalOrder {
     /// delivered by its reassembler (`reassembled[d]`, the held events
     /// included) and the capture position `now`; every event when `flush`.
     /// Of two that may leave, the one captured first.
-    pub fn next_ready(&mut self, reassembled: [u64; 2], now: Origin, flush: bool) -> Option<(usize, HeldEvent)> {
+    ///
+    /// `starting[d]`: direction `d`'s start is still provisional (picked up
+    /// without its SYN, its first bytes may still come: see
+    /// [`super::Reassembler::start_is_provisional`]); what waits for it is
+    /// not let go by the time limits, as that wait is bounded by its own.
+    pub fn next_ready(
+        &mut self,
+        reassembled: [u64; 2],
+        starting: [bool; 2],
+        now: Origin,
+        flush: bool,
+    ) -> Option<(usize, HeldEvent)> {
         let delivered =
             [reassembled[0].saturating_sub(self.held_len[0]), reassembled[1].saturating_sub(self.held_len[1])];
         let over_cap = self.bytes > MAX_HELD_BYTES;
         let ready = |dir: usize, e: &HeldEvent| {
-            flush
-                || over_cap
-                || e.needs <= delivered[1 - dir]
-                || now.frame.saturating_sub(e.origin.frame) >= WAIT_FRAMES
-                || now.ts.as_nanos() - e.origin.ts.as_nanos() >= WAIT_NANOS
+            let waited_out = !starting[1 - dir]
+                && (now.frame.saturating_sub(e.origin.frame) >= WAIT_FRAMES
+                    || now.ts.as_nanos() - e.origin.ts.as_nanos() >= WAIT_NANOS);
+            flush || over_cap || e.needs <= delivered[1 - dir] || waited_out
         };
         let candidate = |dir: usize| self.queues[dir].front().filter(|e| ready(dir, e)).map(|e| e.origin.frame);
         let dir = match (candidate(0), candidate(1)) {
@@ -145,12 +155,12 @@ mod tests {
         // A reply (server to client) that acknowledged 6 client bytes.
         c.hold(1, HeldKind::Data(b"200 ok".to_vec()), at(1), None, 6);
         // The client has delivered nothing yet: the reply waits.
-        assert_eq!(c.next_ready([0, 6], at(2), false), None);
+        assert_eq!(c.next_ready([0, 6], [false; 2], at(2), false), None);
         // The command arrives (held too, behind nothing): it leaves first.
         c.hold(0, HeldKind::Data(b"NOOP\r\n".to_vec()), at(3), None, 0);
-        let (dir, e) = c.next_ready([6, 6], at(3), false).unwrap();
+        let (dir, e) = c.next_ready([6, 6], [false; 2], at(3), false).unwrap();
         assert_eq!((dir, e.kind), (0, HeldKind::Data(b"NOOP\r\n".to_vec())));
-        let (dir, _) = c.next_ready([6, 6], at(3), false).unwrap();
+        let (dir, _) = c.next_ready([6, 6], [false; 2], at(3), false).unwrap();
         assert_eq!(dir, 1);
         assert!(c.is_empty());
     }
@@ -159,12 +169,12 @@ mod tests {
     fn nothing_waits_forever() {
         let mut c = CausalOrder::default();
         c.hold(1, HeldKind::Gap(3), at(1), None, 100);
-        assert_eq!(c.next_ready([0, 3], at(2), false), None);
-        assert!(c.next_ready([0, 3], at(1 + WAIT_FRAMES), false).is_some());
+        assert_eq!(c.next_ready([0, 3], [false; 2], at(2), false), None);
+        assert!(c.next_ready([0, 3], [false; 2], at(1 + WAIT_FRAMES), false).is_some());
         c.hold(1, HeldKind::Data(vec![0; MAX_HELD_BYTES + 1]), at(5), None, 100);
-        assert!(c.next_ready([0, MAX_HELD_BYTES as u64 + 1], at(6), false).is_some());
+        assert!(c.next_ready([0, MAX_HELD_BYTES as u64 + 1], [false; 2], at(6), false).is_some());
         c.hold(0, HeldKind::Gap(1), at(7), None, 100);
-        assert!(c.next_ready([1, 0], at(8), true).is_some());
+        assert!(c.next_ready([1, 0], [false; 2], at(8), true).is_some());
     }
 
     proptest::proptest! {
@@ -178,12 +188,12 @@ mod tests {
             for (i, &(dir, len, needs)) in events.iter().enumerate() {
                 c.hold(dir, HeldKind::Gap(len), at(i as u64), None, needs);
                 reassembled[dir] += len;
-                while let Some((d, e)) = c.next_ready(reassembled, at(i as u64), false) {
+                while let Some((d, e)) = c.next_ready(reassembled, [false; 2], at(i as u64), false) {
                     out[d].push(e.origin.frame);
                 }
                 proptest::prop_assert_eq!(c.held_len(0) + c.held_len(1), c.queues.iter().flatten().map(|e| e.len()).sum::<u64>());
             }
-            while let Some((d, e)) = c.next_ready(reassembled, at(0), true) {
+            while let Some((d, e)) = c.next_ready(reassembled, [false; 2], at(0), true) {
                 out[d].push(e.origin.frame);
             }
             for (d, got) in out.iter().enumerate() {

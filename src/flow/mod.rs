@@ -3,6 +3,7 @@
 //! ordered bytes with explicit gaps and overlap conflicts.
 
 pub mod causal;
+pub mod closed;
 pub mod hash;
 pub mod reassembly;
 pub mod table;

@@ -1,8 +1,9 @@
 //! One direction of a TCP connection, reassembled by sequence number.
 //!
 //! # Invariants
-//! * Stream offsets are `u64` counted from the first byte after the SYN (or
-//!   from the first byte seen when the connection was picked up mid-stream);
+//! * Stream offsets are `u64` counted from the first byte after the SYN, or,
+//!   for a stream picked up without its SYN, from [`START_LOOKBACK`] bytes
+//!   before the first byte seen (its start is provisional: see below);
 //!   32-bit sequence numbers are mapped to offsets relative to `next`, so
 //!   wrapping sequence numbers never matter and nothing can overflow.
 //! * Bytes are delivered exactly once, in order: `next` only grows.
@@ -20,6 +21,13 @@
 //! bytes. The wait is for captures that show packets out of order (two taps
 //! merged, multi-queue NICs, capture buffers): there the ACK can come before
 //! the data it acknowledges, and the late segment fills the hole.
+//!
+//! The same reordering can show a stream's later bytes before its first ones,
+//! or before its SYN. A stream whose first segment is not a SYN therefore
+//! starts provisionally: its bytes are held, not delivered, for the same
+//! window; an earlier segment (up to [`START_LOOKBACK`] bytes before) moves
+//! the start back, a SYN fixes it. Then, or when the window is over, the
+//! stream begins at its SYN or its lowest byte seen, with no gap before it.
 
 use crate::capture::Timestamp;
 use crate::config::ReassemblyLimits;
@@ -51,6 +59,10 @@ pub const ACKED_HOLE_FRAMES: u64 = 1000;
 /// segment is waited for before the hole is declared a gap (nanoseconds).
 pub const ACKED_HOLE_WAIT: i128 = 200_000_000;
 
+/// How far before the first byte seen a stream picked up without its SYN
+/// may turn out to begin (its earlier segments or its SYN arriving later).
+pub const START_LOOKBACK: u64 = 64 * 1024;
+
 /// What the reassembler hands on.
 #[derive(Debug, PartialEq, Eq)]
 pub enum StreamEvent<'a> {
@@ -71,8 +83,10 @@ struct Pending {
     ack: Option<u32>,
 }
 
-/// [`Reassembler::acked_hole_frame`] while no acknowledged hole waits.
+/// [`Reassembler::wait_frame`] while nothing is waited for.
 const NO_WAIT: u64 = u64::MAX;
+/// [`Reassembler::start`] while the start is provisional.
+const PROVISIONAL: u64 = u64::MAX;
 /// [`Reassembler::fin_at`] before a FIN is seen.
 const NO_FIN: u64 = u64::MAX;
 
@@ -133,14 +147,17 @@ impl Held {
 
 /// Counters a caller may want to report.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+///
+/// Byte counts are `u64`; event counts `u32` (saturating), which keeps a
+/// connection within its allocation size class.
 pub struct ReassemblyStats {
     pub delivered: u64,
     pub retransmitted: u64,
-    pub gaps: u64,
     pub gap_bytes: u64,
-    pub conflicts: u64,
-    pub cap_hits: u64,
-    pub out_of_window: u64,
+    pub gaps: u32,
+    pub conflicts: u32,
+    pub cap_hits: u32,
+    pub out_of_window: u32,
 }
 
 /// Segments further ahead than this are not believed (hostile or corrupt).
@@ -170,10 +187,17 @@ pub struct Reassembler {
     peer_acked: u64,
     /// Frame and capture time (ns) at which the peer's ACK first passed the
     /// hole at `next`: the start of its wait ([`NO_WAIT`] frame while no
-    /// acknowledged hole waits). Two plain numbers keep a connection within
-    /// its allocation size class.
-    acked_hole_frame: u64,
-    acked_hole_nanos: i64,
+    /// acknowledged hole waits); while the start is provisional, of the
+    /// first segment seen (the two waits never overlap: no hole is looked
+    /// at before the start is settled). Two plain numbers keep a connection
+    /// within its allocation size class.
+    wait_frame: u64,
+    wait_nanos: i64,
+    /// Stream offset of the first byte: 0, or where a provisional start
+    /// settled (what a consumer counting bytes from the start subtracts);
+    /// [`PROVISIONAL`] while the start is provisional, its wait timed by
+    /// `wait_frame` and `wait_nanos` from the first segment seen.
+    start: u64,
     /// Last delivered bytes, ending at `next`.
     recent: Vec<u8>,
     /// Frame that delivered the last byte of `recent` (for conflict reports).
@@ -192,8 +216,9 @@ impl Reassembler {
             buffered: 0,
             fin_at: NO_FIN,
             peer_acked: 0,
-            acked_hole_frame: NO_WAIT,
-            acked_hole_nanos: 0,
+            wait_frame: NO_WAIT,
+            wait_nanos: 0,
+            start: 0,
             recent: Vec::new(),
             recent_frame: 0,
             limits,
@@ -266,7 +291,67 @@ impl Reassembler {
     pub fn syn(&mut self, seq: u32) {
         if self.isn.is_none() {
             self.isn = Some(seq.wrapping_add(1));
+        } else if self.start_is_provisional() {
+            if let Some(start) = self.syn_offset(seq) {
+                // Bytes between the SYN and the first one held are a hole
+                // like any other; released on this direction's next call.
+                self.next = start;
+                self.start = start;
+                self.wait_frame = NO_WAIT;
+            }
         }
+    }
+
+    /// Whether a SYN at `seq` can open this direction's stream: one just
+    /// before its first byte, or, while the start is provisional, one
+    /// at or before the first byte held.
+    pub fn accepts_syn(&self, seq: u32) -> bool {
+        if self.start_is_provisional() {
+            self.syn_offset(seq).is_some()
+        } else {
+            self.isn.is_some() && self.offset_of(seq.wrapping_add(1)) == Some(self.start)
+        }
+    }
+
+    /// The offset a SYN at `seq` puts the stream's start at, while the start
+    /// is provisional: inside the look-back, not after the first byte held.
+    fn syn_offset(&self, seq: u32) -> Option<u64> {
+        let start = self.offset_of(seq.wrapping_add(1))?;
+        let first_held = self.pending.first().map_or(START_LOOKBACK, |(k, _)| k);
+        (start <= first_held).then_some(start)
+    }
+
+    /// The stream was picked up without its SYN and its first bytes may
+    /// still arrive: nothing is delivered yet.
+    pub fn start_is_provisional(&self) -> bool {
+        self.start == PROVISIONAL
+    }
+
+    /// Ends a provisional start once its window is over at `now` (or at
+    /// once with `now` None): the stream begins at its lowest byte seen.
+    /// Also hands on bytes a SYN put at the start. Out of line: called only
+    /// while bytes are held, and it keeps the per-ACK path small.
+    #[inline(never)]
+    fn settle_start(&mut self, now: Option<Origin>, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        if !self.start_is_provisional() {
+            self.release_in_order(sink);
+            return;
+        }
+        if let Some(now) = now {
+            let now_nanos = i64::try_from(now.ts.as_nanos()).unwrap_or(i64::MAX);
+            let waited = now.frame.saturating_sub(self.wait_frame) >= ACKED_HOLE_FRAMES
+                || i128::from(now_nanos) - i128::from(self.wait_nanos) >= ACKED_HOLE_WAIT;
+            if !waited {
+                return;
+            }
+        }
+        self.wait_frame = NO_WAIT;
+        self.start = self.next;
+        if let Some((first, _)) = self.pending.first() {
+            self.next = first;
+            self.start = first;
+        }
+        self.release_in_order(sink);
     }
 
     /// A FIN at `seq` after `len` payload bytes.
@@ -289,6 +374,9 @@ impl Reassembler {
         if self.isn.is_none() {
             return;
         }
+        if !self.pending.is_empty() {
+            self.settle_start(Some(now), sink);
+        }
         let rel = self.relative(ack);
         if rel > 0 && (rel as u64) <= MAX_AHEAD {
             self.peer_acked = self.peer_acked.max(self.next + rel as u64);
@@ -300,6 +388,7 @@ impl Reassembler {
     /// The capture has reached `now`: acknowledged holes whose wait is over
     /// become gaps (for flows that went quiet while one waited).
     pub fn expire(&mut self, now: Origin, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        self.settle_start(Some(now), sink);
         self.release_acked_holes(now, sink);
         self.trim_held_frames();
     }
@@ -309,6 +398,22 @@ impl Reassembler {
     pub fn ack_offset(&self, ack: u32) -> Option<u64> {
         self.isn?;
         self.offset_of(ack)
+    }
+
+    /// Stream offset of the first byte handed on; None while the start is
+    /// provisional.
+    pub fn start_offset(&self) -> Option<u64> {
+        (!self.start_is_provisional()).then_some(self.start)
+    }
+
+    /// How many bytes of this direction, counted from its first byte, `ack`
+    /// acknowledges: what a consumer that counts the bytes handed on (gaps
+    /// included) compares with. None while the start is provisional.
+    pub fn acked_bytes(&self, ack: u32) -> Option<u64> {
+        if self.start_is_provisional() {
+            return None;
+        }
+        self.ack_offset(ack)?.checked_sub(self.start)
     }
 
     /// Adds a segment carrying `payload` at `seq`; `missing_tail` bytes
@@ -326,7 +431,10 @@ impl Reassembler {
         // looked at and the frame log is trimmed whichever way the segment
         // went.
         self.push_segment(seq, payload, missing_tail, origin, ack, sink);
-        if self.peer_acked > self.next || self.acked_hole_frame != NO_WAIT {
+        if !self.pending.is_empty() {
+            self.settle_start(Some(origin), sink);
+        }
+        if self.peer_acked > self.next || self.wait_frame != NO_WAIT {
             self.release_acked_holes(origin, sink);
         }
         if self.held_frames.is_some() {
@@ -348,8 +456,12 @@ impl Reassembler {
             return;
         }
         if self.isn.is_none() {
-            // Picked up mid-stream: the first byte seen is offset 0.
-            self.isn = Some(seq);
+            // Picked up without the SYN: the first bytes may still come
+            // (reordered capture); held until the start is settled.
+            self.isn = Some(seq.wrapping_sub(START_LOOKBACK as u32));
+            self.start = PROVISIONAL;
+            self.wait_frame = origin.frame;
+            self.wait_nanos = i64::try_from(origin.ts.as_nanos()).unwrap_or(i64::MAX);
         }
         let rel = self.relative(seq);
         let mut data = payload;
@@ -359,7 +471,7 @@ impl Reassembler {
             if behind > self.next {
                 // Before the first byte we know of (e.g. sent before a
                 // mid-stream pickup): nothing to compare it with.
-                self.stats.out_of_window += 1;
+                self.stats.out_of_window = self.stats.out_of_window.saturating_add(1);
                 return;
             }
             if behind >= data.len() as u64 {
@@ -380,7 +492,7 @@ impl Reassembler {
         } else {
             let ahead = rel as u64;
             if ahead > MAX_AHEAD {
-                self.stats.out_of_window += 1;
+                self.stats.out_of_window = self.stats.out_of_window.saturating_add(1);
                 return;
             }
             start = self.next + ahead;
@@ -396,7 +508,7 @@ impl Reassembler {
                 data = &data[..room];
             }
         }
-        if start == self.next && self.pending.is_empty() {
+        if start == self.next && self.pending.is_empty() && !self.start_is_provisional() {
             // Fast path: in order with nothing buffered, no copy.
             self.deliver(data, origin, ack, sink);
         } else {
@@ -415,6 +527,7 @@ impl Reassembler {
     /// End of stream (FIN delivered, RST, eviction or end of capture): every
     /// remaining hole becomes a gap and all buffered bytes are delivered.
     pub fn finish(&mut self, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        self.settle_start(None, sink);
         while self.skip_first_hole(sink) {}
         self.trim_held_frames();
     }
@@ -463,7 +576,7 @@ impl Reassembler {
             };
             let gap = hole_end - self.next;
             self.next = hole_end;
-            self.stats.gaps += 1;
+            self.stats.gaps = self.stats.gaps.saturating_add(1);
             self.stats.gap_bytes += gap;
             // What we remember no longer ends at `next`.
             self.recent.clear();
@@ -487,6 +600,9 @@ impl Reassembler {
     }
 
     fn release_in_order(&mut self, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        if self.start_is_provisional() {
+            return;
+        }
         while self.pending.first().is_some_and(|(k, _)| k == self.next) {
             let Some((_, p)) = self.pending.pop_first() else { break };
             self.buffered -= p.data.len();
@@ -497,21 +613,25 @@ impl Reassembler {
     /// Declares the holes below the peer's ACK gaps once their wait (from
     /// the first ACK past the hole at `next`) is over at `now`.
     fn release_acked_holes(&mut self, now: Origin, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        if self.start_is_provisional() {
+            // Nothing is a hole before the start is known.
+            return;
+        }
         if self.peer_acked <= self.next {
-            self.acked_hole_frame = NO_WAIT;
+            self.wait_frame = NO_WAIT;
             return;
         }
         let now_nanos = i64::try_from(now.ts.as_nanos()).unwrap_or(i64::MAX);
-        if self.acked_hole_frame == NO_WAIT {
-            self.acked_hole_frame = now.frame;
-            self.acked_hole_nanos = now_nanos;
+        if self.wait_frame == NO_WAIT {
+            self.wait_frame = now.frame;
+            self.wait_nanos = now_nanos;
         }
         // No late copy can follow once this direction's FIN was
         // acknowledged: the sender has nothing left to send.
         let closed = self.fin_at != NO_FIN && self.peer_acked > self.fin_at;
         let waited = closed
-            || now.frame.saturating_sub(self.acked_hole_frame) >= ACKED_HOLE_FRAMES
-            || i128::from(now_nanos) - i128::from(self.acked_hole_nanos) >= ACKED_HOLE_WAIT;
+            || now.frame.saturating_sub(self.wait_frame) >= ACKED_HOLE_FRAMES
+            || i128::from(now_nanos) - i128::from(self.wait_nanos) >= ACKED_HOLE_WAIT;
         if !waited {
             return;
         }
@@ -526,13 +646,17 @@ impl Reassembler {
             }
         }
         if self.peer_acked <= self.next {
-            self.acked_hole_frame = NO_WAIT;
+            self.wait_frame = NO_WAIT;
         }
     }
 
     fn enforce_caps(&mut self, sink: &mut dyn FnMut(StreamEvent<'_>)) {
         while self.buffered > self.limits.max_buffered || self.pending.len() > self.limits.max_segments as usize {
-            self.stats.cap_hits += 1;
+            if self.start_is_provisional() {
+                self.settle_start(None, sink);
+                continue;
+            }
+            self.stats.cap_hits = self.stats.cap_hits.saturating_add(1);
             if !self.skip_first_hole(sink) {
                 break;
             }
@@ -587,7 +711,7 @@ impl Reassembler {
                 let new_part = &data[(ov_start - start) as usize..(ov_end - start) as usize];
                 let old_part = &mut existing.data[(ov_start - ex_start) as usize..(ov_end - ex_start) as usize];
                 if new_part != old_part {
-                    self.stats.conflicts += 1;
+                    self.stats.conflicts = self.stats.conflicts.saturating_add(1);
                     if self.limits.policy == OverlapPolicy::Last {
                         old_part.copy_from_slice(new_part);
                     }
@@ -655,7 +779,7 @@ impl Reassembler {
         let old = &self.recent[(from - recent_start) as usize..(to - recent_start) as usize];
         let new = &data[(from - start) as usize..(to - start) as usize];
         if old != new {
-            self.stats.conflicts += 1;
+            self.stats.conflicts = self.stats.conflicts.saturating_add(1);
             sink(StreamEvent::Conflict {
                 first_frame: self.recent_frame,
                 later_frame: origin.frame,
@@ -759,9 +883,54 @@ mod tests {
     }
 
     #[test]
-    fn midstream_pickup_starts_at_first_byte() {
+    fn midstream_pickup_starts_at_first_byte_once_the_window_is_over() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
-        assert_eq!(push(&mut r, 123_456, b"503 x\r\n", 1).len(), 1);
+        assert_eq!(push(&mut r, 123_456, b"503 x\r\n", 1), vec![], "held: earlier bytes may still come");
+        assert!(r.start_is_provisional());
+        assert_eq!(r.acked_bytes(123_460), None, "no count before the start is known");
+        let ev = collect(&mut r, |r, s| r.peer_ack(123_463, o(1 + ACKED_HOLE_FRAMES), s));
+        assert_eq!(ev, vec![Ev::Data(b"503 x\r\n".to_vec(), 1)], "no gap before the first byte");
+        assert_eq!(r.acked_bytes(123_463), Some(7));
+        assert_eq!(r.start_offset(), Some(START_LOOKBACK));
+    }
+
+    #[test]
+    fn midstream_pickup_finishes_without_a_gap() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        push(&mut r, 9000, b"later", 1);
+        push(&mut r, 9010, b"after a hole", 2);
+        let ev = collect(&mut r, |r, s| r.finish(s));
+        assert_eq!(ev, vec![Ev::Data(b"later".to_vec(), 1), Ev::Gap(5), Ev::Data(b"after a hole".to_vec(), 2)]);
+    }
+
+    #[test]
+    fn reordered_first_bytes_move_a_provisional_start_back() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        assert_eq!(push(&mut r, 1010, b"RETR b\r\n", 1), vec![]);
+        assert_eq!(
+            push(&mut r, 1000, b"USER abc\r\n", 2),
+            vec![],
+            "ten bytes earlier, still before the start is known"
+        );
+        let ev = collect(&mut r, |r, s| r.finish(s));
+        assert_eq!(ev, vec![Ev::Data(b"USER abc\r\n".to_vec(), 2), Ev::Data(b"RETR b\r\n".to_vec(), 1)]);
+        assert_eq!(r.acked_bytes(1018), Some(18));
+    }
+
+    #[test]
+    fn a_late_syn_fixes_a_provisional_start() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        push(&mut r, 1006, b"world", 1);
+        assert!(r.accepts_syn(999), "a SYN before the bytes held opens this stream");
+        assert!(!r.accepts_syn(1006), "not one after them");
+        r.syn(999);
+        assert!(!r.start_is_provisional());
+        assert_eq!(
+            push(&mut r, 1000, b"hello ", 3),
+            vec![Ev::Data(b"hello ".to_vec(), 3), Ev::Data(b"world".to_vec(), 1)]
+        );
+        assert_eq!(r.acked_bytes(1011), Some(11));
+        assert!(r.accepts_syn(999) && !r.accepts_syn(5));
     }
 
     #[test]
@@ -976,7 +1145,7 @@ mod tests {
                 StreamEvent::Conflict { .. } => {}
             });
             prop_assert_eq!(r.buffered(), 0);
-            prop_assert_eq!(delivered + gap_bytes, r.next_offset());
+            prop_assert_eq!(delivered + gap_bytes, r.next_offset() - r.start_offset().unwrap_or(0));
         }
     }
 }
