@@ -85,6 +85,13 @@ impl KeyLog {
         else {
             return Err("not `LABEL CLIENT_RANDOM SECRET`");
         };
+        if label == "RSA" {
+            // `RSA <first 8 bytes of the encrypted pre-master> <pre-master>`.
+            return match (hex(random).map(|r| r.len()), hex(secret).map(|s| s.len())) {
+                (Some(8), Some(48)) => Ok(()),
+                _ => Err("an RSA line is 8 bytes of encrypted pre-master secret and a 48-byte pre-master secret"),
+            };
+        }
         let random = hex(random).ok_or("client random is not hex")?;
         let random: [u8; 32] = random.try_into().map_err(|_| "client random is not 32 bytes")?;
         let secret = hex(secret).ok_or("secret is not hex (or too long)")?;
@@ -100,8 +107,15 @@ impl KeyLog {
             "SERVER_HANDSHAKE_TRAFFIC_SECRET" => &mut entry.server_handshake,
             "CLIENT_TRAFFIC_SECRET_0" => &mut entry.client_traffic,
             "SERVER_TRAFFIC_SECRET_0" => &mut entry.server_traffic,
-            // Known labels this reader has no use for.
-            "EXPORTER_SECRET" | "EARLY_EXPORTER_SECRET" | "CLIENT_EARLY_TRAFFIC_SECRET" => return Ok(()),
+            // Known labels this reader has no use for: the later traffic
+            // secrets (`_N`, OpenSSL after a KeyUpdate) are derived from
+            // `_0` as the KeyUpdate is read, and an `RSA` line (encrypted
+            // pre-master secret) comes with the session's CLIENT_RANDOM.
+            "EXPORTER_SECRET"
+            | "EARLY_EXPORTER_SECRET"
+            | "CLIENT_EARLY_TRAFFIC_SECRET"
+            | "CLIENT_TRAFFIC_SECRET_N"
+            | "SERVER_TRAFFIC_SECRET_N" => return Ok(()),
             _ => return Err("unknown label"),
         };
         *slot = Some(secret);
