@@ -481,7 +481,7 @@ impl Table {
         let origin = Origin { frame: frame.number, ts: frame.ts };
         if !port_match && ctx.data.wants_ports(seg.src_port, seg.dst_port) {
             let tls = &ctx.tls;
-            ctx.data.segment(&seg, origin, &|session| tls.get(&session).map(|t| t.resumable()).unwrap_or_default());
+            ctx.data.segment(&seg, origin, &|session| tls.get(&session).map(|t| t.resumable()));
             return;
         }
         if !port_match && !self.detect {

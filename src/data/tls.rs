@@ -45,6 +45,9 @@ pub struct DataTls {
     facts: DataTlsFacts,
     /// Sessions of this connection others may resume (TLS 1.2).
     learned: Vec<Resumable>,
+    /// Not known to be TLS (the PROT command was not seen: it was inside a
+    /// control channel not decrypted): the first payload decides.
+    pub unsure: bool,
 }
 
 impl std::fmt::Debug for DataTls {
@@ -70,12 +73,27 @@ impl DataTls {
             client_is_initiator,
             facts: DataTlsFacts { handshake: Handshake::NotSeen, resumed: false, decrypted: false, plaintext: [0, 0] },
             learned: Vec::new(),
+            unsure: false,
         }
     }
 
-    /// One segment of the connection.
-    pub fn segment(&mut self, from_initiator: bool, seg: &TcpSegment<'_>, origin: Origin, keys: Option<&KeyLog>) {
-        let Some(live) = self.live.as_deref_mut() else { return };
+    /// One segment of the connection; false when its first payload shows
+    /// it is not TLS after all (see [`DataTls::unsure`]).
+    pub fn segment(
+        &mut self,
+        from_initiator: bool,
+        seg: &TcpSegment<'_>,
+        origin: Origin,
+        keys: Option<&KeyLog>,
+    ) -> bool {
+        if self.unsure && !seg.payload.is_empty() {
+            // A TLS connection starts with a handshake record, TLS 1.x.
+            if !matches!(seg.payload, [22, 3, 0..=4, ..] | [22] | [22, 3]) {
+                return false;
+            }
+            self.unsure = false;
+        }
+        let Some(live) = self.live.as_deref_mut() else { return true };
         let dir = usize::from(from_initiator != self.client_is_initiator);
         let Live { streams, tls } = live;
         let [client, server] = streams;
@@ -99,6 +117,7 @@ impl DataTls {
         } else {
             self.facts = facts(tls);
         }
+        true
     }
 
     /// The connection is over: what is buffered is read, and the state

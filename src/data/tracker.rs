@@ -177,8 +177,9 @@ struct SessionData {
     open: Vec<Transfer>,
     /// Sizes from `SIZE path` → 213.
     sizes: Vec<(Vec<u8>, u64)>,
-    /// `PROT P` was accepted (and no `PROT C` since): data connections are TLS.
-    prot_private: bool,
+    /// `PROT P` (true) or `PROT C` (false) was accepted last: data
+    /// connections are TLS or not. None while no PROT was seen.
+    prot_private: Option<bool>,
     /// TLS 1.2 sessions of earlier data connections, for later ones to resume.
     resumable: Vec<Resumable>,
 }
@@ -342,7 +343,7 @@ impl DataTracker {
         if verb == "PROT" {
             if (200..300).contains(&code) {
                 // RFC 4217 §9: P is TLS, C cleartext (S and E are not TLS's).
-                state.prot_private = sent.command.arg().eq_ignore_ascii_case(b"P");
+                state.prot_private = Some(sent.command.arg().eq_ignore_ascii_case(b"P"));
             }
             return;
         }
@@ -429,10 +430,15 @@ impl DataTracker {
         self.finished.push((done, false));
     }
 
-    /// A TCP segment that is not on a control port. `control_tls`: the TLS
-    /// 1.2 sessions of a control session's connection, which its PROT P
-    /// data connections may resume.
-    pub fn segment(&mut self, seg: &TcpSegment<'_>, origin: Origin, control_tls: &dyn Fn(u64) -> Vec<Resumable>) {
+    /// A TCP segment that is not on a control port. `control_tls`: None
+    /// for a control session that is not TLS, else the TLS 1.2 sessions of
+    /// its connection, which its PROT P data connections may resume.
+    pub fn segment(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        origin: Origin,
+        control_tls: &dyn Fn(u64) -> Option<Vec<Resumable>>,
+    ) {
         let src = SocketAddr::new(seg.src, seg.src_port);
         let dst = SocketAddr::new(seg.dst, seg.dst_port);
         let key = flow_key(src, dst);
@@ -444,7 +450,9 @@ impl DataTracker {
             let from_initiator = src == c.initiator;
             c.last = origin;
             if let Some(tls) = c.tls.as_deref_mut() {
-                tls.segment(from_initiator, seg, origin, self.keylog.as_deref());
+                if !tls.segment(from_initiator, seg, origin, self.keylog.as_deref()) {
+                    c.tls = None;
+                }
             }
             let len = seg.payload.len() as u64 + seg.missing_tail as u64;
             let counter = if from_initiator { &mut c.from_initiator } else { &mut c.from_listener };
@@ -491,11 +499,21 @@ impl DataTracker {
             self.cap_hits += 1;
             return;
         }
-        let tls = self.sessions.get(&a.session).filter(|s| s.prot_private).map(|s| {
-            let mut offered = control_tls(a.session);
-            offered.extend(s.resumable.iter().cloned());
-            Box::new(DataTls::new(a.mode.client_connects(), offered))
-        });
+        let state = self.sessions.get(&a.session);
+        let prot = state.and_then(|s| s.prot_private);
+        // PROT P: TLS. No PROT seen in a TLS session (it was in a part of
+        // the control channel not decrypted): perhaps; the bytes will say.
+        let control = if prot == Some(false) { None } else { control_tls(a.session) };
+        let tls = match (prot, control) {
+            (Some(false), _) | (None, None) => None,
+            (_, control) => {
+                let mut offered = control.unwrap_or_default();
+                offered.extend(state.iter().flat_map(|s| s.resumable.iter().cloned()));
+                let mut tls = DataTls::new(a.mode.client_connects(), offered);
+                tls.unsure = prot.is_none();
+                Some(Box::new(tls))
+            }
+        };
         let mut c = DataConn {
             announcement: a.id,
             session: a.session,
@@ -522,7 +540,9 @@ impl DataTracker {
             counter.data(seg.seq, len);
         }
         if let Some(tls) = c.tls.as_deref_mut() {
-            tls.segment(from_initiator, seg, origin, self.keylog.as_deref());
+            if !tls.segment(from_initiator, seg, origin, self.keylog.as_deref()) {
+                c.tls = None;
+            }
         }
         if seg.flags.rst {
             // Refused at once: nothing live to track.
@@ -918,7 +938,7 @@ mod tests {
         {
             let p = packet(from, to, syn, payload);
             let seg = crate::capture::decode_tcp(crate::capture::link::linktype::RAW, &p).unwrap();
-            tracker.segment(&seg, at(11, 10 + i as u64), &|_| Vec::new());
+            tracker.segment(&seg, at(11, 10 + i as u64), &|_| None);
         }
         feed(&mut session, &mut tracker, false, b"226 Done.\r\n", at(12, 20));
         assert!(tracker.wants_ports(40000, 1));
