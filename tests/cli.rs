@@ -529,9 +529,12 @@ fn ftps_data_connections_count_plaintext_with_the_key_log() {
 /// script made it happen): a data TLS handshake refused with an alert, and
 /// a server that requires the data connection to resume the control
 /// connection's TLS session (vsftpd 522, ProFTPD 425).
+/// (capture, its transfers' (command, cause), a word of every cause_detail).
+type FtpsCase = (&'static str, &'static [(&'static str, &'static str)], &'static str);
+
 #[test]
 fn ftps_transfer_failures_have_their_causes() {
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    let cases: &[FtpsCase] = &[
         ("vsftpd-ftplib-data-handshake-fails", &[("LIST", "data-connection-tls-failed")], "alert handshake_failure"),
         (
             "proftpd-ftplib-tls12-reuse-required-425",
