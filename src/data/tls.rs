@@ -168,3 +168,56 @@ fn event(tls: &mut TlsConnection, dir: usize, ev: StreamEvent<'_>, keys: Option<
         StreamEvent::Conflict { .. } => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::TcpFlags;
+
+    fn seg(from_client: bool, seq: u32, payload: &[u8]) -> TcpSegment<'_> {
+        let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let (src, dst, src_port, dst_port) = if from_client { (a, b, 50000, 40000) } else { (b, a, 40000, 50000) };
+        TcpSegment {
+            src,
+            dst,
+            src_port,
+            dst_port,
+            seq,
+            ack: 0,
+            flags: TcpFlags { syn: false, ack: false, fin: false, rst: false },
+            payload,
+            missing_tail: 0,
+            encap: None,
+        }
+    }
+
+    #[test]
+    fn an_unsure_connection_whose_first_bytes_are_not_tls_is_not_tls() {
+        let mut tls = DataTls::new(true, Vec::new());
+        tls.unsure = true;
+        assert!(!tls.segment(false, &seg(false, 1, b"drwxr-xr-x 2 ftp ftp\r\n"), Origin::default(), None));
+        let mut tls = DataTls::new(true, Vec::new());
+        tls.unsure = true;
+        assert!(tls.segment(true, &seg(true, 1, &[22, 3, 1, 0, 4, 1, 0, 0, 0]), Origin::default(), None));
+        assert!(!tls.unsure);
+    }
+
+    #[test]
+    fn a_server_alert_in_the_handshake_is_kept_after_the_state_is_dropped() {
+        // Passive mode: the initiator is the FTP client, the TLS client.
+        let mut tls = DataTls::new(true, Vec::new());
+        let mut hello = vec![3, 3];
+        hello.extend_from_slice(&[1; 32]);
+        hello.extend_from_slice(&[0, 0, 2, 0x13, 0x01, 1, 0]);
+        let mut record = vec![22, 3, 1, 0, hello.len() as u8 + 4, 1, 0, 0, hello.len() as u8];
+        record.extend_from_slice(&hello);
+        // The ClientHello cut in two segments, then the server's alert.
+        tls.segment(true, &seg(true, 1, &record[..10]), Origin::default(), None);
+        tls.segment(true, &seg(true, 11, &record[10..]), Origin::default(), None);
+        assert_eq!(tls.facts().handshake, Handshake::Started);
+        tls.segment(false, &seg(false, 1, &[21, 3, 3, 0, 2, 2, 40]), Origin::default(), None);
+        assert_eq!(tls.facts().handshake, Handshake::Alert { code: 40, by_client: false });
+        assert!(tls.live.is_none(), "nothing more to learn: the buffers are gone");
+        assert_eq!(tls.plaintext_by_tcp_side(), (0, 0));
+    }
+}

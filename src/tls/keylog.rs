@@ -146,4 +146,20 @@ mod tests {
         assert_eq!(s.server_traffic.as_deref(), Some(&[0x22; 32][..]));
         assert!(!format!("{s:?}").contains("17"), "Debug shows no key bytes");
     }
+
+    #[test]
+    fn later_traffic_secrets_and_rsa_lines_are_known_labels() {
+        let random = "cd".repeat(32);
+        let text = format!(
+            "CLIENT_TRAFFIC_SECRET_N {random} {s}\nSERVER_TRAFFIC_SECRET_N {random} {s}\nRSA {} {}\nRSA 0011 {}\n",
+            "ee".repeat(8),
+            "ff".repeat(48),
+            "ff".repeat(48),
+            s = "33".repeat(32)
+        );
+        let mut log = KeyLog::default();
+        let problems = log.add("keys.log", &text);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with("keys.log:4: an RSA line"), "{problems:?}");
+    }
 }

@@ -705,6 +705,100 @@ mod tests {
         assert!(!tls.dirs[0].given_up);
     }
 
+    /// A handshake record holding one message.
+    fn hs_record(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut hs = vec![kind, 0, (body.len() >> 8) as u8, body.len() as u8];
+        hs.extend_from_slice(body);
+        let mut r = vec![22, 3, 3, (hs.len() >> 8) as u8, hs.len() as u8];
+        r.extend_from_slice(&hs);
+        r
+    }
+
+    /// A TLS 1.2 ClientHello (random `random`, session ID `sid`, suite
+    /// 0xc030) and the ServerHello answering it with session ID `server_sid`.
+    fn tls12_hellos(random: u8, sid: &[u8], server_sid: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let mut ch = vec![3, 3];
+        ch.extend_from_slice(&[random; 32]);
+        ch.push(sid.len() as u8);
+        ch.extend_from_slice(sid);
+        ch.extend_from_slice(&[0, 2, 0xc0, 0x30, 1, 0, 0, 0]);
+        let mut sh = vec![3, 3];
+        sh.extend_from_slice(&[0x55; 32]);
+        sh.push(server_sid.len() as u8);
+        sh.extend_from_slice(server_sid);
+        sh.extend_from_slice(&[0xc0, 0x30, 0, 0, 0]);
+        (hs_record(1, &ch), hs_record(2, &sh))
+    }
+
+    #[test]
+    fn a_resumed_tls12_session_takes_the_master_secret_of_the_session_it_resumes() {
+        // The control connection: a full handshake under a logged client
+        // random; its session ID and a NewSessionTicket become resumable.
+        let mut keys = KeyLog::default();
+        let text = format!("CLIENT_RANDOM {} {}\n", "01".repeat(32), "ab".repeat(48));
+        assert!(keys.add("k", &text).is_empty());
+        let mut control = TlsConnection::default();
+        let (ch, sh) = tls12_hellos(1, &[], &[7; 32]);
+        control.feed(0, &ch, Some(&keys), &mut |_, _| {});
+        let mut ticket = vec![0, 0, 0, 60, 0, 4];
+        ticket.extend_from_slice(b"TKT1");
+        let mut server = sh.clone();
+        server.extend(hs_record(4, &ticket));
+        control.feed(1, &server, Some(&keys), &mut |_, _| {});
+        assert!(control.keyed() && !control.resumed);
+        let resumable = control.resumable();
+        assert_eq!(resumable.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), [vec![7; 32], b"TKT1".to_vec()]);
+        assert!(!format!("{resumable:?}").contains("171"), "no key bytes in Debug");
+        // A data connection under another client random, not logged,
+        // resuming by session ID: keyed from the control's master secret.
+        let resume = |sid: &[u8], server_sid: &[u8]| {
+            let mut data = TlsConnection::default();
+            data.offer(resumable.clone());
+            let (ch, sh) = tls12_hellos(2, sid, server_sid);
+            data.feed(0, &ch, Some(&keys), &mut |_, _| {});
+            data.feed(1, &sh, Some(&keys), &mut |_, _| {});
+            (data.resumed, data.keyed())
+        };
+        assert_eq!(resume(&[7; 32], &[7; 32]), (true, true));
+        // Not resumed (the server chose a new session ID): no key.
+        assert_eq!(resume(&[7; 32], &[8; 32]), (false, false));
+        // An unknown session: resumed, but nothing to resume it with.
+        assert_eq!(resume(&[9; 32], &[9; 32]), (true, false));
+    }
+
+    #[test]
+    fn the_handshake_ends_done_or_in_an_alert() {
+        let (ch, sh) = tls12_hellos(3, &[], &[]);
+        let mut tls = TlsConnection::default();
+        assert_eq!(tls.handshake(), Handshake::NotSeen);
+        tls.feed(0, &ch, None, &mut |_, _| {});
+        assert_eq!(tls.handshake(), Handshake::Started);
+        // The server refuses: handshake_failure, in cleartext.
+        let mut refused = tls.clone_for_test();
+        refused.feed(1, &[21, 3, 3, 0, 2, 2, 40], None, &mut |_, _| {});
+        assert_eq!(refused.handshake(), Handshake::Alert { code: 40, by_client: false });
+        assert!(refused.nothing_more_to_learn());
+        // Both sides change cipher spec: done; a later alert is the session's.
+        tls.feed(1, &sh, None, &mut |_, _| {});
+        tls.feed(1, &[20, 3, 3, 0, 1, 1], None, &mut |_, _| {});
+        assert_eq!(tls.handshake(), Handshake::Started);
+        tls.feed(0, &[20, 3, 3, 0, 1, 1], None, &mut |_, _| {});
+        assert_eq!(tls.handshake(), Handshake::Done);
+        assert!(tls.nothing_more_to_learn(), "no key: nothing more to read");
+    }
+
+    impl TlsConnection {
+        /// A copy of the handshake state so far (tests only).
+        fn clone_for_test(&self) -> TlsConnection {
+            TlsConnection {
+                version: self.version,
+                suite: self.suite,
+                client_hello_seen: self.client_hello_seen,
+                ..Default::default()
+            }
+        }
+    }
+
     #[test]
     fn the_handshake_says_version_cipher_and_name() {
         // A ClientHello with SNI "ftp.example" and a TLS 1.3 ServerHello.
