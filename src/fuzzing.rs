@@ -742,6 +742,43 @@ pub fn tls_records(data: &[u8]) {
     assert!(plain <= rest.len(), "more plaintext than bytes");
     let s = tls.summary();
     let _ = format!("{} {} {} {}", s.version, s.cipher, s.sni, s.result);
+    // The same bytes as a PROT P data connection's segments (out of order
+    // when `split` is odd): its plaintext count is bounded the same way,
+    // and it offers the sessions the control connection learned.
+    let mut data = crate::data::tls::DataTls::new(split % 3 != 0, tls.resumable());
+    data.unsure = split % 5 == 0;
+    let (a, b): (std::net::IpAddr, std::net::IpAddr) = ([10, 0, 0, 1].into(), [10, 0, 0, 2].into());
+    let mut seqs = [1u32, 1u32];
+    let chunks: Vec<&[u8]> = rest.chunks(split).collect();
+    let order: Vec<usize> = if split % 2 == 1 {
+        (0..chunks.len()).map(|i| i ^ 2).filter(|&i| i < chunks.len()).collect()
+    } else {
+        (0..chunks.len()).collect()
+    };
+    for i in order {
+        let from_initiator = i % 2 == 0;
+        let (src, dst) = if from_initiator { (a, b) } else { (b, a) };
+        let seq = seqs[i % 2];
+        seqs[i % 2] = seq.wrapping_add(chunks[i].len() as u32);
+        let seg = crate::capture::TcpSegment {
+            src,
+            dst,
+            src_port: 40000,
+            dst_port: 50000,
+            seq,
+            ack: 0,
+            flags: crate::capture::TcpFlags { syn: false, ack: false, fin: i % 11 == 10, rst: false },
+            payload: chunks[i],
+            missing_tail: 0,
+            encap: None,
+        };
+        if !data.segment(from_initiator, &seg, crate::flow::Origin::default(), Some(&keys)) {
+            break;
+        }
+    }
+    data.close(Some(&keys));
+    let f = data.facts();
+    assert!(f.plaintext.iter().sum::<u64>() <= rest.len() as u64, "more data plaintext than bytes");
 }
 
 /// Input: `[flags, len (2), n, n cuts (2 each), m, m swaps (2+2 each), k,

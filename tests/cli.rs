@@ -14,7 +14,8 @@
 //! Golden files, blessed from ftpcap's own output: they detect change, not
 //! correctness, and a difference is reviewed against the oracles above:
 //! * `exact_rows_for_every_sample`: the whole CSV for every capture under
-//!   `samples/` equals the checked-in `tests/expected/<path>.csv`. Re-bless
+//!   `samples/` equals the checked-in `tests/expected/<path>.csv` (and,
+//!   for a capture with a key log, `<path>.decrypted.csv` with it). Re-bless
 //!   with `FTPCAP_BLESS=1 cargo test --test cli` after reviewing the diff.
 
 use std::path::{Path, PathBuf};
@@ -67,21 +68,31 @@ fn exact_rows_for_every_sample() {
     let mut failures = Vec::new();
     let tmp = std::env::temp_dir().join(format!("ftpcap-exact-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    for sample in &samples {
+    // A capture with a key log (NAME.keys) is run without it and, as
+    // `NAME.decrypted.*`, with it.
+    let runs = samples.iter().flat_map(|s| {
+        let keys = keys_of(s);
+        [(s, None, ""), (s, keys, "decrypted.")].into_iter().filter(|r| r.2.is_empty() || r.1.is_some())
+    });
+    for (sample, keys, prefix) in runs {
         let transfers = tmp.join("transfers.csv");
         let sessions = tmp.join("sessions.csv");
-        let out = ftpcap(&[
+        let mut args = vec![
             "--quiet",
             sample,
             "--transfers",
             transfers.to_str().unwrap(),
             "--sessions",
             sessions.to_str().unwrap(),
-        ]);
+        ];
+        if let Some(keys) = &keys {
+            args.extend(["--tls-keylog", keys]);
+        }
+        let out = ftpcap(&args);
         let outputs = [
-            ("csv", out.stdout.clone()),
-            ("transfers.csv", std::fs::read(&transfers).unwrap_or_default()),
-            ("sessions.csv", std::fs::read(&sessions).unwrap_or_default()),
+            (format!("{prefix}csv"), out.stdout.clone()),
+            (format!("{prefix}transfers.csv"), std::fs::read(&transfers).unwrap_or_default()),
+            (format!("{prefix}sessions.csv"), std::fs::read(&sessions).unwrap_or_default()),
         ];
         for (suffix, actual) in outputs {
             let expected_path = root().join("tests/expected").join(format!("{sample}.{suffix}"));
@@ -163,43 +174,57 @@ fn generated_samples_match_generator_ground_truth() {
     assert!(checked >= 40, "only {checked} replies checked");
 }
 
-/// `(command, code)` pairs from a raw client log (`CMD -> NNN` lines).
-/// Stops after an `AUTH` answered 234: the rest is encrypted on the wire.
-/// The `command -> code` pairs of a client log; those after AUTH TLS's 234
-/// only when the key log is given (`decrypted`).
+/// The `command -> code` pairs of a client log the capture shows: all of
+/// them when the key log is given (`decrypted`); otherwise those before an
+/// `AUTH` answered 234 (the rest is encrypted on the wire) and after a `CCC`
+/// answered 200 (cleartext again, RFC 4217), and none of a log marked
+/// `[implicit TLS` (TLS from the first byte, port 990).
 fn log_pairs(log: &str, decrypted: bool) -> Vec<(String, u16)> {
-    let mut encrypted = false;
-    log.lines()
-        .filter_map(|l| {
-            if encrypted {
-                return None;
+    let mut encrypted =
+        !decrypted && log.lines().find(|l| !l.starts_with('#')).is_some_and(|l| l.contains("[implicit TLS"));
+    let mut pairs = Vec::new();
+    for l in log.lines().filter(|l| !l.starts_with('#')) {
+        let Some((cmd, codes)) = l.split_once(" -> ") else { continue };
+        // `150 226 [data …]`: the final reply is the last code.
+        let codes = codes.split('[').next().unwrap_or("");
+        let Some(code) = codes
+            .split_whitespace()
+            .rfind(|t| t.len() == 3 && t.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|t| t.parse::<u16>().ok())
+        else {
+            continue;
+        };
+        if cmd.starts_with('(') {
+            continue;
+        }
+        if encrypted {
+            if cmd.eq_ignore_ascii_case("CCC") && code == 200 {
+                encrypted = false;
             }
-            let (cmd, codes) = l.split_once(" -> ")?;
-            // `150 226 [data …]`: the final reply is the last code.
-            let codes = codes.split('[').next().unwrap_or("");
-            let code: u16 = codes
-                .split_whitespace()
-                .rfind(|t| t.len() == 3 && t.bytes().all(|b| b.is_ascii_digit()))?
-                .parse()
-                .ok()?;
-            if cmd.starts_with('(') {
-                return None;
-            }
-            if cmd.starts_with("AUTH") && code == 234 && !decrypted {
-                encrypted = true;
-            }
-            let mut cmd = cmd.to_string();
-            if cmd.starts_with("PASS ") {
-                cmd = "PASS ****".into();
-            }
-            Some((cmd, code))
-        })
-        .collect()
+            continue;
+        }
+        if cmd.starts_with("AUTH") && code == 234 && !decrypted {
+            encrypted = true;
+        }
+        let mut cmd = cmd.to_string();
+        if cmd.to_ascii_uppercase().starts_with("PASS ") {
+            cmd = format!("{} ****", &cmd[..4]);
+        }
+        pairs.push((cmd, code));
+    }
+    pairs
+}
+
+/// The key log of a capture (`NAME.keys`), when there is one.
+fn keys_of(sample: &str) -> Option<String> {
+    let keys = sample.replace(".pcapng", ".keys").replace(".pcap", ".keys");
+    root().join(&keys).exists().then_some(keys)
 }
 
 #[test]
 fn real_samples_match_client_logs() {
     let mut checked = 0;
+    let mut failures = Vec::new();
     for sample in all_samples() {
         // The impaired evidence has its own oracle (NAME.truth.tsv, checked
         // by evidence_scores_do_not_fall): a cut or reordered capture cannot
@@ -211,32 +236,333 @@ fn real_samples_match_client_logs() {
         let Ok(log) = std::fs::read_to_string(&log_path) else {
             continue;
         };
-        // With the session's key log, what was said inside TLS counts too.
-        let keys = sample.replace(".pcapng", ".keys").replace(".pcap", ".keys");
-        let decrypt = root().join(&keys).exists();
-        let want = log_pairs(&log, decrypt);
-        if want.is_empty() {
+        // With the session's key log, what was said inside TLS counts too;
+        // without it, only what was said in cleartext.
+        let keys = keys_of(&sample);
+        for keys in [keys.as_deref(), None].into_iter().collect::<std::collections::BTreeSet<_>>() {
+            let want = log_pairs(&log, keys.is_some());
+            let mut args = vec!["--quiet", "--port", "2121", "--codes", "1xx,2xx,3xx,4xx,5xx", &sample];
+            if let Some(keys) = keys {
+                args.extend(["--tls-keylog", keys]);
+            }
+            let out = ftpcap(&args);
+            let got: Vec<(String, u16)> = rows(&out.stdout)
+                .iter()
+                .filter(|r| !r[11].is_empty())
+                .map(|r| (r[11].to_string(), r[9].parse().unwrap()))
+                .collect();
+            // Every logged exchange appears, in order (the capture may hold
+            // more, e.g. a second connection).
+            let mut it = got.iter();
+            if let Some(w) = want.iter().find(|w| !it.any(|g| g == *w)) {
+                failures.push(format!("{sample} (keys: {keys:?}): {w:?} not found in order in {got:?}"));
+            }
+            checked += want.len();
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked > 0, "no client logs found");
+}
+
+/// `NAME.truth.tsv` of an FTPS sample (tshark, decrypted with NAME.keys):
+/// the 214 and 503 replies as `(code, first frame, frame of the next FTP
+/// row)`, and the requests by frame (`CMD ARG`).
+type TsharkReplies = (Vec<(u16, u64, u64)>, std::collections::BTreeMap<u64, String>);
+
+fn tshark_truth(text: &str) -> TsharkReplies {
+    let mut replies: Vec<(u16, u64, u64)> = Vec::new();
+    let mut requests = std::collections::BTreeMap::new();
+    // A multi-line reply: its first row has the code, continuation rows
+    // none, and a closing row in a record of its own the code again.
+    let mut open: Option<usize> = None;
+    let mut all: Vec<(u16, u64)> = Vec::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let frame: u64 = f[0].parse().unwrap();
+        let (cmd, arg, code) =
+            (f.get(1).copied().unwrap_or(""), f.get(2).copied().unwrap_or(""), f.get(3).copied().unwrap_or(""));
+        if !cmd.is_empty() {
+            let mut text = if arg.is_empty() { cmd.to_string() } else { format!("{cmd} {arg}") };
+            if cmd.eq_ignore_ascii_case("PASS") {
+                text = format!("{cmd} ****");
+            }
+            requests.insert(frame, text);
+            all.push((0, frame));
+            open = None;
             continue;
         }
-        let mut args = vec!["--quiet", "--port", "2121", "--codes", "1xx,2xx,3xx,4xx,5xx", &sample];
-        if decrypt {
-            args.extend(["--tls-keylog", &keys]);
+        let Ok(code) = code.parse::<u16>() else {
+            // A continuation line.
+            continue;
+        };
+        match open {
+            // The closing line (in a record of its own), or a line of the
+            // same reply in the next record: no request came between.
+            Some(i) if all[i].0 == code => open = None,
+            _ => {
+                all.push((code, frame));
+                open = Some(all.len() - 1);
+            }
+        }
+    }
+    for (i, &(code, frame)) in all.iter().enumerate() {
+        if code == 214 || code == 503 {
+            let next = all.get(i + 1).map_or(u64::MAX, |n| n.1);
+            replies.push((code, frame, next));
+        }
+    }
+    (replies, requests)
+}
+
+/// Oracle: tshark's decrypted view of each FTPS sample (`NAME.truth.tsv`)
+/// says where every 214 and 503 is; ftpcap, given the same key log (none
+/// for `*-nokeys`: then both see only the cleartext part), must report the
+/// same replies, each at a frame of its reply, answering a command tshark
+/// saw at the command frame.
+#[test]
+fn ftps_samples_match_tshark_truth() {
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for sample in all_samples().into_iter().filter(|s| s.starts_with("samples/ftps/")) {
+        let truth = std::fs::read_to_string(root().join(sample.replace(".pcap", ".truth.tsv"))).unwrap();
+        let (want, requests) = tshark_truth(&truth);
+        let keys = keys_of(&sample);
+        let mut args = vec!["--quiet", sample.as_str()];
+        if let Some(keys) = &keys {
+            args.extend(["--tls-keylog", keys]);
         }
         let out = ftpcap(&args);
-        let got: Vec<(String, u16)> = rows(&out.stdout)
-            .iter()
-            .filter(|r| !r[11].is_empty())
-            .map(|r| (r[11].to_string(), r[9].parse().unwrap()))
-            .collect();
-        // Every logged exchange appears, in order (the capture may hold more,
-        // e.g. a second connection).
-        let mut it = got.iter();
-        for w in &want {
-            assert!(it.any(|g| g == w), "{sample}: {w:?} not found in order in {got:?}");
+        let got = rows(&out.stdout);
+        if got.len() != want.len() {
+            failures.push(format!("{sample}: {} rows, tshark has {}: {want:?}", got.len(), want.len()));
+            continue;
+        }
+        for (r, (code, first, next)) in got.iter().zip(&want) {
+            let frame: u64 = r[1].parse().unwrap();
+            let ok_reply = r[9] == code.to_string() && (*first..*next).contains(&frame);
+            let ok_command = r[11].is_empty()
+                || r[12].parse::<u64>().ok().and_then(|f| requests.get(&f)).is_some_and(|c| *c == r[11]);
+            if !ok_reply || !ok_command {
+                failures.push(format!(
+                    "{sample}: row {} at frame {frame} answering {:?} (frame {}), tshark: {code} at {first}..{next}",
+                    &r[9], &r[11], &r[12]
+                ));
+            }
+            // Inside TLS exactly when decrypted.
+            let flagged = r[19].contains("tls-decrypted");
+            if keys.is_none() && flagged {
+                failures.push(format!("{sample}: frame {frame} flagged tls-decrypted without a key"));
+            }
         }
         checked += want.len();
     }
-    assert!(checked > 0, "no client logs found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked >= 40, "only {checked} replies checked");
+}
+
+/// The facts `samples/ftps/README.md` lists from tshark for one capture:
+/// (TLS version, cipher suite) of its table row, and its `- control
+/// connection` and `- data connection` lines.
+fn ftps_readme_facts(readme: &str, name: &str) -> ((String, String), Vec<String>) {
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with(&format!("| `{name}` |")))
+        .unwrap_or_else(|| panic!("{name} in the README table"));
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    let details = readme.split(&format!("### {name}\n")).nth(1).unwrap_or("");
+    let details = details.split("\n### ").next().unwrap_or("");
+    let lines = details.lines().filter(|l| l.starts_with("- control connection") || l.starts_with("- data connection"));
+    ((cells[5].to_string(), cells[6].to_string()), lines.map(String::from).collect())
+}
+
+/// Oracle: tshark's view (the README of samples/ftps, made by
+/// ftps_readme.py) gives each control connection's TLS version, suite, SNI
+/// and alerts; the sessions report must say the same, with the key log and
+/// without it (the handshake is cleartext either way).
+#[test]
+fn ftps_sessions_report_the_tls_facts_with_and_without_keys() {
+    let readme = std::fs::read_to_string(root().join("samples/ftps/README.md")).unwrap();
+    let tmp = std::env::temp_dir().join(format!("ftpcap-ftps-facts-{}.csv", std::process::id()));
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for sample in all_samples().into_iter().filter(|s| s.starts_with("samples/ftps/")) {
+        let name = sample.trim_start_matches("samples/ftps/").trim_end_matches(".pcap");
+        let ((version, cipher), lines) = ftps_readme_facts(&readme, name);
+        let control = lines.iter().find(|l| l.starts_with("- control connection")).unwrap();
+        let sni = control.split("SNI ").nth(1).and_then(|s| s.split(',').next()).unwrap_or("").to_string();
+        // The first alert tshark saw; a close_notify ends a session that worked.
+        let alert: Option<u8> = control
+            .split("alerts: ")
+            .nth(1)
+            .and_then(|a| a.split('(').nth(1))
+            .and_then(|a| a.split(')').next())
+            .and_then(|n| n.parse().ok());
+        let keys = keys_of(&sample);
+        for keys in [keys.as_deref(), None].into_iter().collect::<std::collections::BTreeSet<_>>() {
+            let mut args = vec!["--quiet", sample.as_str(), "-o", "/dev/null", "--sessions", tmp.to_str().unwrap()];
+            if let Some(keys) = keys {
+                args.extend(["--tls-keylog", keys]);
+            }
+            assert_eq!(ftpcap(&args).status.code(), Some(0), "{sample}");
+            let text = std::fs::read(&tmp).unwrap();
+            let head = header(&text);
+            let at = |c: &str| head.iter().position(|h| h == c).unwrap();
+            let row = &rows(&text)[0];
+            let got =
+                (row[at("tls_version")].to_string(), row[at("tls_cipher")].to_string(), row[at("tls_sni")].to_string());
+            if got != (version.clone(), cipher.clone(), sni.clone()) {
+                failures.push(format!("{sample} (keys: {keys:?}): {got:?}, tshark: {version}, {cipher}, {sni}"));
+            }
+            let result = &row[at("tls_result")];
+            let want = match (alert, keys) {
+                (Some(a), Some(_)) if a != 0 => format!("alert: {}", ftpcap::tls::alert_name(a)),
+                (_, Some(_)) => "decrypted".to_string(),
+                // Without the key an alert is seen only when in cleartext.
+                (Some(a), None) if result.starts_with("alert") => format!("alert: {}", ftpcap::tls::alert_name(a)),
+                (_, None) => "no key".to_string(),
+            };
+            if *result != want {
+                failures.push(format!("{sample} (keys: {keys:?}): tls_result {result:?}, want {want:?}"));
+            }
+            checked += 1;
+        }
+    }
+    std::fs::remove_file(&tmp).ok();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked >= 50, "only {checked} runs checked");
+}
+
+/// `(command, bytes)` of the transfers a client log counted
+/// (`LIST -> 150 226 [data …; data 125 bytes]`).
+fn logged_transfer_bytes(log: &str) -> Vec<(String, u64)> {
+    log.lines()
+        .filter_map(|l| {
+            let (cmd, rest) = l.split_once(" -> ")?;
+            let n = rest.split("; data ").nth(1)?.split(" bytes").next()?.parse().ok()?;
+            Some((cmd.split(' ').next()?.to_string(), n))
+        })
+        .collect()
+}
+
+fn transfer_rows(sample: &str, keys: Option<&str>) -> Vec<(String, String, String, String, String)> {
+    let tmp = std::env::temp_dir().join(format!("ftpcap-ftps-t-{}-{}.csv", std::process::id(), sample.len()));
+    let mut args = vec!["--quiet", sample, "-o", "/dev/null", "--transfers", tmp.to_str().unwrap()];
+    if let Some(keys) = keys {
+        args.extend(["--tls-keylog", keys]);
+    }
+    assert_eq!(ftpcap(&args).status.code(), Some(0), "{sample}");
+    let text = std::fs::read(&tmp).unwrap();
+    std::fs::remove_file(&tmp).ok();
+    let head = header(&text);
+    let at = |c: &str| head.iter().position(|h| h == c).unwrap();
+    rows(&text)
+        .iter()
+        .map(|r| {
+            (
+                r[at("command")].to_string(),
+                r[at("bytes")].to_string(),
+                r[at("bytes_kind")].to_string(),
+                r[at("cause")].to_string(),
+                r[at("cause_detail")].to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Oracle: the client counted the bytes it read from each PROT P data
+/// connection (`data N bytes` in NAME.log). With the key log the transfers
+/// report counts the same plaintext bytes; without it, TLS record bytes,
+/// said so. TLS 1.2 data connections that resumed the control connection's
+/// session (tshark says which) are opened with the control connection's
+/// CLIENT_RANDOM line alone: the master secret is the resumed session's.
+#[test]
+fn ftps_data_connections_count_plaintext_with_the_key_log() {
+    let readme = std::fs::read_to_string(root().join("samples/ftps/README.md")).unwrap();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    let mut resumed_checked = 0;
+    let tmp_keys = std::env::temp_dir().join(format!("ftpcap-ftps-first-{}.keys", std::process::id()));
+    for sample in all_samples().into_iter().filter(|s| s.starts_with("samples/ftps/")) {
+        let log = std::fs::read_to_string(root().join(sample.replace(".pcap", ".log"))).unwrap();
+        let want = logged_transfer_bytes(&log);
+        let Some(keys) = keys_of(&sample) else { continue };
+        let got = transfer_rows(&sample, Some(&keys));
+        let mut it = got.iter();
+        for (cmd, n) in &want {
+            if !it.any(|g| g.0 == *cmd && g.1 == n.to_string() && g.2 == "plaintext") {
+                failures.push(format!("{sample}: {cmd} with {n} plaintext bytes not in {got:?}"));
+            }
+        }
+        checked += want.len();
+        // Without the key: whatever data connections are seen (after a CCC)
+        // are counted as TLS records.
+        for row in transfer_rows(&sample, None) {
+            if !row.2.is_empty() && row.2 != "tls-records" {
+                failures.push(format!("{sample} without keys: {row:?}"));
+            }
+        }
+        let name = sample.trim_start_matches("samples/ftps/").trim_end_matches(".pcap");
+        let (_, lines) = ftps_readme_facts(&readme, name);
+        let resumes = lines
+            .iter()
+            .any(|l| l.starts_with("- data connection") && l.contains("TLS 1.2") && l.contains("resumed ("));
+        if resumes {
+            let text = std::fs::read_to_string(root().join(&keys)).unwrap();
+            let first = text.lines().find(|l| l.starts_with("CLIENT_RANDOM ")).unwrap();
+            std::fs::write(&tmp_keys, format!("{first}\n")).unwrap();
+            let resumed = transfer_rows(&sample, Some(tmp_keys.to_str().unwrap()));
+            let plain: Vec<_> = resumed.iter().map(|r| (r.0.clone(), r.1.clone(), r.2.clone())).collect();
+            let full: Vec<_> = got.iter().map(|r| (r.0.clone(), r.1.clone(), r.2.clone())).collect();
+            if plain != full || plain.is_empty() {
+                failures.push(format!("{sample} with the control connection's key only: {plain:?}, want {full:?}"));
+            }
+            resumed_checked += 1;
+        }
+    }
+    std::fs::remove_file(&tmp_keys).ok();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked >= 30, "only {checked} transfers checked");
+    assert!(resumed_checked >= 4, "only {resumed_checked} resumed captures checked");
+}
+
+/// What the FTPS transfer samples were recorded to show (the recording
+/// script made it happen): a data TLS handshake refused with an alert, and
+/// a server that requires the data connection to resume the control
+/// connection's TLS session (vsftpd 522, ProFTPD 425).
+/// (capture, its transfers' (command, cause), a word of every cause_detail).
+type FtpsCase = (&'static str, &'static [(&'static str, &'static str)], &'static str);
+
+#[test]
+fn ftps_transfer_failures_have_their_causes() {
+    let cases: &[FtpsCase] = &[
+        ("vsftpd-ftplib-data-handshake-fails", &[("LIST", "data-connection-tls-failed")], "alert handshake_failure"),
+        (
+            "proftpd-ftplib-tls12-reuse-required-425",
+            &[("LIST", "tls-session-reuse-required"), ("RETR", "tls-session-reuse-required")],
+            "(425)",
+        ),
+        ("vsftpd-ftplib-tls13-reuse-required-522", &[("LIST", "tls-session-reuse-required")], "(522)"),
+    ];
+    for (name, want, detail) in cases {
+        let sample = format!("samples/ftps/{name}.pcap");
+        let got = transfer_rows(&sample, keys_of(&sample).as_deref());
+        let causes: Vec<(&str, &str)> = got.iter().map(|r| (r.0.as_str(), r.3.as_str())).collect();
+        assert_eq!(causes, *want, "{name}");
+        assert!(got.iter().all(|r| r.4.contains(detail)), "{name}: {got:?}");
+    }
+    // The handshake failure is visible in cleartext: the cause needs no key
+    // for the data connection (the control channel's key shows the LIST).
+    let sample = "samples/ftps/vsftpd-ftplib-data-handshake-fails.pcap";
+    let text = std::fs::read_to_string(root().join("samples/ftps/vsftpd-ftplib-data-handshake-fails.keys")).unwrap();
+    let tmp = std::env::temp_dir().join(format!("ftpcap-ftps-ctl-{}.keys", std::process::id()));
+    // The control connection's secrets only: the first client random's lines.
+    let first = text.lines().find(|l| l.contains("TRAFFIC_SECRET")).unwrap().split(' ').nth(1).unwrap().to_string();
+    let control: String = text.lines().filter(|l| l.contains(&first)).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&tmp, control).unwrap();
+    let got = transfer_rows(sample, Some(tmp.to_str().unwrap()));
+    std::fs::remove_file(&tmp).ok();
+    assert_eq!(got.iter().map(|r| r.3.as_str()).collect::<Vec<_>>(), ["data-connection-tls-failed"]);
+    assert_eq!(got[0].2, "tls-records");
 }
 
 #[test]

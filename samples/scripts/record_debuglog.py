@@ -26,6 +26,8 @@ ap.add_argument("--quote-output", metavar="FILE",
                 help="lftp's standard output: the replies it printed for `quote` "
                 "commands (which -d does not show), given in order to the commands "
                 "that have no reply in the debug output")
+ap.add_argument("--quote-note", metavar="TEXT",
+                help="append ` [TEXT]` to each reply taken from --quote-output")
 a = ap.parse_args()
 
 
@@ -71,7 +73,8 @@ if a.quote_output:
         printed = split_replies(f.read())
     for entry in entries[1:]:
         if not entry[1] and printed:
-            entry[1].append(printed.pop(0))
+            note = f" [{a.quote_note}]" if a.quote_note else ""
+            entry[1].append(printed.pop(0) + note)
 
 if a.pcap:
     cbytes, sbytes = control_streams(a.pcap)

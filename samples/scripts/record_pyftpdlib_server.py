@@ -6,7 +6,9 @@ Listens on 127.0.0.1:21 ($FTP_HOST if set), user ftptest / s3cret-pass,
 passive ports 40000-40100, HOME/ro is read-only.  With CERTFILE (and
 pyOpenSSL) explicit FTPS (AUTH TLS) is offered but not required, like the
 other servers.  $FTP_MASQ: the address PASV announces; $FTP_RATE: bytes per
-second on data connections.
+second on data connections; $FTP_PORT: the port (default 21); $FTP_IMPLICIT=1
+(with CERTFILE): implicit FTPS, the control connection is TLS from the first
+byte and the 220 comes after the handshake.
 """
 import argparse
 import os
@@ -35,6 +37,17 @@ if cert:
         handler.certfile = cert
         handler.tls_control_required = False
         handler.tls_data_required = False
+        if os.environ.get("FTP_IMPLICIT") == "1":
+            class ImplicitTLS_FTPHandler(TLS_FTPHandler):
+                """Implicit FTPS: the handshake first, then the 220 banner."""
+
+                def handle(self):
+                    self.secure_connection(self.ssl_context)
+
+                def handle_ssl_established(self):
+                    TLS_FTPHandler.handle(self)
+
+            handler = ImplicitTLS_FTPHandler
     except ImportError:
         handler = None
 if handler is None:
@@ -51,6 +64,6 @@ if os.environ.get("FTP_RATE"):
     ThrottledDTPHandler.read_limit = int(os.environ["FTP_RATE"])
     ThrottledDTPHandler.write_limit = int(os.environ["FTP_RATE"])
     handler.dtp_handler = ThrottledDTPHandler
-server = FTPServer((host, 21), handler)
+server = FTPServer((host, int(os.environ.get("FTP_PORT", "21"))), handler)
 print("pyftpdlib listening", flush=True)
 server.serve_forever()

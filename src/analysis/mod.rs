@@ -121,7 +121,11 @@ impl Analyzer {
             transcript_sessions: BTreeSet::new(),
             encapsulations: BTreeMap::new(),
             tls: BTreeMap::new(),
-            data: DataTracker::new(config.data),
+            data: {
+                let mut data = DataTracker::new(config.data);
+                data.set_keylog(config.keylog.clone());
+                data
+            },
             sink,
             next_session: &mut self.next_session,
             total_buffered: 0,
@@ -484,7 +488,8 @@ impl Table {
         let port_match = self.ports.contains(seg.dst_port) || self.ports.contains(seg.src_port);
         let origin = Origin { frame: frame.number, ts: frame.ts };
         if !port_match && ctx.data.wants_ports(seg.src_port, seg.dst_port) {
-            ctx.data.segment(&seg, origin);
+            let tls = &ctx.tls;
+            ctx.data.segment(&seg, origin, &|session| tls.get(&session).map(|t| t.resumable()));
             return;
         }
         if !port_match && !self.detect {

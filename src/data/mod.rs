@@ -7,6 +7,7 @@
 //! why. The report row is [`crate::report::transfers`].
 
 pub mod outcome;
+pub mod tls;
 pub mod tracker;
 
 pub use outcome::classify;

@@ -3,6 +3,7 @@
 
 use super::tracker::{DataConn, Transfer};
 use crate::ftp::dataaddr::is_private;
+use crate::tls::{alert_name, Handshake};
 
 /// True when the client opened the data connection.
 fn client_initiated(t: &Transfer, c: &DataConn) -> bool {
@@ -10,14 +11,56 @@ fn client_initiated(t: &Transfer, c: &DataConn) -> bool {
 }
 
 /// Payload bytes of the transfer's direction: from the server for downloads
-/// and listings, from the client for uploads.
+/// and listings, from the client for uploads. For a decrypted TLS data
+/// connection the plaintext, otherwise what TCP carried (TLS records, or
+/// cleartext).
 pub(crate) fn transferred_bytes(t: &Transfer, c: &DataConn) -> u64 {
-    let from_client_side = client_initiated(t, c) == t.uploads();
-    if from_client_side {
+    let from_initiator = client_initiated(t, c) == t.uploads();
+    if let Some(tls) = c.tls.as_deref().filter(|tls| tls.facts().decrypted) {
+        let (initiator, listener) = tls.plaintext_by_tcp_side();
+        return if from_initiator { initiator } else { listener };
+    }
+    if from_initiator {
         c.bytes_from_initiator()
     } else {
         c.bytes_from_listener()
     }
+}
+
+/// What `bytes` counts: `plaintext` (a decrypted TLS data connection),
+/// `tls-records` (TLS not decrypted), `cleartext`.
+pub(crate) fn bytes_kind(c: &DataConn) -> &'static str {
+    match c.tls.as_deref() {
+        Some(tls) if tls.facts().decrypted => "plaintext",
+        Some(_) => "tls-records",
+        None => "cleartext",
+    }
+}
+
+/// The data connection's TLS handshake visibly failed: an alert before it
+/// finished, or the connection closed (FIN or RST) in the middle of it.
+fn tls_handshake_failure(c: &DataConn) -> Option<String> {
+    let facts = c.tls.as_deref()?.facts();
+    match facts.handshake {
+        Handshake::Alert { code, by_client } => Some(format!(
+            "The data connection's TLS handshake failed: the {} sent the alert {} ({code}).",
+            if by_client { "client" } else { "server" },
+            alert_name(code)
+        )),
+        Handshake::Started if c.rst_by_initiator || c.rst_by_listener || c.fin_by_initiator || c.fin_by_listener => {
+            let how = if c.rst_by_initiator || c.rst_by_listener { "was reset" } else { "was closed" };
+            Some(format!("The data connection {how} before its TLS handshake finished."))
+        }
+        _ => None,
+    }
+}
+
+/// A data connection whose TLS handshake finished as a new session, not a
+/// resumption, and carried no data (when decrypted): what a server that
+/// requires the control connection's session to be reused refuses.
+fn unresumed_tls(c: Option<&DataConn>) -> bool {
+    let Some(facts) = c.and_then(|c| c.tls.as_deref()).map(|t| t.facts()) else { return false };
+    facts.handshake == Handshake::Done && !facts.resumed && !(facts.decrypted && facts.plaintext.iter().any(|&n| n > 0))
 }
 
 /// Why a data connection never came up, when the capture shows it:
@@ -64,6 +107,15 @@ pub fn classify(t: &Transfer, conn: Option<&DataConn>) -> (&'static str, &'stati
         c.rst_by_listener && !c.syn_ack && c.bytes_from_listener() == 0 && c.bytes_from_initiator() == 0
     });
     let reset = conn.is_some_and(|c| c.rst_by_listener || c.rst_by_initiator);
+    let tls_failure = conn.and_then(tls_handshake_failure);
+    if let (Some(detail), false) = (&tls_failure, t.aborted) {
+        // Whatever the server said after, no data crossed.
+        let after = match final_code {
+            Some(code) => format!(" The server answered {code}."),
+            None => String::new(),
+        };
+        return ("failed", "data-connection-tls-failed", format!("{detail}{after}"));
+    }
     let Some(code) = final_code else {
         if !t.passed_over {
             return (
@@ -136,6 +188,13 @@ pub fn classify(t: &Transfer, conn: Option<&DataConn>) -> (&'static str, &'stati
         _ if t.aborted => {
             ("aborted", "aborted-by-client", format!("The client sent ABOR; the transfer ended with {code}."))
         }
+        425 | 522 if unresumed_tls(conn) => (
+            "failed",
+            "tls-session-reuse-required",
+            format!(
+                "The data connection's TLS handshake made a new session instead of resuming the control connection's, and the server refused it ({code})."
+            ),
+        ),
         522 if text.contains("reuse") => (
             "failed",
             "tls-session-reuse-required",
@@ -210,6 +269,7 @@ mod tests {
     fn attempt(to: &str, syn_ack: bool, rst: bool) -> DataConn {
         DataConn {
             announcement: 1,
+            session: 1,
             initiator: "10.77.0.2:48980".parse().unwrap(),
             listener: to.parse().unwrap(),
             syn: true,
@@ -222,6 +282,7 @@ mod tests {
             from_listener: SeqCounter::default(),
             first: origin(8),
             last: origin(8),
+            tls: None,
         }
     }
 

@@ -16,7 +16,12 @@ use crate::ftp::dataaddr;
 use crate::ftp::rules::TRANSFER_VERBS;
 use crate::ftp::Exchange;
 use crate::report::transfers::{transfer_row, TransferRow};
+use crate::tls::keylog::KeyLog;
+use crate::tls::Resumable;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use super::tls::DataTls;
 
 /// How the data connection was set up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,9 +90,11 @@ impl SeqCounter {
 }
 
 /// What the capture shows of one data connection.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct DataConn {
     pub announcement: u64,
+    /// The control session that announced it.
+    pub session: u64,
     /// Who opened it (sent the SYN, or the first packet seen).
     pub initiator: SocketAddr,
     pub listener: SocketAddr,
@@ -101,6 +108,8 @@ pub struct DataConn {
     pub(super) from_listener: SeqCounter,
     pub first: Origin,
     pub last: Origin,
+    /// PROT P was in force when it opened: its TLS (RFC 4217).
+    pub tls: Option<Box<DataTls>>,
 }
 
 impl DataConn {
@@ -168,7 +177,15 @@ struct SessionData {
     open: Vec<Transfer>,
     /// Sizes from `SIZE path` → 213.
     sizes: Vec<(Vec<u8>, u64)>,
+    /// `PROT P` (true) or `PROT C` (false) was accepted last: data
+    /// connections are TLS or not. None while no PROT was seen.
+    prot_private: Option<bool>,
+    /// TLS 1.2 sessions of earlier data connections, for later ones to resume.
+    resumable: Vec<Resumable>,
 }
+
+/// Most TLS sessions remembered per control session for resumption.
+const MAX_RESUMABLE: usize = 8;
 
 type FlowKey = (SocketAddr, SocketAddr);
 
@@ -221,6 +238,8 @@ pub struct DataTracker {
     /// Live data connections closed for being idle.
     pub idle_closed: u64,
     pub cap_hits: u64,
+    /// Secrets to open PROT P data connections with (`--tls-keylog`).
+    keylog: Option<Arc<KeyLog>>,
 }
 
 impl DataTracker {
@@ -240,7 +259,13 @@ impl DataTracker {
             expired: 0,
             idle_closed: 0,
             cap_hits: 0,
+            keylog: None,
         }
+    }
+
+    /// The key log PROT P data connections are opened with.
+    pub fn set_keylog(&mut self, keylog: Option<Arc<KeyLog>>) {
+        self.keylog = keylog;
     }
 
     /// True when a frame with these ports may belong to a data connection.
@@ -309,11 +334,19 @@ impl DataTracker {
             && !is_transfer
             && verb != "SIZE"
             && verb != "ABOR"
+            && verb != "PROT"
             && !self.sessions.contains_key(&session)
         {
             return;
         }
         let state = self.sessions.entry(session).or_default();
+        if verb == "PROT" {
+            if (200..300).contains(&code) {
+                // RFC 4217 §9: P is TLS, C cleartext (S and E are not TLS's).
+                state.prot_private = Some(sent.command.arg().eq_ignore_ascii_case(b"P"));
+            }
+            return;
+        }
         if let Some(v) = refused_setup {
             state.setup_refused = Some((v, code));
         }
@@ -397,8 +430,15 @@ impl DataTracker {
         self.finished.push((done, false));
     }
 
-    /// A TCP segment that is not on a control port.
-    pub fn segment(&mut self, seg: &TcpSegment<'_>, origin: Origin) {
+    /// A TCP segment that is not on a control port. `control_tls`: None
+    /// for a control session that is not TLS, else the TLS 1.2 sessions of
+    /// its connection, which its PROT P data connections may resume.
+    pub fn segment(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        origin: Origin,
+        control_tls: &dyn Fn(u64) -> Option<Vec<Resumable>>,
+    ) {
         let src = SocketAddr::new(seg.src, seg.src_port);
         let dst = SocketAddr::new(seg.dst, seg.dst_port);
         let key = flow_key(src, dst);
@@ -409,6 +449,11 @@ impl DataTracker {
             };
             let from_initiator = src == c.initiator;
             c.last = origin;
+            if let Some(tls) = c.tls.as_deref_mut() {
+                if !tls.segment(from_initiator, seg, origin, self.keylog.as_deref()) {
+                    c.tls = None;
+                }
+            }
             let len = seg.payload.len() as u64 + seg.missing_tail as u64;
             let counter = if from_initiator { &mut c.from_initiator } else { &mut c.from_listener };
             if seg.flags.syn {
@@ -454,8 +499,24 @@ impl DataTracker {
             self.cap_hits += 1;
             return;
         }
+        let state = self.sessions.get(&a.session);
+        let prot = state.and_then(|s| s.prot_private);
+        // PROT P: TLS. No PROT seen in a TLS session (it was in a part of
+        // the control channel not decrypted): perhaps; the bytes will say.
+        let control = if prot == Some(false) { None } else { control_tls(a.session) };
+        let tls = match (prot, control) {
+            (Some(false), _) | (None, None) => None,
+            (_, control) => {
+                let mut offered = control.unwrap_or_default();
+                offered.extend(state.iter().flat_map(|s| s.resumable.iter().cloned()));
+                let mut tls = DataTls::new(a.mode.client_connects(), offered);
+                tls.unsure = prot.is_none();
+                Some(Box::new(tls))
+            }
+        };
         let mut c = DataConn {
             announcement: a.id,
+            session: a.session,
             initiator,
             listener,
             syn: seg.flags.syn && !seg.flags.ack,
@@ -468,6 +529,7 @@ impl DataTracker {
             from_listener: SeqCounter::default(),
             first: origin,
             last: origin,
+            tls,
         };
         let len = seg.payload.len() as u64 + seg.missing_tail as u64;
         let from_initiator = src == initiator;
@@ -477,10 +539,18 @@ impl DataTracker {
         } else if len > 0 {
             counter.data(seg.seq, len);
         }
+        if let Some(tls) = c.tls.as_deref_mut() {
+            if !tls.segment(from_initiator, seg, origin, self.keylog.as_deref()) {
+                c.tls = None;
+            }
+        }
         if seg.flags.rst {
             // Refused at once: nothing live to track.
             c.rst_by_listener = !from_initiator;
             c.rst_by_initiator = from_initiator;
+            if let Some(tls) = c.tls.as_deref_mut() {
+                tls.close(None);
+            }
             self.conns.insert(a.id, c);
             return;
         }
@@ -489,6 +559,7 @@ impl DataTracker {
             // The same address pair answered an older announcement too and
             // never closed: that one is over now.
             self.live_ids.remove(&old);
+            self.close_tls(old);
         } else {
             self.port_ref(key.0.port(), true);
             self.port_ref(key.1.port(), true);
@@ -502,6 +573,28 @@ impl DataTracker {
             self.live_ids.remove(&id);
             self.port_ref(key.0.port(), false);
             self.port_ref(key.1.port(), false);
+            self.close_tls(id);
+        }
+    }
+
+    /// The TLS of a data connection that is over: read to its end, and
+    /// its sessions kept for later data connections of the session.
+    fn close_tls(&mut self, id: u64) {
+        let Some(c) = self.conns.get_mut(&id) else { return };
+        let Some(tls) = c.tls.as_deref_mut() else { return };
+        tls.close(self.keylog.as_deref());
+        if tls.learned().is_empty() {
+            return;
+        }
+        if let Some(state) = self.sessions.get_mut(&c.session) {
+            for r in tls.learned() {
+                if !state.resumable.contains(r) {
+                    if state.resumable.len() >= MAX_RESUMABLE {
+                        state.resumable.remove(0);
+                    }
+                    state.resumable.push(r.clone());
+                }
+            }
         }
     }
 
@@ -845,7 +938,7 @@ mod tests {
         {
             let p = packet(from, to, syn, payload);
             let seg = crate::capture::decode_tcp(crate::capture::link::linktype::RAW, &p).unwrap();
-            tracker.segment(&seg, at(11, 10 + i as u64));
+            tracker.segment(&seg, at(11, 10 + i as u64), &|_| None);
         }
         feed(&mut session, &mut tracker, false, b"226 Done.\r\n", at(12, 20));
         assert!(tracker.wants_ports(40000, 1));

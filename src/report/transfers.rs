@@ -2,7 +2,7 @@
 //! becomes one.
 
 use super::columns::report_row;
-use crate::data::outcome::{classify, transferred_bytes};
+use crate::data::outcome::{bytes_kind, classify, transferred_bytes};
 use crate::data::{DataConn, Transfer};
 
 report_row! {
@@ -18,7 +18,7 @@ report_row! {
         data_port: Option<u16> => "its port",
         /// `initiator->listener` of the data connection seen, or `none`.
         data_connection: String => "the TCP connection seen for it, `initiator->listener`, or `none`",
-        bytes: Option<u64> => "payload bytes of the transfer's direction, counted from TCP sequence numbers (retransmissions once; a snaplen does not matter)",
+        bytes: Option<u64> => "payload bytes of the transfer's direction, counted from TCP sequence numbers (retransmissions once; a snaplen does not matter); for a decrypted FTPS data connection the plaintext bytes (see `bytes_kind`)",
         announced_size: Option<u64> => "size the server announced (`150 … (N bytes)`, or `213` to `SIZE` of the same path)",
         replies: String => "the control replies to the command, in order (`150 226`, `150 426`, `425`)",
         start_time: String => "time of the command",
@@ -28,8 +28,9 @@ report_row! {
         data_first_frame: Option<u64> => "first packet of the data connection",
         data_last_frame: Option<u64> => "last packet of the data connection",
         outcome: String => "`complete`, `failed`, `aborted` (the client sent ABOR before the final reply), `incomplete-capture` (the server reports success but the data connection, or part of it, is not in the capture; or the capture ends before the final reply). A transfer with no final reply although the server answered later commands is `failed`",
-        cause: String => "stable id: `pasv-private-address`, `data-connection-refused`, `no-data-connection`, `data-connection-failed`, `reset-mid-transfer`, `short-transfer`, `permission-denied`, `file-not-found`, `file-unavailable`, `disk-full`, `not-logged-in`, `bad-sequence`, `command-rejected`, `server-error`, `aborted-by-client`, `data-connection-not-captured`, `no-data-setup-seen`, `short-capture`, `no-final-reply`, `tls-session-reuse-required` (FTPS: vsftpd's 522 when the data connection does not resume the control connection's TLS session), `data-connection-tls-failed` (the data connection's TLS handshake failed)",
+        cause: String => "stable id: `pasv-private-address`, `data-connection-refused`, `no-data-connection`, `data-connection-failed`, `reset-mid-transfer`, `short-transfer`, `permission-denied`, `file-not-found`, `file-unavailable`, `disk-full`, `not-logged-in`, `bad-sequence`, `command-rejected`, `server-error`, `aborted-by-client`, `data-connection-not-captured`, `no-data-setup-seen`, `short-capture`, `no-final-reply`, `tls-session-reuse-required` (FTPS: vsftpd's 522, or a 425 or 522 after the data connection's TLS handshake made a new session instead of resuming the control connection's, as ProFTPD does), `data-connection-tls-failed` (FTPS: the data connection's TLS handshake ended in an alert, named in `cause_detail`, or was closed before it finished; or the server's 425/522 says TLS failed)",
         cause_detail: String => "one sentence",
+        bytes_kind: String => "what `bytes` counts: `cleartext` (a plain data connection), `plaintext` (a PROT P data connection decrypted with `--tls-keylog`: the application data inside TLS), `tls-records` (a PROT P data connection not decrypted: TLS record bytes, headers and handshake included); empty when no data connection was seen",
     }
 }
 
@@ -59,5 +60,6 @@ pub(crate) fn transfer_row(capture: &str, t: &Transfer, conn: Option<&DataConn>)
         outcome: outcome.into(),
         cause: cause.into(),
         cause_detail: detail,
+        bytes_kind: conn.map(bytes_kind).unwrap_or_default().to_string(),
     }
 }

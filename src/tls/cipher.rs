@@ -183,27 +183,49 @@ fn engine(algorithm: Algorithm, key: &[u8]) -> Option<Engine> {
     })
 }
 
-/// HKDF-Expand-Label (RFC 8446 §7.1) with an empty context.
-fn expand_label(hash: Hash, secret: &[u8], label: &str, len: usize) -> Option<Vec<u8>> {
+/// The `HkdfLabel` of HKDF-Expand-Label (RFC 8446 §7.1), empty context.
+fn hkdf_label(label: &str, len: usize) -> Vec<u8> {
     let full = format!("tls13 {label}");
     let mut info = Vec::with_capacity(4 + full.len());
     info.extend_from_slice(&(len as u16).to_be_bytes());
     info.push(full.len() as u8);
     info.extend_from_slice(full.as_bytes());
     info.push(0);
-    let mut out = vec![0; len];
-    match hash {
-        Hash::Sha256 => Hkdf::<Sha256>::from_prk(secret).ok()?.expand(&info, &mut out).ok()?,
-        Hash::Sha384 => Hkdf::<Sha384>::from_prk(secret).ok()?.expand(&info, &mut out).ok()?,
+    info
+}
+
+/// HKDF-Expand-Label (RFC 8446 §7.1) with an empty context, for each
+/// `(label, length)`: one HMAC key set-up for all of them.
+fn expand_labels<const N: usize>(hash: Hash, secret: &[u8], labels: [(&str, usize); N]) -> Option<[Vec<u8>; N]> {
+    macro_rules! run {
+        ($h:ty) => {{
+            let hk = Hkdf::<$h>::from_prk(secret).ok()?;
+            let mut outs = Vec::with_capacity(N);
+            for (label, len) in labels {
+                let mut out = vec![0; len];
+                hk.expand(&hkdf_label(label, len), &mut out).ok()?;
+                outs.push(out);
+            }
+            outs
+        }};
     }
+    let out = match hash {
+        Hash::Sha256 => run!(Sha256),
+        Hash::Sha384 => run!(Sha384),
+    };
+    out.try_into().ok()
+}
+
+/// HKDF-Expand-Label (RFC 8446 §7.1) with an empty context.
+fn expand_label(hash: Hash, secret: &[u8], label: &str, len: usize) -> Option<Vec<u8>> {
+    let [out] = expand_labels(hash, secret, [(label, len)])?;
     Some(out)
 }
 
 impl RecordKey {
     /// TLS 1.3: the record key of a traffic secret.
     pub fn tls13(algorithm: Algorithm, hash: Hash, secret: &[u8]) -> Option<RecordKey> {
-        let key = expand_label(hash, secret, "key", algorithm.key_len())?;
-        let iv = expand_label(hash, secret, "iv", 12)?;
+        let [key, iv] = expand_labels(hash, secret, [("key", algorithm.key_len()), ("iv", 12)])?;
         Some(RecordKey {
             engine: engine(algorithm, &key)?,
             iv: iv.try_into().ok()?,

@@ -85,6 +85,13 @@ impl KeyLog {
         else {
             return Err("not `LABEL CLIENT_RANDOM SECRET`");
         };
+        if label == "RSA" {
+            // `RSA <first 8 bytes of the encrypted pre-master> <pre-master>`.
+            return match (hex(random).map(|r| r.len()), hex(secret).map(|s| s.len())) {
+                (Some(8), Some(48)) => Ok(()),
+                _ => Err("an RSA line is 8 bytes of encrypted pre-master secret and a 48-byte pre-master secret"),
+            };
+        }
         let random = hex(random).ok_or("client random is not hex")?;
         let random: [u8; 32] = random.try_into().map_err(|_| "client random is not 32 bytes")?;
         let secret = hex(secret).ok_or("secret is not hex (or too long)")?;
@@ -100,8 +107,15 @@ impl KeyLog {
             "SERVER_HANDSHAKE_TRAFFIC_SECRET" => &mut entry.server_handshake,
             "CLIENT_TRAFFIC_SECRET_0" => &mut entry.client_traffic,
             "SERVER_TRAFFIC_SECRET_0" => &mut entry.server_traffic,
-            // Known labels this reader has no use for.
-            "EXPORTER_SECRET" | "EARLY_EXPORTER_SECRET" | "CLIENT_EARLY_TRAFFIC_SECRET" => return Ok(()),
+            // Known labels this reader has no use for: the later traffic
+            // secrets (`_N`, OpenSSL after a KeyUpdate) are derived from
+            // `_0` as the KeyUpdate is read, and an `RSA` line (encrypted
+            // pre-master secret) comes with the session's CLIENT_RANDOM.
+            "EXPORTER_SECRET"
+            | "EARLY_EXPORTER_SECRET"
+            | "CLIENT_EARLY_TRAFFIC_SECRET"
+            | "CLIENT_TRAFFIC_SECRET_N"
+            | "SERVER_TRAFFIC_SECRET_N" => return Ok(()),
             _ => return Err("unknown label"),
         };
         *slot = Some(secret);
@@ -131,5 +145,21 @@ mod tests {
         assert_eq!(s.master.as_deref(), Some(&[0x11; 48][..]));
         assert_eq!(s.server_traffic.as_deref(), Some(&[0x22; 32][..]));
         assert!(!format!("{s:?}").contains("17"), "Debug shows no key bytes");
+    }
+
+    #[test]
+    fn later_traffic_secrets_and_rsa_lines_are_known_labels() {
+        let random = "cd".repeat(32);
+        let text = format!(
+            "CLIENT_TRAFFIC_SECRET_N {random} {s}\nSERVER_TRAFFIC_SECRET_N {random} {s}\nRSA {} {}\nRSA 0011 {}\n",
+            "ee".repeat(8),
+            "ff".repeat(48),
+            "ff".repeat(48),
+            s = "33".repeat(32)
+        );
+        let mut log = KeyLog::default();
+        let problems = log.add("keys.log", &text);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with("keys.log:4: an RSA line"), "{problems:?}");
     }
 }

@@ -25,6 +25,57 @@ const RESYNC_SEQ: u64 = 64;
 /// can look like a record header at every byte.
 const RESYNC_TRIES: u32 = 16;
 
+/// A TLS 1.2 session another connection may resume: its session ID or a
+/// ticket the server issued for it, and its master secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Resumable {
+    pub id: Vec<u8>,
+    master: Vec<u8>,
+}
+
+/// Key material never reaches a report, a warning or a transcript.
+impl std::fmt::Debug for Resumable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resumable").field("id_len", &self.id.len()).finish()
+    }
+}
+
+/// Most session IDs and tickets remembered per connection.
+const MAX_RESUMABLE: usize = 8;
+/// Longest ticket kept (RFC 5077 allows 65535; real ones are ~200 bytes).
+const MAX_TICKET: usize = 2048;
+
+/// TLS 1.2 session resumption (RFC 5246 §7.3, RFC 5077): what the hellos
+/// and NewSessionTickets said, and the master secret once known.
+#[derive(Default)]
+struct Resumption {
+    client_session_id: Vec<u8>,
+    server_session_id: Vec<u8>,
+    /// The ticket the ClientHello offered (session_ticket extension).
+    client_ticket: Vec<u8>,
+    /// Tickets the server issued in this connection.
+    tickets: Vec<Vec<u8>>,
+    master: Option<Vec<u8>>,
+    /// Sessions this connection may resume (set by its owner).
+    offered: Vec<Resumable>,
+}
+
+/// How the handshake of a connection went, as far as the capture shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handshake {
+    /// No ClientHello seen.
+    NotSeen,
+    /// Started, not finished (yet).
+    Started,
+    /// Both sides switched to protected records (TLS 1.2: both
+    /// ChangeCipherSpecs; TLS 1.3: the client's first protected record,
+    /// its Finished).
+    Done,
+    /// An alert came before the handshake finished: its code, and whether
+    /// the client sent it.
+    Alert { code: u8, by_client: bool },
+}
+
 /// How a TLS session went, for the sessions report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsSummary {
@@ -78,6 +129,20 @@ pub struct TlsConnection {
     /// Gaps inside the TLS stream, and records skipped to find the way back.
     pub gaps: u64,
     no_key: bool,
+    /// Record keys were derived (from the key log or a resumed session).
+    keyed: bool,
+    /// The ServerHello resumed a session (TLS 1.2: it echoed the client's
+    /// session ID; TLS 1.3: it took a pre-shared key).
+    pub resumed: bool,
+    /// The first alert before the handshake finished.
+    handshake_alert: Option<(u8, bool)>,
+    /// A ClientHello was seen.
+    client_hello_seen: bool,
+    resumption: Option<Box<Resumption>>,
+    /// Application data plaintext bytes opened, by direction.
+    pub plaintext: [u64; 2],
+    /// Not a control connection: cleartext after TLS is not FTP (no CCC).
+    pub data_channel: bool,
 }
 
 impl std::fmt::Debug for TlsConnection {
@@ -111,6 +176,7 @@ impl TlsConnection {
         loop {
             let buf = &self.dirs[dir].pending;
             if !self.dirs[dir].lost
+                && !self.data_channel
                 && buf.get(at).is_some_and(|&b| b.is_ascii_alphanumeric())
                 && looks_like_ftp(&buf[at..])
             {
@@ -210,10 +276,19 @@ impl TlsConnection {
                     self.hellos(dir, keys);
                 }
                 20 if !tls13 => self.dirs[dir].protected = true,
-                21 => self.alert = self.alert.or(body.get(1).copied()),
+                21 => {
+                    if let Some(&code) = body.get(1) {
+                        self.note_alert(dir, code);
+                    }
+                }
                 _ => {}
             }
             return !resync || matches!(kind, 20..=22);
+        }
+        if tls13 {
+            // Protected records from this side: for the client, its
+            // Finished (the handshake is done).
+            self.dirs[dir].protected = true;
         }
         let opened = self.open(dir, header, body, resync);
         let Some(mut opened) = opened else {
@@ -231,8 +306,17 @@ impl TlsConnection {
             kind
         };
         match inner {
-            23 => plain(&opened, true),
-            21 => self.alert = self.alert.or(opened.get(1).copied()),
+            23 => {
+                if let Some(n) = self.plaintext.get_mut(dir) {
+                    *n += opened.len() as u64;
+                }
+                plain(&opened, true)
+            }
+            21 => {
+                if let Some(&code) = opened.get(1) {
+                    self.note_alert(dir, code);
+                }
+            }
             22 if tls13 => self.encrypted_handshake(dir, &opened),
             _ => {}
         }
@@ -295,6 +379,17 @@ impl TlsConnection {
                     self.server_hello(body);
                     self.derive(keys);
                 }
+                // TLS 1.2 NewSessionTicket: lifetime, ticket (RFC 5077 §3.3).
+                4 if self.version != Some(0x0304) => {
+                    if let Some(n) = be16(body, 4).map(usize::from) {
+                        if let Some(ticket) = body.get(6..6 + n).filter(|t| !t.is_empty() && t.len() <= MAX_TICKET) {
+                            let r = self.resumption.get_or_insert_with(Default::default);
+                            if r.tickets.len() < MAX_RESUMABLE {
+                                r.tickets.push(ticket.to_vec());
+                            }
+                        }
+                    }
+                }
                 _ => {}
             }
             at += 4 + len;
@@ -306,10 +401,14 @@ impl TlsConnection {
     }
 
     fn client_hello(&mut self, body: &[u8]) {
+        self.client_hello_seen = true;
         if let Some(random) = body.get(2..34) {
             self.client_random = random.try_into().ok();
         }
         let Some(sid) = body.get(34).map(|&n| usize::from(n)) else { return };
+        if let Some(id) = body.get(35..35 + sid).filter(|id| !id.is_empty() && id.len() <= 32) {
+            self.resumption.get_or_insert_with(Default::default).client_session_id = id.to_vec();
+        }
         let mut at = 35 + sid;
         let Some(suites) = be16(body, at) else { return };
         at += 2 + usize::from(suites);
@@ -317,6 +416,10 @@ impl TlsConnection {
         at += 1 + comp + 2;
         while let (Some(ext), Some(len)) = (be16(body, at), be16(body, at + 2)) {
             let data = body.get(at + 4..at + 4 + usize::from(len)).unwrap_or_default();
+            if ext == 35 && !data.is_empty() && data.len() <= MAX_TICKET {
+                // session_ticket: the ticket offered for resumption.
+                self.resumption.get_or_insert_with(Default::default).client_ticket = data.to_vec();
+            }
             if ext == 0 {
                 // server_name: list length, type 0 (host name), length, name.
                 if let (Some(0), Some(n)) = (data.get(2), be16(data, 3)) {
@@ -335,6 +438,14 @@ impl TlsConnection {
             self.server_random = random.try_into().ok();
         }
         let Some(sid) = body.get(34).map(|&n| usize::from(n)) else { return };
+        let server_id = body.get(35..35 + sid).filter(|id| !id.is_empty() && id.len() <= 32);
+        let mut echoed = false;
+        if let Some(id) = server_id {
+            let r = self.resumption.get_or_insert_with(Default::default);
+            r.server_session_id = id.to_vec();
+            echoed = r.client_session_id == id;
+        }
+        let mut psk = false;
         let mut at = 35 + sid;
         self.suite = be16(body, at);
         at += 3 + 2;
@@ -346,26 +457,55 @@ impl TlsConnection {
             if ext == 0x0016 {
                 self.encrypt_then_mac = true;
             }
+            if ext == 0x0029 {
+                psk = true;
+            }
             at += 4 + usize::from(len);
         }
+        // TLS 1.2: the server echoed the client's session ID, an abbreviated
+        // handshake resuming that session (or the ticket's). TLS 1.3 echoes
+        // it always (RFC 8446 §4.1.3): there a pre_shared_key says so.
+        self.resumed = if self.version == Some(0x0304) { psk } else { echoed };
     }
 
     fn derive(&mut self, keys: Option<&KeyLog>) {
         let (Some(random), Some(id)) = (self.client_random, self.suite) else { return };
         let Some(known) = suite(id) else { return };
-        let Some(secrets) = keys.and_then(|k| k.get(&random)) else {
+        let logged = keys.and_then(|k| k.get(&random));
+        // TLS 1.2 resumption: the master secret is the resumed session's,
+        // logged perhaps only under the client random of its first
+        // handshake (found by session ID or ticket).
+        let resumed_master = || -> Option<Vec<u8>> {
+            let r = self.resumption.as_deref()?;
+            if !self.resumed || self.version == Some(0x0304) {
+                return None;
+            }
+            let wanted = [&r.client_ticket, &r.server_session_id];
+            let found = r.offered.iter().find(|o| wanted.iter().any(|w| !w.is_empty() && **w == o.id))?;
+            Some(found.master.clone())
+        };
+        let master = logged.and_then(|s| s.master.clone()).or_else(resumed_master);
+        if logged.is_none() && master.is_none() {
             self.no_key = true;
             return;
-        };
+        }
+        let empty = keylog::Secrets::default();
+        let secrets = logged.unwrap_or(&empty);
+        if self.version != Some(0x0304) {
+            if let Some(m) = &master {
+                self.resumption.get_or_insert_with(Default::default).master = Some(m.clone());
+            }
+        }
         if let Some(cbc) = known.cbc {
             if let (Some(master), Some(server_random), Some(0x0302 | 0x0303)) =
-                (&secrets.master, self.server_random, self.version)
+                (&master, self.server_random, self.version)
             {
                 if let Some((client, server)) =
                     RecordKey::tls12_cbc(cbc, master, &random, &server_random, self.encrypt_then_mac)
                 {
                     self.dirs[0].keys = vec![client];
                     self.dirs[1].keys = vec![server];
+                    self.keyed = true;
                 }
             }
             return;
@@ -382,13 +522,79 @@ impl TlsConnection {
                 d.last_secret = traffic.clone();
             }
             self.no_key = self.dirs.iter().all(|d| d.keys.is_empty());
-        } else if let (Some(master), Some(server_random)) = (&secrets.master, self.server_random) {
+            self.keyed = !self.no_key;
+        } else if let (Some(master), Some(server_random)) = (&master, self.server_random) {
             if let Some((client, server)) = RecordKey::tls12(algorithm, hash, master, &random, &server_random) {
                 self.dirs[0].keys = vec![client];
                 self.dirs[1].keys = vec![server];
+                self.keyed = true;
             }
         } else {
             self.no_key = true;
+        }
+    }
+
+    fn note_alert(&mut self, dir: usize, code: u8) {
+        self.alert = self.alert.or(Some(code));
+        if self.handshake_alert.is_none() && self.handshake() != Handshake::Done {
+            self.handshake_alert = Some((code, dir == 0));
+        }
+    }
+
+    /// How far the handshake went.
+    pub fn handshake(&self) -> Handshake {
+        if let Some((code, by_client)) = self.handshake_alert {
+            return Handshake::Alert { code, by_client };
+        }
+        let done = match self.version {
+            Some(0x0304) => self.dirs[0].protected,
+            Some(_) => self.dirs[0].protected && self.dirs[1].protected,
+            None => false,
+        };
+        if done {
+            Handshake::Done
+        } else if self.client_hello_seen {
+            Handshake::Started
+        } else {
+            Handshake::NotSeen
+        }
+    }
+
+    /// Record keys were found for this connection (key log or resumption).
+    pub fn keyed(&self) -> bool {
+        self.keyed
+    }
+
+    /// Whether records that could not be opened were met.
+    pub fn all_opened(&self) -> bool {
+        self.undecrypted == 0
+    }
+
+    /// Nothing more can be learned from the rest of the stream: the
+    /// handshake is over (or failed) and there is no key to open records.
+    pub fn nothing_more_to_learn(&self) -> bool {
+        !self.keyed && !matches!(self.handshake(), Handshake::NotSeen | Handshake::Started)
+    }
+
+    /// TLS 1.2 sessions of this connection others may resume: its session
+    /// ID and the tickets it was issued, with the master secret, once known.
+    pub fn resumable(&self) -> Vec<Resumable> {
+        let Some(r) = self.resumption.as_deref() else { return Vec::new() };
+        let Some(master) = &r.master else { return Vec::new() };
+        std::iter::once(&r.server_session_id)
+            .chain(&r.tickets)
+            .filter(|id| !id.is_empty())
+            .take(MAX_RESUMABLE)
+            .map(|id| Resumable { id: id.clone(), master: master.clone() })
+            .collect()
+    }
+
+    /// Sessions this connection may resume (before its handshake is read).
+    pub fn offer(&mut self, sessions: Vec<Resumable>) {
+        if !sessions.is_empty() {
+            let r = self.resumption.get_or_insert_with(Default::default);
+            r.offered = sessions;
+            r.offered.truncate(2 * MAX_RESUMABLE);
         }
     }
 
@@ -447,7 +653,7 @@ fn plausible_header(b: &[u8]) -> bool {
 }
 
 /// RFC 8446 §6 alert names.
-fn alert_name(code: u8) -> &'static str {
+pub fn alert_name(code: u8) -> &'static str {
     match code {
         0 => "close_notify",
         10 => "unexpected_message",
@@ -497,6 +703,100 @@ mod tests {
         assert!(tls.dirs[1].pending.is_empty());
         // The other direction is untouched.
         assert!(!tls.dirs[0].given_up);
+    }
+
+    /// A handshake record holding one message.
+    fn hs_record(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut hs = vec![kind, 0, (body.len() >> 8) as u8, body.len() as u8];
+        hs.extend_from_slice(body);
+        let mut r = vec![22, 3, 3, (hs.len() >> 8) as u8, hs.len() as u8];
+        r.extend_from_slice(&hs);
+        r
+    }
+
+    /// A TLS 1.2 ClientHello (random `random`, session ID `sid`, suite
+    /// 0xc030) and the ServerHello answering it with session ID `server_sid`.
+    fn tls12_hellos(random: u8, sid: &[u8], server_sid: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let mut ch = vec![3, 3];
+        ch.extend_from_slice(&[random; 32]);
+        ch.push(sid.len() as u8);
+        ch.extend_from_slice(sid);
+        ch.extend_from_slice(&[0, 2, 0xc0, 0x30, 1, 0, 0, 0]);
+        let mut sh = vec![3, 3];
+        sh.extend_from_slice(&[0x55; 32]);
+        sh.push(server_sid.len() as u8);
+        sh.extend_from_slice(server_sid);
+        sh.extend_from_slice(&[0xc0, 0x30, 0, 0, 0]);
+        (hs_record(1, &ch), hs_record(2, &sh))
+    }
+
+    #[test]
+    fn a_resumed_tls12_session_takes_the_master_secret_of_the_session_it_resumes() {
+        // The control connection: a full handshake under a logged client
+        // random; its session ID and a NewSessionTicket become resumable.
+        let mut keys = KeyLog::default();
+        let text = format!("CLIENT_RANDOM {} {}\n", "01".repeat(32), "ab".repeat(48));
+        assert!(keys.add("k", &text).is_empty());
+        let mut control = TlsConnection::default();
+        let (ch, sh) = tls12_hellos(1, &[], &[7; 32]);
+        control.feed(0, &ch, Some(&keys), &mut |_, _| {});
+        let mut ticket = vec![0, 0, 0, 60, 0, 4];
+        ticket.extend_from_slice(b"TKT1");
+        let mut server = sh.clone();
+        server.extend(hs_record(4, &ticket));
+        control.feed(1, &server, Some(&keys), &mut |_, _| {});
+        assert!(control.keyed() && !control.resumed);
+        let resumable = control.resumable();
+        assert_eq!(resumable.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), [vec![7; 32], b"TKT1".to_vec()]);
+        assert!(!format!("{resumable:?}").contains("171"), "no key bytes in Debug");
+        // A data connection under another client random, not logged,
+        // resuming by session ID: keyed from the control's master secret.
+        let resume = |sid: &[u8], server_sid: &[u8]| {
+            let mut data = TlsConnection::default();
+            data.offer(resumable.clone());
+            let (ch, sh) = tls12_hellos(2, sid, server_sid);
+            data.feed(0, &ch, Some(&keys), &mut |_, _| {});
+            data.feed(1, &sh, Some(&keys), &mut |_, _| {});
+            (data.resumed, data.keyed())
+        };
+        assert_eq!(resume(&[7; 32], &[7; 32]), (true, true));
+        // Not resumed (the server chose a new session ID): no key.
+        assert_eq!(resume(&[7; 32], &[8; 32]), (false, false));
+        // An unknown session: resumed, but nothing to resume it with.
+        assert_eq!(resume(&[9; 32], &[9; 32]), (true, false));
+    }
+
+    #[test]
+    fn the_handshake_ends_done_or_in_an_alert() {
+        let (ch, sh) = tls12_hellos(3, &[], &[]);
+        let mut tls = TlsConnection::default();
+        assert_eq!(tls.handshake(), Handshake::NotSeen);
+        tls.feed(0, &ch, None, &mut |_, _| {});
+        assert_eq!(tls.handshake(), Handshake::Started);
+        // The server refuses: handshake_failure, in cleartext.
+        let mut refused = tls.clone_for_test();
+        refused.feed(1, &[21, 3, 3, 0, 2, 2, 40], None, &mut |_, _| {});
+        assert_eq!(refused.handshake(), Handshake::Alert { code: 40, by_client: false });
+        assert!(refused.nothing_more_to_learn());
+        // Both sides change cipher spec: done; a later alert is the session's.
+        tls.feed(1, &sh, None, &mut |_, _| {});
+        tls.feed(1, &[20, 3, 3, 0, 1, 1], None, &mut |_, _| {});
+        assert_eq!(tls.handshake(), Handshake::Started);
+        tls.feed(0, &[20, 3, 3, 0, 1, 1], None, &mut |_, _| {});
+        assert_eq!(tls.handshake(), Handshake::Done);
+        assert!(tls.nothing_more_to_learn(), "no key: nothing more to read");
+    }
+
+    impl TlsConnection {
+        /// A copy of the handshake state so far (tests only).
+        fn clone_for_test(&self) -> TlsConnection {
+            TlsConnection {
+                version: self.version,
+                suite: self.suite,
+                client_hello_seen: self.client_hello_seen,
+                ..Default::default()
+            }
+        }
     }
 
     #[test]
