@@ -92,8 +92,9 @@ pub struct TranscriptArgs {
     #[command(flatten)]
     pub common: CommonArgs,
 
-    /// The session number (the `session` column of the reports).
-    #[arg(long, value_name = "N", conflicts_with = "endpoint", required_unless_present = "endpoint")]
+    /// The session number (the `session` column of the reports). Without
+    /// `--session` and `--endpoint`: an index of the sessions, one a line.
+    #[arg(long, value_name = "N", conflicts_with = "endpoint")]
     pub session: Option<u64>,
 
     /// Either end of the control connection: `IP` or `IP:PORT` (`[v6]:port`).
@@ -331,13 +332,16 @@ impl ReportArgs {
 impl TranscriptArgs {
     fn into_run(self) -> Result<Run> {
         let mut config = self.common.config()?;
-        config.transcript = Some(match (&self.endpoint, self.session) {
-            (Some(e), _) => parse_endpoint(e)?,
-            (None, Some(n)) => TranscriptSelect::Session(n),
-            (None, None) => bail!("give --session N or --endpoint ADDR"),
-        });
+        // Neither: the index of sessions, to pick one from.
+        config.transcript = match (&self.endpoint, self.session) {
+            (Some(e), _) => Some(parse_endpoint(e)?),
+            (None, Some(n)) => Some(TranscriptSelect::Session(n)),
+            (None, None) => None,
+        };
+        let index = config.transcript.is_none();
         config.track_data = true;
-        let task = Task::Transcript { output: self.output };
+        config.session_rows = index;
+        let task = Task::Transcript { output: self.output, index };
         Ok(self.common.into_run(config, task))
     }
 }
