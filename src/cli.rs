@@ -56,34 +56,34 @@ pub enum Command {
 /// Options of the default command (the incident report).
 #[derive(Debug, ClapArgs)]
 pub struct ReportArgs {
-    #[command(flatten)]
-    pub common: CommonArgs,
-
     /// Write the incident report here instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", help_heading = "Reports")]
     pub output: Option<PathBuf>,
 
     /// Reply codes to report: codes and classes, e.g. `214,503,425` or `4xx,5xx`.
-    #[arg(long, value_name = "LIST", default_value = "214,503")]
+    #[arg(long, value_name = "LIST", default_value = "214,503", help_heading = "Reports")]
     pub codes: String,
 
     /// Also report every command the checker judged out of sequence that the
     /// server accepted or refused with another code, with a `verdict` column.
-    #[arg(long)]
+    #[arg(long, help_heading = "Reports")]
     pub violations: bool,
 
     /// Write one row per data command (RETR, STOR, LIST, …) with its data
     /// connection, outcome and cause to FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Reports")]
     pub transfers: Option<PathBuf>,
 
     /// Write one row per control session to FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Reports")]
     pub sessions: Option<PathBuf>,
 
     /// Format of every report.
-    #[arg(long, value_enum, default_value = "csv")]
+    #[arg(long, value_enum, default_value = "csv", help_heading = "Reports")]
     pub format: OutputFormat,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Options of `ftpcap transcript`.
@@ -115,74 +115,99 @@ pub struct CommonArgs {
     pub captures: Vec<PathBuf>,
 
     /// More FTP control server ports besides 21 (repeatable, or comma-separated).
-    #[arg(long, value_name = "PORT", value_delimiter = ',')]
+    #[arg(long, value_name = "PORT", value_delimiter = ',', help_heading = "Input")]
     pub port: Vec<u16>,
 
     /// Also recognise control connections on any port by a `220` greeting.
-    #[arg(long)]
+    #[arg(long, help_heading = "Input")]
     pub detect: bool,
 
     /// Show PASS arguments instead of `****`.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output and run")]
     pub show_passwords: bool,
 
     /// No progress bar and no summary on standard error.
-    #[arg(short, long)]
+    #[arg(short, long, help_heading = "Output and run")]
     pub quiet: bool,
 
     /// How overlapping retransmissions (and IP fragments) with different
     /// bytes are resolved.
-    #[arg(long, value_enum, default_value = "first")]
+    #[arg(long, value_enum, default_value = "first", help_heading = "Limits (tuning; defaults suit most captures)")]
     pub overlap: Overlap,
 
     /// Flows tracked at once per capture. When full, idle and payload-less
     /// flows go first, then the least recently active sessions. The default
     /// keeps a flood of sessions that all carry payload under 64 MiB.
-    #[arg(long, value_name = "N", default_value_t = 8_192)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 8_192,
+        help_heading = "Limits (tuning; defaults suit most captures)"
+    )]
     pub max_flows: usize,
 
     /// Out-of-order bytes buffered per stream direction.
-    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024, help_heading = "Limits (tuning; defaults suit most captures)")]
     pub max_buffer: usize,
 
     /// Out-of-order bytes buffered over all flows.
-    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20, help_heading = "Limits (tuning; defaults suit most captures)")]
     pub max_total_buffer: usize,
 
     /// Longest command or reply line kept (longer lines are cut and flagged).
-    #[arg(long, value_name = "BYTES", default_value_t = 4096)]
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = 4096,
+        help_heading = "Limits (tuning; defaults suit most captures)"
+    )]
     pub max_line: usize,
 
     /// Most lines kept of one multi-line reply.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1000,
+        help_heading = "Limits (tuning; defaults suit most captures)"
+    )]
     pub max_reply_lines: usize,
 
     /// Most commands waiting for a reply in one session.
-    #[arg(long, value_name = "N", default_value_t = 64)]
+    #[arg(long, value_name = "N", default_value_t = 64, help_heading = "Limits (tuning; defaults suit most captures)")]
     pub max_pending: usize,
 
     /// Most announced data connections waiting to be seen per capture.
-    #[arg(long, value_name = "N", default_value_t = 4096)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4096,
+        help_heading = "Limits (tuning; defaults suit most captures)"
+    )]
     pub max_expected: usize,
 
     /// Seconds of capture time after which an idle flow (control or data
     /// connection) is closed.
-    #[arg(long, value_name = "SECS", default_value_t = 3600.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 3600.0,
+        help_heading = "Limits (tuning; defaults suit most captures)"
+    )]
     pub idle_timeout: f64,
 
     /// NSS key log (SSLKEYLOGFILE) to decrypt FTPS control channels with
     /// (repeatable).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Input")]
     pub tls_keylog: Vec<PathBuf>,
 
     /// Server port whose control connections are TLS from the first byte
     /// (implicit FTPS; repeatable, or comma-separated).
-    #[arg(long, value_name = "PORT", value_delimiter = ',', default_value = "990")]
+    #[arg(long, value_name = "PORT", value_delimiter = ',', default_value = "990", help_heading = "Input")]
     pub implicit_tls_port: Vec<u16>,
 
     /// Captures analysed at once (0: one per core). Output is the same, row
     /// for row, as with one job.
-    #[arg(short, long, value_name = "N", default_value_t = 0)]
+    #[arg(short, long, value_name = "N", default_value_t = 0, help_heading = "Output and run")]
     pub jobs: usize,
 }
 

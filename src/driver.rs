@@ -7,7 +7,7 @@ use crate::capture::CaptureProblem;
 use crate::config::Config;
 use crate::diag::{Message, Summary};
 use crate::report::transfers::TRANSFER_COLUMNS;
-use crate::report::{incident_columns, transcript, Format, ReportWriter, SESSION_COLUMNS};
+use crate::report::{incident_columns, terminal_text, transcript, Format, ReportWriter, SESSION_COLUMNS};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::File;
@@ -173,8 +173,10 @@ impl Note {
 
     fn print(&self, bar: &ProgressBar) {
         match self {
-            Note::Warning(m) => bar.suspend(|| eprintln!("ftpcap: warning: {m}")),
-            Note::Problem(p) => bar.suspend(|| eprintln!("ftpcap: {p}")),
+            // Names and text from the wire: nothing that could drive or
+            // reorder the terminal gets through.
+            Note::Warning(m) => bar.suspend(|| eprintln!("ftpcap: warning: {}", terminal_text(&m.to_string()))),
+            Note::Problem(p) => bar.suspend(|| eprintln!("ftpcap: {}", terminal_text(p))),
         }
     }
 }
@@ -311,11 +313,7 @@ fn analyze_all(run: &Run, config: &Config, each: impl FnMut(Output) -> Result<()
 }
 
 /// [`analyze_all`], also giving the number of sessions seen.
-fn analyze_all_counted(
-    run: &Run,
-    config: &Config,
-    mut each: impl FnMut(Output) -> Result<()>,
-) -> Result<(i32, u64)> {
+fn analyze_all_counted(run: &Run, config: &Config, mut each: impl FnMut(Output) -> Result<()>) -> Result<(i32, u64)> {
     let (captures, problems) = expand_captures(&run.captures);
     let bar = progress_bar(run, &captures);
     let jobs = match run.jobs {
@@ -513,7 +511,9 @@ fn run_transcript(run: &Run, config: &Config, output: &Option<PathBuf>) -> Resul
             Some(crate::config::TranscriptSelect::Session(n)) => {
                 eprintln!("ftpcap: --session {n}: no such session ({valid}; `ftpcap transcript CAPTURE` lists them)")
             }
-            _ => eprintln!("ftpcap: --endpoint: no session has that end ({valid}; `ftpcap transcript CAPTURE` lists them)"),
+            _ => eprintln!(
+                "ftpcap: --endpoint: no session has that end ({valid}; `ftpcap transcript CAPTURE` lists them)"
+            ),
         }
         return Ok(status.max(exit::FATAL));
     }

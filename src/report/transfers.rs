@@ -30,6 +30,7 @@ report_row! {
         outcome: String => "`complete`, `failed`, `aborted` (the client sent ABOR before the final reply), `incomplete-capture` (the server reports success but the data connection, or part of it, is not in the capture; or the capture ends before the final reply). A transfer with no final reply although the server answered later commands is `failed`",
         cause: String => "stable id: `pasv-private-address`, `data-connection-refused`, `no-data-connection`, `data-connection-failed`, `reset-mid-transfer`, `short-transfer`, `permission-denied`, `file-not-found`, `file-unavailable`, `disk-full`, `not-logged-in`, `bad-sequence`, `command-rejected`, `server-error`, `aborted-by-client`, `data-connection-not-captured`, `no-data-setup-seen`, `short-capture`, `no-final-reply`, `tls-session-reuse-required` (FTPS: vsftpd's 522 when the data connection does not resume the control connection's TLS session), `data-connection-tls-failed` (the data connection's TLS handshake failed)",
         cause_detail: String => "one sentence",
+        community_id: String => "the data connection's Community ID (as in the incident report), empty when `data_connection` is `none`",
     }
 }
 
@@ -59,5 +60,6 @@ pub(crate) fn transfer_row(capture: &str, t: &Transfer, conn: Option<&DataConn>)
         outcome: outcome.into(),
         cause: cause.into(),
         cause_detail: detail,
+        community_id: conn.map(|c| crate::report::community_id::tcp(c.initiator, c.listener)).unwrap_or_default(),
     }
 }
