@@ -1,7 +1,10 @@
 //! Command-line flags, turned into a validated [`Run`] before any work
 //! starts: clap's definitions, value parsing and the limits' floors.
 
-use crate::config::{Config, DataLimits, FragmentLimits, ReassemblyLimits, SessionLimits, TranscriptSelect};
+use crate::capture::time::Timestamp;
+use crate::config::{
+    Config, DataLimits, FragmentLimits, FrameFilter, ReassemblyLimits, SessionLimits, TranscriptSelect,
+};
 use crate::driver::{Run, Task};
 use crate::flow::OverlapPolicy;
 use crate::report::Format;
@@ -205,6 +208,21 @@ pub struct CommonArgs {
     #[arg(long, value_name = "PORT", value_delimiter = ',', default_value = "990", help_heading = "Input")]
     pub implicit_tls_port: Vec<u16>,
 
+    /// Only packets to or from this address or network, `ADDR` or
+    /// `ADDR/PREFIX` (repeatable: any of them). Frame numbers stay those of
+    /// the whole capture.
+    #[arg(long, value_name = "ADDR[/PREFIX]", help_heading = "Input")]
+    pub host: Vec<String>,
+
+    /// Only frames stamped at or after TIME: RFC 3339
+    /// (`2026-11-25T00:13:48Z`, `…+02:00`) or seconds since the epoch.
+    #[arg(long, value_name = "TIME", help_heading = "Input")]
+    pub since: Option<String>,
+
+    /// Only frames stamped at or before TIME (as `--since`).
+    #[arg(long, value_name = "TIME", help_heading = "Input")]
+    pub until: Option<String>,
+
     /// Captures analysed at once (0: one per core). Output is the same, row
     /// for row, as with one job.
     #[arg(short, long, value_name = "N", default_value_t = 0, help_heading = "Output and run")]
@@ -235,6 +253,96 @@ pub fn parse_codes(spec: &str) -> Result<BTreeSet<u16>> {
         bail!("--codes: no codes given");
     }
     Ok(codes)
+}
+
+/// Parses `ADDR` or `ADDR/PREFIX` (`--host`).
+pub fn parse_host(s: &str) -> Result<(IpAddr, u8)> {
+    let (addr, prefix) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    let Ok(ip) = addr.trim_matches(['[', ']']).parse::<IpAddr>() else {
+        bail!("--host: `{s}` is not an address or ADDR/PREFIX");
+    };
+    let width = if ip.is_ipv4() { 32 } else { 128 };
+    let prefix = match prefix {
+        None => width,
+        Some(p) => match p.parse::<u8>() {
+            Ok(p) if p <= width => p,
+            _ => bail!("--host: `{s}`: the prefix must be 0 to {width}"),
+        },
+    };
+    Ok((ip, prefix))
+}
+
+/// Parses a time for `--since`/`--until`: RFC 3339 (`Z` or an offset,
+/// fraction optional) or seconds since the epoch (fraction optional).
+pub fn parse_time(flag: &str, s: &str) -> Result<Timestamp> {
+    let bad = || anyhow::anyhow!("{flag}: `{s}` is not an RFC 3339 time (2026-11-25T00:13:48Z) or epoch seconds");
+    let t = s.trim();
+    // Seconds and nanoseconds of `digits[.fraction]`.
+    let seconds = |text: &str| -> Option<(i64, u32)> {
+        let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 9 {
+            return None;
+        }
+        if !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let nanos = if frac.is_empty() { 0 } else { format!("{frac:0<9}").parse().ok()? };
+        Some((whole.parse().ok()?, nanos))
+    };
+    if let Some((secs, nanos)) = seconds(t) {
+        return Ok(Timestamp { secs, nanos, digits: 9 });
+    }
+    // YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)
+    let b = t.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return Err(bad());
+    }
+    let num = |r: std::ops::Range<usize>| -> Result<i64> {
+        let part = t.get(r).ok_or_else(bad)?;
+        if !part.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(bad());
+        }
+        part.parse().map_err(|_| bad())
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return Err(bad());
+    }
+    let rest = &t[19..];
+    let zone_at = rest.find(['Z', 'z', '+', '-']).ok_or_else(bad)?;
+    let (frac, zone) = rest.split_at(zone_at);
+    let nanos = match frac.strip_prefix('.') {
+        None if frac.is_empty() => 0,
+        Some(f) => seconds(&format!("0.{f}")).ok_or_else(bad)?.1,
+        None => return Err(bad()),
+    };
+    let offset = match zone {
+        "Z" | "z" => 0,
+        z if z.len() == 6 && z.as_bytes()[3] == b':' => {
+            let (h, m) = (num(19 + zone_at + 1..19 + zone_at + 3)?, num(19 + zone_at + 4..19 + zone_at + 6)?);
+            let sign = if z.starts_with('-') { -1 } else { 1 };
+            sign * (h * 3600 + m * 60)
+        }
+        _ => return Err(bad()),
+    };
+    // Howard Hinnant's days_from_civil.
+    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(Timestamp { secs: days * 86_400 + hour * 3600 + minute * 60 + second - offset, nanos, digits: 9 })
 }
 
 /// Parses `IP`, `IP:PORT` or `[IPv6]:PORT`.
@@ -285,6 +393,16 @@ impl CommonArgs {
                 bail!("{flag}: must be at least 1");
             }
         }
+        let filter = FrameFilter {
+            hosts: self.host.iter().map(|h| parse_host(h)).collect::<Result<_>>()?,
+            since: self.since.as_deref().map(|t| parse_time("--since", t)).transpose()?,
+            until: self.until.as_deref().map(|t| parse_time("--until", t)).transpose()?,
+        };
+        if let (Some(since), Some(until)) = (filter.since, filter.until) {
+            if since > until {
+                bail!("--until: must not be before --since");
+            }
+        }
         if !(self.idle_timeout.is_finite() && self.idle_timeout > 0.0) {
             bail!("--idle-timeout: must be a positive number of seconds");
         }
@@ -322,6 +440,7 @@ impl CommonArgs {
                 ..DataLimits::default()
             },
             implicit_tls_ports: self.implicit_tls_port.clone(),
+            filter,
             ..Config::default()
         })
     }
@@ -388,6 +507,24 @@ mod tests {
     fn ports_repeat_and_commas() {
         let args = Args::try_parse_from(["ftpcap", "--port", "2121,2122", "--port", "21", "x.pcap"]).unwrap();
         assert_eq!(args.report.common.config().unwrap().ports, vec![21, 2121, 2122, 990]);
+    }
+
+    #[test]
+    fn hosts_and_times() {
+        assert_eq!(parse_host("10.0.0.0/8").unwrap(), ("10.0.0.0".parse().unwrap(), 8));
+        assert_eq!(parse_host("2001:db8::1").unwrap(), ("2001:db8::1".parse().unwrap(), 128));
+        assert!(parse_host("10.0.0.0/33").is_err());
+        assert!(parse_host("nope").is_err());
+        let t = |s: &str| parse_time("--since", s).map(|t| (t.secs, t.nanos));
+        // 2026-11-25T00:13:48Z is 1795565628 (date -d ... +%s).
+        assert_eq!(t("2026-11-25T00:13:48Z").unwrap(), (1_795_565_628, 0));
+        assert_eq!(t("2026-11-25T02:13:48.5+02:00").unwrap(), (1_795_565_628, 500_000_000));
+        assert_eq!(t("2026-11-24T23:13:48.118032-01:00").unwrap(), (1_795_565_628, 118_032_000));
+        assert_eq!(t("1795565628.25").unwrap(), (1_795_565_628, 250_000_000));
+        assert_eq!(t("0").unwrap(), (0, 0));
+        for bad in ["yesterday", "2026-13-01T00:00:00Z", "2026-11-25T00:13:48", "2026-11-25", "-5", "1.2.3"] {
+            assert!(t(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -153,6 +153,8 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
             || c.downcast_ref::<csv::Error>()
                 .is_some_and(|ce| matches!(ce.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe))
+            // JSONL rows: serde_json wraps the write error.
+            || c.downcast_ref::<serde_json::Error>().and_then(|je| je.io_error_kind()) == Some(io::ErrorKind::BrokenPipe)
     })
 }
 
