@@ -46,7 +46,7 @@ pub struct RenderCache {
     /// The most recent address first.
     ips: [Option<(IpAddr, Vec<u8>)>; 2],
     /// The last connection's Community ID.
-    flow: Option<((SocketAddr, SocketAddr), String)>,
+    flow: Option<Box<((SocketAddr, SocketAddr), String)>>,
 }
 
 impl RenderCache {
@@ -167,10 +167,11 @@ impl<'a> CsvRecord<'a> {
     /// rows all name one connection, so the last one is kept.
     pub fn community_id(&mut self, a: SocketAddr, b: SocketAddr) {
         self.sep();
-        if self.cache.flow.as_ref().is_none_or(|(key, _)| *key != (a, b)) {
-            self.cache.flow = Some(((a, b), community_id::tcp(a, b)));
+        if self.cache.flow.as_ref().is_none_or(|flow| flow.0 != (a, b)) {
+            self.cache.flow = Some(Box::new(((a, b), community_id::tcp(a, b))));
         }
-        if let Some((_, text)) = &self.cache.flow {
+        if let Some(flow) = &self.cache.flow {
+            let (_, text) = &**flow;
             self.out.extend_from_slice(text.as_bytes());
         }
     }
