@@ -517,7 +517,9 @@ fn run_transcript(run: &Run, config: &Config, output: &Option<PathBuf>) -> Resul
                 "ftpcap: --endpoint: no session has that end ({valid}; `ftpcap transcript CAPTURE` lists them)"
             ),
         }
-        return Ok(status.max(exit::FATAL));
+        // A broken capture says so (1); a readable one that lacks the
+        // session was asked wrongly (2).
+        return Ok(if status == exit::OK { exit::FATAL } else { status });
     }
     Ok(status)
 }

@@ -41,6 +41,10 @@ pub fn server_software(banner: &[u8]) -> Option<String> {
         let Some(at) = find(banner, needle.as_bytes()) else { continue };
         let text = String::from_utf8_lossy(&banner[at + needle.len()..]);
         let mut rest = text.trim_start_matches([' ', '/', '(']);
+        // `Serv-U FTP Server v15.1`: the version after the product's words.
+        for words in ["FTP Server ", "FTP server ", "ftp server "] {
+            rest = rest.strip_prefix(words).unwrap_or(rest);
+        }
         for prefix in ["version ", "Version ", "v"] {
             if let Some(r) = rest.strip_prefix(prefix).filter(|r| r.starts_with(|c: char| c.is_ascii_digit())) {
                 rest = r;
@@ -93,10 +97,22 @@ pub fn may_name_software(code: u16) -> bool {
 /// The software a reply's wording names (see [`REPLY_PHRASES`]), from the
 /// last line of a reply with `code`.
 pub fn software_from_reply(code: u16, last_line: &[u8]) -> Option<&'static str> {
+    phrase_index(code, last_line).and_then(phrase_software)
+}
+
+/// Which [`REPLY_PHRASES`] entry a reply matches: a session keeps this
+/// byte, not the name (sessions stay within their allocation size).
+pub fn phrase_index(code: u16, last_line: &[u8]) -> Option<u8> {
     if !may_name_software(code) {
         return None;
     }
-    REPLY_PHRASES.iter().find(|(c, phrase, _)| *c == code && last_line.starts_with(phrase.as_bytes())).map(|e| e.2)
+    let i = REPLY_PHRASES.iter().position(|(c, phrase, _)| *c == code && last_line.starts_with(phrase.as_bytes()))?;
+    u8::try_from(i).ok()
+}
+
+/// The `server_software` value of [`REPLY_PHRASES`] entry `i`.
+pub fn phrase_software(i: u8) -> Option<&'static str> {
+    REPLY_PHRASES.get(usize::from(i)).map(|e| e.2)
 }
 
 /// Where `needle` (not empty) first occurs in `hay`, ASCII letters matched

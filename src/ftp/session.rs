@@ -99,7 +99,7 @@ pub struct Session {
     server_software: std::cell::OnceCell<Option<Box<str>>>,
     /// The software the first telling reply's wording names
     /// ([`super::identify::software_from_reply`]).
-    software_from_replies: Option<&'static str>,
+    software_from_replies: Option<u8>,
     /// The reply to SYST, if any.
     pub syst: Option<Box<[u8]>>,
     /// Commands listed by the server's plain HELP reply (space-separated),
@@ -256,7 +256,7 @@ impl Session {
         ServerSoftware {
             banner: self.banner.as_deref().or(banner),
             name: &self.server_software,
-            from_replies: self.software_from_replies,
+            from_replies: self.software_from_replies.and_then(super::identify::phrase_software),
         }
     }
 
@@ -478,7 +478,7 @@ impl Session {
         if self.software_from_replies.is_none() && super::identify::may_name_software(reply.code) {
             let lines = reply.lines();
             if let Some(last) = lines.len().checked_sub(1).and_then(|i| lines.get(i)) {
-                self.software_from_replies = super::identify::software_from_reply(reply.code, last);
+                self.software_from_replies = super::identify::phrase_index(reply.code, last);
             }
         }
         match reply.code {
