@@ -1,6 +1,7 @@
 //! What shapes an analysis: the [`Config`] the command line is turned into,
 //! with every limit that bounds memory and its default.
 
+use crate::capture::time::Timestamp;
 use crate::flow::{Endpoint, OverlapPolicy};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -45,6 +46,54 @@ pub struct Config {
     pub keylog: Option<std::sync::Arc<crate::tls::keylog::KeyLog>>,
     /// Server ports whose control connections are TLS from the first byte.
     pub implicit_tls_ports: Vec<u16>,
+    /// Frames kept (`--host`, `--since`, `--until`); the others are passed
+    /// over before any reassembly, keeping their numbers.
+    pub filter: FrameFilter,
+}
+
+/// Which frames an analysis reads: by address and by time. Frames left out
+/// still count, so frame numbers stay those of the whole capture.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FrameFilter {
+    /// `--host`: a packet is kept when either end is in one of these
+    /// networks (address, prefix length); empty keeps every packet.
+    pub hosts: Vec<(IpAddr, u8)>,
+    /// `--since`: frames stamped earlier are left out.
+    pub since: Option<Timestamp>,
+    /// `--until`: frames stamped later are left out.
+    pub until: Option<Timestamp>,
+}
+
+impl FrameFilter {
+    /// A frame stamped `ts` is in the time window.
+    pub fn time_ok(&self, ts: &Timestamp) -> bool {
+        self.since.is_none_or(|s| *ts >= s) && self.until.is_none_or(|u| *ts <= u)
+    }
+
+    /// A packet between `a` and `b` has an end in a `--host` network.
+    pub fn hosts_ok(&self, a: IpAddr, b: IpAddr) -> bool {
+        self.hosts.is_empty()
+            || self.hosts.iter().any(|&(net, prefix)| in_network(a, net, prefix) || in_network(b, net, prefix))
+    }
+}
+
+/// `ip` is in `net`/`prefix` (same family; the prefix at most the width).
+pub fn in_network(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
+    fn masked(bytes: &[u8], prefix: u8) -> impl Iterator<Item = u8> + '_ {
+        bytes.iter().enumerate().map(move |(i, b)| {
+            let bits = (prefix as usize).saturating_sub(i * 8).min(8);
+            if bits == 0 {
+                0
+            } else {
+                b & (0xffu8 << (8 - bits))
+            }
+        })
+    }
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => masked(&a.octets(), prefix).eq(masked(&n.octets(), prefix)),
+        (IpAddr::V6(a), IpAddr::V6(n)) => masked(&a.octets(), prefix).eq(masked(&n.octets(), prefix)),
+        _ => false,
+    }
 }
 
 impl Default for Config {
@@ -66,6 +115,7 @@ impl Default for Config {
             track_data: false,
             transfer_rows: false,
             session_rows: false,
+            filter: FrameFilter::default(),
             keylog: None,
             implicit_tls_ports: vec![990],
         }
@@ -164,5 +214,27 @@ pub struct DataLimits {
 impl Default for DataLimits {
     fn default() -> Self {
         DataLimits { max_expected: 4096, expect_secs: 300, max_data_conns: 100_000, idle_secs: 3600 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_match_by_prefix_and_family() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(in_network(ip("10.1.2.3"), ip("10.1.0.0"), 16));
+        assert!(!in_network(ip("10.2.2.3"), ip("10.1.0.0"), 16));
+        assert!(in_network(ip("10.1.2.3"), ip("10.1.2.0"), 23));
+        assert!(in_network(ip("10.1.2.3"), ip("10.1.2.3"), 32));
+        assert!(!in_network(ip("10.1.2.4"), ip("10.1.2.3"), 32));
+        assert!(in_network(ip("1.2.3.4"), ip("0.0.0.0"), 0));
+        assert!(in_network(ip("2001:db8::7"), ip("2001:db8::"), 64));
+        assert!(!in_network(ip("2001:db9::7"), ip("2001:db8::"), 32));
+        assert!(!in_network(ip("::ffff:10.1.2.3"), ip("10.1.2.3"), 32));
+        let f = FrameFilter { hosts: vec![(ip("192.0.2.0"), 24)], ..FrameFilter::default() };
+        assert!(f.hosts_ok(ip("10.0.0.1"), ip("192.0.2.9")));
+        assert!(!f.hosts_ok(ip("10.0.0.1"), ip("198.51.100.1")));
     }
 }

@@ -7,7 +7,7 @@ use crate::capture::CaptureProblem;
 use crate::config::Config;
 use crate::diag::{Message, Summary};
 use crate::report::transfers::TRANSFER_COLUMNS;
-use crate::report::{incident_columns, transcript, Format, ReportWriter, SESSION_COLUMNS};
+use crate::report::{incident_columns, terminal_text, transcript, Format, ReportWriter, SESSION_COLUMNS};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::File;
@@ -46,8 +46,9 @@ pub enum Task {
     /// The incident report (standard output when None), and the transfers
     /// and sessions reports when asked for.
     Report { incidents: Option<PathBuf>, transfers: Option<PathBuf>, sessions: Option<PathBuf>, format: Format },
-    /// The transcripts of the sessions `config.transcript` selects.
-    Transcript { output: Option<PathBuf> },
+    /// The transcripts of the sessions `config.transcript` selects; with
+    /// `index`, one line per session instead.
+    Transcript { output: Option<PathBuf>, index: bool },
 }
 
 /// The files a run writes, by the option that names them.
@@ -56,7 +57,7 @@ fn outputs(run: &Run) -> Vec<(&'static str, &PathBuf)> {
         Task::Report { incidents, transfers, sessions, .. } => {
             vec![("-o", incidents), ("--transfers", transfers), ("--sessions", sessions)]
         }
-        Task::Transcript { output } => vec![("-o", output)],
+        Task::Transcript { output, .. } => vec![("-o", output)],
     };
     named.into_iter().filter_map(|(flag, p)| Some((flag, p.as_ref()?))).filter(|(_, p)| p.as_os_str() != "-").collect()
 }
@@ -96,7 +97,8 @@ pub fn run(run: &Run) -> i32 {
     }
     let result = match &run.task {
         Task::Report { .. } => run_report(run, &config),
-        Task::Transcript { output } => run_transcript(run, &config, output),
+        Task::Transcript { output, index: false } => run_transcript(run, &config, output),
+        Task::Transcript { output, index: true } => run_index(run, &config, output),
     };
     match result {
         Ok(code) => code,
@@ -151,6 +153,8 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
             || c.downcast_ref::<csv::Error>()
                 .is_some_and(|ce| matches!(ce.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe))
+            // JSONL rows: serde_json wraps the write error.
+            || c.downcast_ref::<serde_json::Error>().and_then(|je| je.io_error_kind()) == Some(io::ErrorKind::BrokenPipe)
     })
 }
 
@@ -171,8 +175,10 @@ impl Note {
 
     fn print(&self, bar: &ProgressBar) {
         match self {
-            Note::Warning(m) => bar.suspend(|| eprintln!("ftpcap: warning: {m}")),
-            Note::Problem(p) => bar.suspend(|| eprintln!("ftpcap: {p}")),
+            // Names and text from the wire: nothing that could drive or
+            // reorder the terminal gets through.
+            Note::Warning(m) => bar.suspend(|| eprintln!("ftpcap: warning: {}", terminal_text(&m.to_string()))),
+            Note::Problem(p) => bar.suspend(|| eprintln!("ftpcap: {}", terminal_text(p))),
         }
     }
 }
@@ -304,7 +310,12 @@ fn progress_bar(run: &Run, captures: &[PathBuf]) -> ProgressBar {
 /// allows; `each` gets every output in the order of a one-job run (captures
 /// in command-line order, sessions numbered across them). Returns the exit
 /// status.
-fn analyze_all(run: &Run, config: &Config, mut each: impl FnMut(Output) -> Result<()>) -> Result<i32> {
+fn analyze_all(run: &Run, config: &Config, each: impl FnMut(Output) -> Result<()>) -> Result<i32> {
+    analyze_all_counted(run, config, each).map(|(status, _)| status)
+}
+
+/// [`analyze_all`], also giving the number of sessions seen.
+fn analyze_all_counted(run: &Run, config: &Config, mut each: impl FnMut(Output) -> Result<()>) -> Result<(i32, u64)> {
     let (captures, problems) = expand_captures(&run.captures);
     let bar = progress_bar(run, &captures);
     let jobs = match run.jobs {
@@ -387,7 +398,7 @@ fn analyze_all(run: &Run, config: &Config, mut each: impl FnMut(Output) -> Resul
     if !run.quiet {
         eprint!("{}", summary.text());
     }
-    Ok(status)
+    Ok((status, summary.sessions))
 }
 
 /// Rows per hand-over to the report writer thread, and hand-overs queued.
@@ -479,7 +490,7 @@ fn run_transcript(run: &Run, config: &Config, output: &Option<PathBuf>) -> Resul
     let mut out = create(output)?;
     let mut printed = 0;
     let show = config.show_passwords;
-    let status = analyze_all(run, config, |output| {
+    let (status, sessions) = analyze_all_counted(run, config, |output| {
         if let Output::Transcript(t) = output {
             if printed > 0 {
                 writeln!(out)?;
@@ -491,8 +502,71 @@ fn run_transcript(run: &Run, config: &Config, output: &Option<PathBuf>) -> Resul
     })?;
     out.flush()?;
     if printed == 0 {
-        eprintln!("ftpcap: no session matched");
+        // A selection that matches nothing is a usage error, not a broken
+        // capture: say what would have matched.
+        let valid = match sessions {
+            0 => "the captures hold no FTP session".to_string(),
+            1 => "the only session is 1".to_string(),
+            n => format!("sessions are 1 to {n}"),
+        };
+        match config.transcript {
+            Some(crate::config::TranscriptSelect::Session(n)) => {
+                eprintln!("ftpcap: --session {n}: no such session ({valid}; `ftpcap transcript CAPTURE` lists them)")
+            }
+            _ => eprintln!(
+                "ftpcap: --endpoint: no session has that end ({valid}; `ftpcap transcript CAPTURE` lists them)"
+            ),
+        }
+        // A broken capture says so (1); a readable one that lacks the
+        // session was asked wrongly (2).
+        return Ok(if status == exit::OK { exit::FATAL } else { status });
+    }
+    Ok(status)
+}
+
+/// `ftpcap transcript` without a selection: one line per session, to pick
+/// one from (number, ends, user, start, commands, 214/503 counts, end).
+fn run_index(run: &Run, config: &Config, output: &Option<PathBuf>) -> Result<i32> {
+    let mut out = create(output)?;
+    writeln!(
+        out,
+        "{:>7}  {:<47}  {:<16}  {:<27}  {:>8}  {:>4}  {:>4}  ended",
+        "session", "client -> server", "user", "start", "commands", "214", "503"
+    )?;
+    let mut listed = 0u64;
+    let status = analyze_all(run, config, |output| {
+        if let Output::Session(s) = output {
+            let ends = format!(
+                "{} -> {}",
+                endpoint_text(&s.client_ip, s.client_port),
+                endpoint_text(&s.server_ip, s.server_port)
+            );
+            let user = if s.user.is_empty() { "-" } else { s.user.as_str() };
+            writeln!(
+                out,
+                "{:>7}  {:<47}  {:<16}  {:<27}  {:>8}  {:>4}  {:>4}  {}",
+                s.session, ends, user, s.start_time, s.commands, s.replies_214, s.replies_503, s.ended
+            )?;
+            listed += 1;
+        }
+        Ok(())
+    })?;
+    if listed > 0 {
+        writeln!(out, "\n{listed} session(s); `ftpcap transcript --session N CAPTURE` prints one")?;
+    }
+    out.flush()?;
+    if listed == 0 {
+        eprintln!("ftpcap: no FTP session in the capture(s)");
         return Ok(status.max(exit::CAPTURE_PROBLEM));
     }
     Ok(status)
+}
+
+/// `ip:port`, with brackets around an IPv6 address.
+fn endpoint_text(ip: &str, port: u16) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
+    }
 }

@@ -122,7 +122,7 @@ fn header_is_the_contract() {
     assert_eq!(
         header(&out.stdout).join(","),
         "capture,frame,time,session,client_ip,client_port,server_ip,server_port,user,code,reply,command,\
-         command_frame,previous_command,previous_frame,rule,diagnosis,help_commands,server_software,flags"
+         command_frame,previous_command,previous_frame,rule,diagnosis,help_commands,server_software,flags,community_id"
     );
 }
 
@@ -672,8 +672,9 @@ fn transcript_prints_one_session() {
     assert!(text.contains("C: RETR no-such-file.txt"), "{text}");
     assert!(text.contains("file-not-found"), "{text}");
     assert!(text.contains("C: PASS ****"), "{text}");
+    // No such session: a usage error (the range is in tests/analyst.rs).
     let none = ftpcap(&["transcript", "--session", "99", "--quiet", "samples/real/vsftpd-ftplib.pcap"]);
-    assert_eq!(none.status.code(), Some(1));
+    assert_eq!(none.status.code(), Some(2));
 }
 
 #[test]

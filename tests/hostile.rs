@@ -182,8 +182,8 @@ const INERT: &[(&str, &str)] = &[
     ("RNTO a,b\"c", "503 \\x1b[31mBad\\x1b[0m sequence: \"RNTO a,b\"c\""),
     ("RNTO \\x1b[2J\\x1b]0;title\\x07", "503 \\x1b[31mBad\\x1b[0m sequence: \"RNTO \\x1b[2J\\x1b]0;title\\x07\""),
     (
-        "RNTO \\xc3(\\x80\\xfe \u{2028} \\u{9b}31m",
-        "503 \\x1b[31mBad\\x1b[0m sequence: \"RNTO \\xc3(\\x80\\xfe \u{2028} \\u{9b}31m\"",
+        "RNTO \\xc3(\\x80\\xfe \\u{2028} \\u{9b}31m",
+        "503 \\x1b[31mBad\\x1b[0m sequence: \"RNTO \\xc3(\\x80\\xfe \\u{2028} \\u{9b}31m\"",
     ),
     (
         "RNTO nul\\x00del\\x7ftab\\x09cr\\x0dend\\\\x41",

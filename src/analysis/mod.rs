@@ -142,7 +142,11 @@ impl Analyzer {
                 }
             }
             previous_ts = Some(frame.ts);
-            table.frame(frame, &mut ctx);
+            // --since/--until: a frame outside the window is passed over
+            // (its number still counts).
+            if config.filter.time_ok(&frame.ts) {
+                table.frame(frame, &mut ctx);
+            }
             table.maybe_sweep(&mut ctx, frame.number);
             table.release_due(&mut ctx, frame.number);
         });
@@ -483,6 +487,11 @@ impl Table {
                 return;
             }
         };
+        // --host: before any state is touched, so leaving a packet out is
+        // as cheap as decoding its headers.
+        if !ctx.config.filter.hosts_ok(seg.src, seg.dst) {
+            return;
+        }
         ctx.summary.tcp_segments += 1;
         self.flows.advance_clock(frame.ts);
         let port_match = self.ports.contains(seg.dst_port) || self.ports.contains(seg.src_port);

@@ -196,7 +196,7 @@ fn session_row(conn: &Conn, last_frame: u64, meta: &Meta, ctx: &mut Ctx<'_>, end
         start_frame: conn.first.frame,
         end_time: conn.last_seen.to_string(),
         end_frame: last_frame,
-        duration_s: format!("{:.6}", conn.last_seen.secs_since(&conn.first.ts).max(0.0)),
+        duration_s: crate::report::Seconds(conn.last_seen.secs_since(&conn.first.ts).max(0.0)),
         user: s.user().map(cell).unwrap_or_default(),
         server_software: s.software().get().map(|v| cell(v.as_bytes())).unwrap_or_default(),
         banner: multiline_cell(banner),
@@ -222,5 +222,9 @@ fn session_row(conn: &Conn, last_frame: u64, meta: &Meta, ctx: &mut Ctx<'_>, end
         tls_cipher: tls.cipher,
         tls_sni: tls.sni,
         tls_result: tls.result,
+        community_id: crate::report::community_id::tcp(
+            std::net::SocketAddr::new(meta.client.ip, meta.client.port),
+            std::net::SocketAddr::new(meta.server.ip, meta.server.port),
+        ),
     }
 }

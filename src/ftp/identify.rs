@@ -5,14 +5,31 @@
 use crate::ftp::command::{Verb, KNOWN_VERBS, MAX_KNOWN_VERBS};
 use crate::ftp::reply::Lines;
 
-/// Server software names as they appear in banners, and how we print them.
+/// Server software names as they appear in banners (matched without regard
+/// to case: operators write their own greetings), and how we print them.
+/// Longer, more specific names first.
 const KNOWN_SERVERS: &[(&str, &str)] = &[
+    ("FileZilla Server", "FileZilla Server"),
+    ("Microsoft FTP Service", "Microsoft FTP Service"),
+    ("Microsoft FTP Server", "Microsoft FTP Service"),
+    ("Version wu-", "wu-ftpd"),
+    ("wu-ftpd", "wu-ftpd"),
+    ("WS_FTP Server", "WS_FTP Server"),
+    ("Titan FTP Server", "Titan FTP Server"),
+    ("GNU inetutils", "inetutils ftpd"),
+    ("inetutils", "inetutils ftpd"),
+    ("Serv-U", "Serv-U"),
+    ("CrushFTP", "CrushFTP"),
+    ("glFTPd", "glFTPd"),
     ("vsFTPd", "vsFTPd"),
     ("ProFTPD", "ProFTPD"),
     ("Pure-FTPd", "Pure-FTPd"),
     ("pyftpdlib", "pyftpdlib"),
-    ("FileZilla Server", "FileZilla Server"),
-    ("Microsoft FTP Service", "Microsoft FTP Service"),
+    ("bftpd", "bftpd"),
+    ("BusyBox", "BusyBox ftpd"),
+    ("Twisted", "Twisted"),
+    ("ftp-srv", "ftp-srv"),
+    ("Microsoft", "Microsoft FTP Service"),
 ];
 
 /// The server software named in a greeting banner, with its version when the
@@ -23,7 +40,17 @@ pub fn server_software(banner: &[u8]) -> Option<String> {
         // sets up a searcher per needle, once per session.
         let Some(at) = find(banner, needle.as_bytes()) else { continue };
         let text = String::from_utf8_lossy(&banner[at + needle.len()..]);
-        let mut rest = text.trim_start_matches([' ', '/']);
+        let mut rest = text.trim_start_matches([' ', '/', '(']);
+        // `Serv-U FTP Server v15.1`: the version after the product's words.
+        for words in ["FTP Server ", "FTP server ", "ftp server "] {
+            rest = rest.strip_prefix(words).unwrap_or(rest);
+        }
+        for prefix in ["version ", "Version ", "v"] {
+            if let Some(r) = rest.strip_prefix(prefix).filter(|r| r.starts_with(|c: char| c.is_ascii_digit())) {
+                rest = r;
+                break;
+            }
+        }
         rest = rest.strip_prefix("version ").unwrap_or(rest);
         let version: String =
             rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-' || *c == '_').collect();
@@ -36,11 +63,64 @@ pub fn server_software(banner: &[u8]) -> Option<String> {
     None
 }
 
-/// Where `needle` (not empty) first occurs in `hay`: windows compared in
-/// full only where the first byte matches (banners are short, needles few).
+/// Replies whose wording (from the servers' sources, checked on the
+/// recordings in samples/) names the software when the banner does not:
+/// (code, how the reply's last line starts, the `server_software` value).
+/// The value says the evidence was a reply's phrasing, never the banner.
+const REPLY_PHRASES: &[(u16, &str, &str)] = &[
+    (331, "331 Please specify the password.", "vsFTPd (from its 331 reply)"),
+    (214, "214 Help OK.", "vsFTPd (from its 214 reply)"),
+    (350, "350 Ready for RNTO.", "vsFTPd (from its 350 reply)"),
+    (503, "503 RNFR required first.", "vsFTPd (from its 503 reply)"),
+    (500, "500 OOPS: ", "vsFTPd (from its 500 reply)"),
+    (530, "530 Please login with USER and PASS.", "vsFTPd (from its 530 reply)"),
+    (230, "230 OK. Current directory is ", "Pure-FTPd (from its 230 reply)"),
+    (214, "214 Pure-FTPd", "Pure-FTPd (from its 214 reply)"),
+    (503, "503 Need RNFR before RNTO", "Pure-FTPd (from its 503 reply)"),
+    (530, "530 Please tell me who you are", "Pure-FTPd (from its 530 reply)"),
+    (331, "331 Username ok, send password.", "pyftpdlib (from its 331 reply)"),
+    (214, "214 Help command successful.", "pyftpdlib (from its 214 reply)"),
+    (503, "503 Bad sequence of commands: use RNFR first.", "pyftpdlib (from its 503 reply)"),
+    (350, "350 File or directory exists, ready for destination name", "ProFTPD (from its 350 reply)"),
+    (500, "500 Illegal PORT command, EPSV ALL in effect", "ProFTPD (from its 500 reply)"),
+    (331, "331 User name okay, need password.", "Serv-U (from its 331 reply)"),
+    (230, "230 User logged in, proceed.", "Serv-U (from its 230 reply)"),
+    (215, "215 UNIX emulated by FileZilla", "FileZilla Server (from its 215 reply)"),
+    (215, "215 Windows_NT", "Microsoft FTP Service (from its 215 reply)"),
+];
+
+/// Codes some [`REPLY_PHRASES`] entry has: a cheap test before any text.
+pub fn may_name_software(code: u16) -> bool {
+    matches!(code, 214 | 215 | 230 | 331 | 350 | 500 | 503 | 530)
+}
+
+/// The software a reply's wording names (see [`REPLY_PHRASES`]), from the
+/// last line of a reply with `code`.
+pub fn software_from_reply(code: u16, last_line: &[u8]) -> Option<&'static str> {
+    phrase_index(code, last_line).and_then(phrase_software)
+}
+
+/// Which [`REPLY_PHRASES`] entry a reply matches: a session keeps this
+/// byte, not the name (sessions stay within their allocation size).
+pub fn phrase_index(code: u16, last_line: &[u8]) -> Option<u8> {
+    if !may_name_software(code) {
+        return None;
+    }
+    let i = REPLY_PHRASES.iter().position(|(c, phrase, _)| *c == code && last_line.starts_with(phrase.as_bytes()))?;
+    u8::try_from(i).ok()
+}
+
+/// The `server_software` value of [`REPLY_PHRASES`] entry `i`.
+pub fn phrase_software(i: u8) -> Option<&'static str> {
+    REPLY_PHRASES.get(usize::from(i)).map(|e| e.2)
+}
+
+/// Where `needle` (not empty) first occurs in `hay`, ASCII letters matched
+/// without regard to case: windows compared in full only where the first
+/// byte matches (banners are short, needles few).
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let first = *needle.first()?;
-    hay.windows(needle.len()).position(|w| w[0] == first && w == needle)
+    let first = needle.first()?.to_ascii_lowercase();
+    hay.windows(needle.len()).position(|w| w[0].to_ascii_lowercase() == first && w.eq_ignore_ascii_case(needle))
 }
 
 /// A token that names a command in a HELP list: 2 to 8 upper-case ASCII
@@ -385,6 +465,42 @@ mod tests {
         );
         assert_eq!(server_software(b"220 Microsoft FTP Service").as_deref(), Some("Microsoft FTP Service"));
         assert_eq!(server_software(b"220 ready"), None);
+        // Operators' own greetings: any case, other servers.
+        assert_eq!(server_software(b"220 Welcome to ACME (vsftpd 3.0.5)").as_deref(), Some("vsFTPd 3.0.5"));
+        assert_eq!(server_software(b"220 Serv-U FTP Server v15.1 ready...").as_deref(), Some("Serv-U 15.1"));
+        assert_eq!(
+            server_software(b"220 host FTP server (Version wu-2.6.2(1) Mon Dec 3) ready.").as_deref(),
+            Some("wu-ftpd 2.6.2")
+        );
+        assert_eq!(server_software(b"220 glFTPd 2.01 linux+TLS").as_deref(), Some("glFTPd 2.01"));
+        assert_eq!(server_software(b"220-FileZilla Server 1.8.0").as_deref(), Some("FileZilla Server 1.8.0"));
+        assert_eq!(server_software(b"220 CrushFTP Server Ready!").as_deref(), Some("CrushFTP"));
+        assert_eq!(server_software(b"220 Titan FTP Server 19.00 Ready.").as_deref(), Some("Titan FTP Server 19.00"));
+        assert_eq!(server_software(b"220 WS_FTP Server 8.6(12345)").as_deref(), Some("WS_FTP Server 8.6"));
+        assert_eq!(server_software(b"220 bftpd 6.1 at 10.0.0.1 ready.").as_deref(), Some("bftpd 6.1"));
+        assert_eq!(
+            server_software(b"220 box FTP server (GNU inetutils 2.4) ready.").as_deref(),
+            Some("inetutils ftpd 2.4")
+        );
+        assert_eq!(server_software(b"220 Twisted 22.10.0 FTP Server").as_deref(), Some("Twisted 22.10.0"));
+        assert_eq!(server_software(b"220 ftp-srv ready").as_deref(), Some("ftp-srv"));
+    }
+
+    #[test]
+    fn software_from_the_phrasing_of_replies() {
+        assert_eq!(software_from_reply(331, b"331 Please specify the password."), Some("vsFTPd (from its 331 reply)"));
+        assert_eq!(
+            software_from_reply(230, b"230 OK. Current directory is /home/x"),
+            Some("Pure-FTPd (from its 230 reply)")
+        );
+        assert_eq!(
+            software_from_reply(331, b"331 Username ok, send password."),
+            Some("pyftpdlib (from its 331 reply)")
+        );
+        // The code must match the phrase's, and generic wording names nobody.
+        assert_eq!(software_from_reply(230, b"331 Please specify the password."), None);
+        assert_eq!(software_from_reply(226, b"226 Transfer complete."), None);
+        assert_eq!(software_from_reply(230, b"230 Login successful."), None);
     }
 
     #[test]

@@ -50,13 +50,17 @@ pub struct Exchange<'a> {
 pub struct ServerSoftware<'a> {
     banner: Option<&'a [u8]>,
     name: &'a std::cell::OnceCell<Option<Box<str>>>,
+    /// What a reply's wording said when the banner names nothing.
+    from_replies: Option<&'static str>,
 }
 
 impl<'a> ServerSoftware<'a> {
+    /// The banner's name, else the one a reply's wording gave so far.
     pub fn get(&self) -> Option<&'a str> {
         self.name
             .get_or_init(|| self.banner.and_then(super::identify::server_software).map(String::into_boxed_str))
             .as_deref()
+            .or(self.from_replies)
     }
 }
 
@@ -93,6 +97,9 @@ pub struct Session {
     /// The server software the banner names (never guessed), once asked
     /// for (see [`ServerSoftware`]).
     server_software: std::cell::OnceCell<Option<Box<str>>>,
+    /// The software the first telling reply's wording names
+    /// ([`super::identify::software_from_reply`]).
+    software_from_replies: Option<u8>,
     /// The reply to SYST, if any.
     pub syst: Option<Box<[u8]>>,
     /// Commands listed by the server's plain HELP reply (space-separated),
@@ -170,6 +177,7 @@ impl Session {
             stopped: None,
             banner: None,
             server_software: std::cell::OnceCell::new(),
+            software_from_replies: None,
             syst: None,
             help_list: None,
             verbs_used: Default::default(),
@@ -245,7 +253,11 @@ impl Session {
 
     /// [`Session::software`], of `banner` when the session has none yet.
     fn software_or<'a>(&'a self, banner: Option<&'a [u8]>) -> ServerSoftware<'a> {
-        ServerSoftware { banner: self.banner.as_deref().or(banner), name: &self.server_software }
+        ServerSoftware {
+            banner: self.banner.as_deref().or(banner),
+            name: &self.server_software,
+            from_replies: self.software_from_replies.and_then(super::identify::phrase_software),
+        }
     }
 
     pub fn user(&self) -> Option<&[u8]> {
@@ -463,6 +475,12 @@ impl Session {
 
     fn reply_inner(&mut self, reply: Reply, out: &mut dyn FnMut(Exchange<'_>)) {
         self.replies_seen += 1;
+        if self.software_from_replies.is_none() && super::identify::may_name_software(reply.code) {
+            let lines = reply.lines();
+            if let Some(last) = lines.len().checked_sub(1).and_then(|i| lines.get(i)) {
+                self.software_from_replies = super::identify::phrase_index(reply.code, last);
+            }
+        }
         match reply.code {
             214 => self.replies_214 += 1,
             503 => self.replies_503 += 1,

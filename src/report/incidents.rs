@@ -6,7 +6,7 @@ use super::{escape_bytes, spreadsheet_safe, CsvRecord};
 use crate::capture::time::Timestamp;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 /// The incident report's row: one per reported reply (214 and 503 by
@@ -81,6 +81,8 @@ pub enum Cell<'a> {
     Num(Option<u64>),
     Time(&'a Timestamp),
     Ip(IpAddr),
+    /// The Community ID of the TCP connection between the two ends.
+    CommunityId(SocketAddr, SocketAddr),
 }
 
 impl IncidentRow {
@@ -195,6 +197,10 @@ impl IncidentRow {
             self.raw_cell(TextCell::HelpCommands),    // help_commands
             self.raw_cell(TextCell::ServerSoftware),  // server_software
             Text(self.flags.text()),                  // flags
+            CommunityId(
+                SocketAddr::new(self.client_ip, self.client_port),
+                SocketAddr::new(self.server_ip, self.server_port),
+            ), // community_id
         ]
     }
 
@@ -220,6 +226,7 @@ impl IncidentRow {
                 Cell::Num(n) => n.map(|n| n.to_string()).unwrap_or_default(),
                 Cell::Time(t) => t.to_string(),
                 Cell::Ip(ip) => ip.to_string(),
+                Cell::CommunityId(a, b) => super::community_id::tcp(*a, *b),
             })
             .collect();
         if with_verdict {
@@ -234,7 +241,7 @@ impl IncidentRow {
 impl Serialize for IncidentRow {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut out = serializer.serialize_struct("IncidentRow", 20)?;
+        let mut out = serializer.serialize_struct("IncidentRow", INCIDENT_COLUMNS.len() + 1)?;
         for (column, cell) in INCIDENT_COLUMNS.iter().zip(self.cells()) {
             let name = column.name;
             match cell {
@@ -244,6 +251,7 @@ impl Serialize for IncidentRow {
                 Cell::Num(n) => out.serialize_field(name, &n)?,
                 Cell::Time(t) => out.serialize_field(name, t)?,
                 Cell::Ip(ip) => out.serialize_field(name, &ip)?,
+                Cell::CommunityId(a, b) => out.serialize_field(name, &super::community_id::tcp(a, b))?,
             }
         }
         match self.verdict {
@@ -350,9 +358,13 @@ pub const INCIDENT_COLUMNS: &[Column] = &[
     Column { name: "rule", meaning: "stable id of the ordering rule broken (`help` for 214; see [the sequence checker](docs/design.md#the-sequence-checker))" },
     Column { name: "diagnosis", meaning: "one sentence: what went wrong, the source, the missing step" },
     Column { name: "help_commands", meaning: "for a 214: the commands it lists, upper case, space-separated (commands a server marks unimplemented are left out)" },
-    Column { name: "server_software", meaning: "the server software its greeting banner names (vsFTPd, ProFTPD, Pure-FTPd, pyftpdlib, FileZilla Server, Microsoft FTP Service), with the version when the banner gives one; never guessed" },
+    Column { name: "server_software", meaning: "the server software its greeting banner names, matched without regard to case (vsFTPd, ProFTPD, Pure-FTPd, pyftpdlib, FileZilla Server, Microsoft FTP Service, Serv-U, wu-ftpd, glFTPd, CrushFTP, Titan FTP Server, WS_FTP Server, bftpd, BusyBox ftpd, inetutils ftpd, Twisted, ftp-srv), with the version when the banner gives one; when the banner names none (or was not captured), the software a reply's wording is known to come from, the evidence said in the value: `vsFTPd (from its 331 reply)` (`331 Please specify the password.`); empty when nothing tells" },
     Column { name: "flags", meaning: "what is partial about the row's evidence, joined by `;`: `reply-cut` (a gap or a short snaplen cut the reply: its text is the head that was captured, or lines of it are missing), `command-cut` (the same for the command line), `after-gap` (bytes were missing right before the reply or the command, so its start may be lost and the pairing rests on what the capture kept), `tls-decrypted` (the reply and its command were inside TLS, decrypted with `--tls-keylog`); empty when the evidence is whole" },
+    Column { name: "community_id", meaning: COMMUNITY_ID },
 ];
+
+/// What the `community_id` column of the incident and sessions reports holds.
+pub const COMMUNITY_ID: &str = "the control connection's [Community ID](https://github.com/corelight/community-id-spec) (v1, seed 0, base64: `1:…`), as Zeek's, Suricata's and Arkime's logs write it, to join rows with them";
 
 /// What is partial about an incident's evidence: the `flags` column.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

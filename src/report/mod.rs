@@ -8,6 +8,7 @@
 //! would run as a formula gets a leading `'`.
 
 pub mod columns;
+pub mod community_id;
 pub mod incidents;
 pub mod sessions;
 pub mod transcript;
@@ -21,7 +22,7 @@ use crate::capture::time::{TimeText, Timestamp};
 use crate::word;
 use serde::Serialize;
 use std::io::Write;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// One CSV record written straight into a byte buffer, quoted as the csv
 /// crate quotes (RFC 4180: a cell holding `"`, `,`, CR or LF is wrapped in
@@ -44,6 +45,8 @@ pub struct RenderCache {
     escaped: Vec<u8>,
     /// The most recent address first.
     ips: [Option<(IpAddr, Vec<u8>)>; 2],
+    /// The last connection's Community ID.
+    flow: Option<Box<((SocketAddr, SocketAddr), String)>>,
 }
 
 impl RenderCache {
@@ -138,6 +141,7 @@ impl<'a> CsvRecord<'a> {
             Cell::Num(n) => self.num(n),
             Cell::Time(t) => self.time(t),
             Cell::Ip(ip) => self.ip(ip),
+            Cell::CommunityId(a, b) => self.community_id(a, b),
         }
     }
 
@@ -157,6 +161,19 @@ impl<'a> CsvRecord<'a> {
     pub fn ip(&mut self, ip: IpAddr) {
         self.sep();
         self.out.extend_from_slice(self.cache.ip_text(ip));
+    }
+
+    /// The Community ID of the connection between `a` and `b`; a session's
+    /// rows all name one connection, so the last one is kept.
+    pub fn community_id(&mut self, a: SocketAddr, b: SocketAddr) {
+        self.sep();
+        if self.cache.flow.as_ref().is_none_or(|flow| flow.0 != (a, b)) {
+            self.cache.flow = Some(Box::new(((a, b), community_id::tcp(a, b))));
+        }
+        if let Some(flow) = &self.cache.flow {
+            let (_, text) = &**flow;
+            self.out.extend_from_slice(text.as_bytes());
+        }
     }
 
     /// Ends the record (`\n`, as the csv crate does).
@@ -230,7 +247,7 @@ pub fn escape_into(out: &mut Vec<u8>, bytes: &[u8], keep_newlines: bool) {
                     c if (c as u32) < 0x20 || c as u32 == 0x7f => {
                         let _ = write!(out, "\\x{:02x}", c as u32);
                     }
-                    c if (0x80..0xa0).contains(&(c as u32)) => {
+                    c if (0x80..0xa0).contains(&(c as u32)) || terminal_unsafe(c) => {
                         let _ = write!(out, "\\u{{{:x}}}", c as u32);
                     }
                     c => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
@@ -242,6 +259,36 @@ pub fn escape_into(out: &mut Vec<u8>, bytes: &[u8], keep_newlines: bool) {
         }
         rest = &rest[odd..];
     }
+}
+
+/// Characters that reorder or break what a terminal (or a spreadsheet)
+/// shows around them, so a line from the wire could hide or disguise its
+/// text ("Trojan Source", CVE-2021-42574): the bidirectional embeddings,
+/// overrides and isolates (U+202A–U+202E, U+2066–U+2069), the marks
+/// (U+200E, U+200F, U+061C) and the line and paragraph separators
+/// (U+2028, U+2029). They are escaped as `\u{NNNN}`, like C1 controls.
+fn terminal_unsafe(c: char) -> bool {
+    matches!(c as u32, 0x202a..=0x202e | 0x2066..=0x2069 | 0x200e | 0x200f | 0x061c | 0x2028 | 0x2029)
+}
+
+/// Text already made for a terminal (a warning, a file name) with any
+/// control or [terminal-unsafe](terminal_unsafe) character left in it
+/// escaped as `\u{NN}`; backslashes are kept as they are, so text that was
+/// escaped once reads the same.
+pub fn terminal_text(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() || terminal_unsafe(c);
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if bad(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A cell that no spreadsheet will evaluate: text starting with `=`, `+`,
@@ -267,6 +314,47 @@ pub fn cell(bytes: &[u8]) -> String {
 /// Multi-line text (replies) to a report cell, lines joined by `\n`.
 pub fn multiline_cell(bytes: &[u8]) -> String {
     spreadsheet_safe(escape_bytes(bytes, true))
+}
+
+thread_local! {
+    /// Set while a JSONL row is serialised: [`Seconds`] is then a number.
+    static JSON_NUMBERS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks a JSONL serialisation for as long as it lives.
+struct JsonNumbers;
+
+impl JsonNumbers {
+    fn on() -> Self {
+        JSON_NUMBERS.with(|c| c.set(true));
+        JsonNumbers
+    }
+}
+
+impl Drop for JsonNumbers {
+    fn drop(&mut self) {
+        JSON_NUMBERS.with(|c| c.set(false));
+    }
+}
+
+/// A duration in seconds, six decimals: the CSV cell is the text
+/// (`0.071324`, `1.000000`), a JSONL field the number (`0.071324`, `1.0`).
+/// Both go through one `Serialize`, the csv crate would print an `f64`
+/// as `1.0`, so the writer says which it is serialising.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Seconds(pub f64);
+
+impl Serialize for Seconds {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = format!("{:.6}", self.0);
+        if JSON_NUMBERS.with(|c| c.get()) {
+            // The number the text says, so both formats agree to the µs.
+            if let Ok(v) = text.parse::<f64>() {
+                return s.serialize_f64(v);
+            }
+        }
+        s.serialize_str(&text)
+    }
 }
 
 /// Output format of every report.
@@ -330,6 +418,7 @@ impl<W: Write> ReportWriter<W> {
                 line.clear();
             }
             Out::Jsonl(w) => {
+                let _json = JsonNumbers::on();
                 serde_json::to_writer(&mut *w, row)?;
                 w.write_all(b"\n")?;
             }
@@ -373,7 +462,9 @@ mod tests {
                     '\\' => out.push_str("\\\\"),
                     '\n' if keep_newlines => out.push('\n'),
                     c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-                    c if (0x80..0xa0).contains(&(c as u32)) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+                    c if (0x80..0xa0).contains(&(c as u32)) || terminal_unsafe(c) => {
+                        out.push_str(&format!("\\u{{{:x}}}", c as u32))
+                    }
                     c => out.push(c),
                 }
             }
@@ -484,6 +575,38 @@ mod tests {
         assert_eq!(escape_bytes(b"a\\x41", false), "a\\\\x41");
         assert_eq!(escape_bytes(b"l1\nl2\r", true), "l1\nl2\\x0d");
         assert_eq!(escape_bytes("caf\u{e9} \u{9b}".as_bytes(), false), "caf\u{e9} \\u{9b}");
+        // Bidi overrides and isolates cannot reorder what follows them.
+        assert_eq!(escape_bytes("RETR a\u{202e}txt.exe".as_bytes(), false), "RETR a\\u{202e}txt.exe");
+        assert_eq!(escape_bytes("x\u{2066}y\u{2069}\u{200f}".as_bytes(), false), "x\\u{2066}y\\u{2069}\\u{200f}");
+    }
+
+    #[test]
+    fn seconds_are_text_in_csv_and_numbers_in_jsonl() {
+        #[derive(Serialize)]
+        struct Row {
+            duration_s: Seconds,
+        }
+        let rows = [Row { duration_s: Seconds(0.0713244) }, Row { duration_s: Seconds(2.0) }];
+        for (format, want) in [
+            (Format::Csv, "0.071324\n2.000000\n"),
+            (Format::Jsonl, "{\"duration_s\":0.071324}\n{\"duration_s\":2.0}\n"),
+        ] {
+            let mut out = Vec::new();
+            let mut w = ReportWriter::new(&mut out, format, &[]).unwrap();
+            for r in &rows {
+                w.row(r).unwrap();
+            }
+            drop(w);
+            let text = String::from_utf8(out).unwrap();
+            // CSV starts with the (empty) header line.
+            assert_eq!(text.trim_start_matches('\n'), want);
+        }
+    }
+
+    #[test]
+    fn terminal_text_escapes_controls_and_bidi_only() {
+        assert_eq!(terminal_text("cap.pcap: session 1: a\\x1b"), "cap.pcap: session 1: a\\x1b");
+        assert_eq!(terminal_text("evil\u{202e}fdp.pcap: x\u{1b}"), "evil\\u{202e}fdp.pcap: x\\u{1b}");
     }
 
     #[test]

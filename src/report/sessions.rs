@@ -15,7 +15,7 @@ report_row! {
         start_frame: u64 => "its frame",
         end_time: String => "time of its last packet",
         end_frame: u64 => "its frame",
-        duration_s: String => "seconds from first to last packet",
+        duration_s: super::Seconds => "seconds from first to last packet, six decimals (a JSON number in JSONL)",
         user: String => "the name from the last `USER`, empty if none",
         server_software: String => "as in the incident report",
         banner: String => "the greeting, every line",
@@ -38,5 +38,6 @@ report_row! {
         tls_cipher: String => "the cipher suite chosen (IANA name)",
         tls_sni: String => "the server name the client asked for (SNI)",
         tls_result: String => "`decrypted` (with `--tls-keylog`), `no key`, `not decrypted (cipher)` (a suite ftpcap does not decrypt), `alert: NAME` (how the handshake or session ended, e.g. `alert: bad_certificate`), `handshake incomplete`",
+        community_id: String => "the control connection's [Community ID](https://github.com/corelight/community-id-spec) (v1, seed 0, base64: `1:…`), as Zeek's, Suricata's and Arkime's logs write it, to join rows with them",
     }
 }

@@ -31,6 +31,7 @@ report_row! {
         cause: String => "stable id: `pasv-private-address`, `data-connection-refused`, `no-data-connection`, `data-connection-failed`, `reset-mid-transfer`, `short-transfer`, `permission-denied`, `file-not-found`, `file-unavailable`, `disk-full`, `not-logged-in`, `bad-sequence`, `command-rejected`, `server-error`, `aborted-by-client`, `data-connection-not-captured`, `no-data-setup-seen`, `short-capture`, `no-final-reply`, `tls-session-reuse-required` (FTPS: vsftpd's 522, or a 425 or 522 after the data connection's TLS handshake made a new session instead of resuming the control connection's, as ProFTPD does), `data-connection-tls-failed` (FTPS: the data connection's TLS handshake ended in an alert, named in `cause_detail`, or was closed before it finished; or the server's 425/522 says TLS failed)",
         cause_detail: String => "one sentence",
         bytes_kind: String => "what `bytes` counts: `cleartext` (a plain data connection), `plaintext` (a PROT P data connection decrypted with `--tls-keylog`: the application data inside TLS), `tls-records` (a PROT P data connection not decrypted: TLS record bytes, headers and handshake included); empty when no data connection was seen",
+        community_id: String => "the data connection's Community ID (as in the incident report), empty when `data_connection` is `none`",
     }
 }
 
@@ -61,5 +62,6 @@ pub(crate) fn transfer_row(capture: &str, t: &Transfer, conn: Option<&DataConn>)
         cause: cause.into(),
         cause_detail: detail,
         bytes_kind: conn.map(bytes_kind).unwrap_or_default().to_string(),
+        community_id: conn.map(|c| crate::report::community_id::tcp(c.initiator, c.listener)).unwrap_or_default(),
     }
 }
