@@ -244,6 +244,24 @@ impl ReplyAssembler {
         }
     }
 
+    /// After a gap inside an open multi-line reply, a line that starts a
+    /// reply with another code begins the next reply: the gap took the
+    /// closing line (a snaplen cut a one-segment HELP list). The open reply
+    /// is handed on, incomplete, so that it does not swallow the replies
+    /// after it. (RFC 959 lets a continuation line begin with another
+    /// code; next to a gap the next reply is by far the likelier reading.)
+    pub fn close_if_superseded(&mut self, line: &Line<'_>) -> Option<Reply> {
+        let open = self.open.as_ref()?;
+        let (code, _) = reply_code(line.bytes)?;
+        // The same first line again is the next reply too: the server
+        // answering a repeated command (a reply does not repeat its head).
+        let repeated_head = open.lines().first() == line.bytes;
+        if !open.flags.incomplete || (code == open.code && !repeated_head) {
+            return None;
+        }
+        self.open.take().map(|r| *r)
+    }
+
     /// Where the open multi-line reply began, if one is open.
     pub fn open_origin(&self) -> Option<Origin> {
         self.open.as_ref().map(|r| r.origin)
@@ -294,6 +312,34 @@ mod tests {
             ReplyEvent::Reply(r) => r,
             other => panic!("not a reply: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_reply_after_a_gap_closes_the_multiline_reply_it_cut() {
+        let mut a = ReplyAssembler::new(100);
+        let line = |bytes: &'static [u8], frame: u64| Line {
+            bytes,
+            origin: Origin { frame, ..Default::default() },
+            truncated: false,
+            after_gap: false,
+            unterminated: false,
+            after_cut: false,
+            had_telnet: false,
+        };
+        assert_eq!(a.line(&line(b"214-The following SITE command", 1)), None);
+        a.gap();
+        assert!(a.close_if_superseded(&line(b" continued", 2)).is_none(), "not a code line");
+        assert!(a.close_if_superseded(&line(b"214 end", 2)).is_none(), "its own closing line");
+        let again = a.close_if_superseded(&line(b"214-The following SITE command", 2));
+        assert_eq!(again.map(|r| r.code), Some(214), "the same head again: the next reply");
+        assert_eq!(a.line(&line(b"214-The following SITE command", 2)), None);
+        a.gap();
+        let cut = a.close_if_superseded(&line(b"215 UNIX Type: L8", 2)).expect("the next reply");
+        assert_eq!((cut.code, cut.flags.incomplete), (214, true));
+        assert!(!a.in_multiline());
+        // Without a gap, a line with another code is a continuation line.
+        assert_eq!(a.line(&line(b"211-Features:", 3)), None);
+        assert!(a.close_if_superseded(&line(b"215 x", 4)).is_none());
     }
 
     #[test]

@@ -447,6 +447,9 @@ impl Session {
         if !self.replies.in_multiline() && self.pairing.absorbs(line.bytes) {
             return;
         }
+        if let Some(cut) = self.replies.close_if_superseded(line) {
+            self.reply(cut, out);
+        }
         match self.replies.line(line) {
             Some(ReplyEvent::Reply(reply)) => self.reply(reply, out),
             Some(ReplyEvent::Garbage { after_gap: true, .. }) => {
