@@ -8,6 +8,7 @@
 //! would run as a formula gets a leading `'`.
 
 pub mod columns;
+pub mod html;
 pub mod incidents;
 pub mod sessions;
 pub mod transcript;
