@@ -100,17 +100,15 @@ impl Timeline {
         }
     }
 
-    /// `[[bin start s…], [series 0…], …]`, with empty bins between filled
-    /// ones so that bars line up (at most [`MAX_BINS`] × a small factor).
+    /// `[[bin start s…], [series 0…], …]`: the bins that hold something
+    /// (at most [`MAX_BINS`]), in time order.
     fn data(&self) -> Value {
-        let (Some(first), Some(last)) = (self.bins.keys().next(), self.bins.keys().next_back()) else {
+        if self.bins.is_empty() {
             return json!([]);
-        };
+        }
         let mut cols: Vec<Vec<Value>> = vec![Vec::new(); SERIES.len() + 1];
-        let span = (last - first).min(4 * MAX_BINS as i64);
-        for k in *first..=first + span {
+        for (k, counts) in &self.bins {
             cols[0].push(json!(k.saturating_mul(self.width)));
-            let counts = self.bins.get(&k).copied().unwrap_or_default();
             for (i, n) in counts.iter().enumerate() {
                 cols[i + 1].push(json!(n));
             }

@@ -35,8 +35,7 @@
     var colors = ["#888", "#d62728", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf"];
     var bars = uPlot.paths.bars({ size: [0.9, 40] });
     var series = [{}].concat(data.series.map(function (name, i) {
-      return { label: name, stroke: colors[i], fill: colors[i] + "66", paths: i === 0 ? bars : undefined,
-               points: { show: i !== 0 } };
+      return { label: name, stroke: colors[i], fill: colors[i] + "66", paths: bars, points: { show: false } };
     }));
     var box = document.getElementById("timeline");
     new uPlot({ width: Math.max(600, Math.min(1400, box.clientWidth || 1000)), height: 300, series: series,
