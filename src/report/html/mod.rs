@@ -69,8 +69,15 @@ impl Counts {
 }
 
 /// Series of the timeline, in [`Timeline::bins`] order.
-const SERIES: [&str; 7] =
-    ["sessions started", "incidents", "503 replies", "transfers complete", "transfers failed", "transfers aborted", "transfers incomplete-capture"];
+const SERIES: [&str; 7] = [
+    "sessions started",
+    "incidents",
+    "503 replies",
+    "transfers complete",
+    "transfers failed",
+    "transfers aborted",
+    "transfers incomplete-capture",
+];
 
 /// Counts per time bin; a bin is `width` seconds from `index * width`.
 struct Timeline {
