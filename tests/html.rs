@@ -53,7 +53,7 @@ fn hostile_markup_stays_text_and_totals_match_the_csv() {
     for bad in ['<', '>', '&', '\u{2028}', '\u{2029}'] {
         assert!(!data.contains(bad), "{bad:?} in the page's data");
     }
-    assert!(data.contains(r"\u003cimg src=x onerror=\"document.title='ALERTED'\"\u003e"));
+    assert!(data.contains(r#"\u003cimg src=x onerror=\"document.title='ALERTED'\"\u003e"#));
     let rest = format!("{}{}", &page[..start], &page[start + len..]);
     assert!(!rest.contains("ALERTED"), "wire text outside the data element");
     let json: serde_json::Value = serde_json::from_str(data).unwrap();
