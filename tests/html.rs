@@ -73,7 +73,10 @@ fn html_cannot_overwrite_another_report() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--html"), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = bin().args(["-q", "samples/real/vsftpd-ftplib.pcap", "--html", "samples/real/vsftpd-ftplib.pcap"]).output().unwrap();
+    let out = bin()
+        .args(["-q", "samples/real/vsftpd-ftplib.pcap", "--html", "samples/real/vsftpd-ftplib.pcap"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(std::fs::metadata("samples/real/vsftpd-ftplib.pcap").unwrap().len() > 1000);
 }

@@ -107,20 +107,34 @@ impl Timeline {
         }
     }
 
-    /// `[[bin start s…], [series 0…], …]`: the bins that hold something
-    /// (at most [`MAX_BINS`]), in time order.
-    fn data(&self) -> Value {
-        if self.bins.is_empty() {
-            return json!([]);
+    /// `[[bin start s…], [series 0…], …]`: the bins that hold something,
+    /// in time order, widened so that the whole span is at most
+    /// [`MAX_BINS`] bins (a run whose captures lie days apart gets bins of
+    /// minutes, not seconds).
+    fn data(&self) -> (i64, Value) {
+        let (Some(first), Some(last)) = (self.bins.keys().next(), self.bins.keys().next_back()) else {
+            return (self.width, json!([]));
+        };
+        let mut factor: i64 = 1;
+        while (last - first) / factor > MAX_BINS as i64 {
+            factor = factor.saturating_mul(2);
         }
-        let mut cols: Vec<Vec<Value>> = vec![Vec::new(); SERIES.len() + 1];
+        let mut merged: BTreeMap<i64, [u64; SERIES.len()]> = BTreeMap::new();
         for (k, counts) in &self.bins {
-            cols[0].push(json!(k.saturating_mul(self.width)));
+            let slot = merged.entry(k.div_euclid(factor)).or_default();
+            for (s, n) in slot.iter_mut().zip(counts) {
+                *s += n;
+            }
+        }
+        let width = self.width.saturating_mul(factor);
+        let mut cols: Vec<Vec<Value>> = vec![Vec::new(); SERIES.len() + 1];
+        for (k, counts) in &merged {
+            cols[0].push(json!(k.saturating_mul(width)));
             for (i, n) in counts.iter().enumerate() {
                 cols[i + 1].push(json!(n));
             }
         }
-        json!(cols)
+        (width, json!(cols))
     }
 }
 
@@ -274,10 +288,11 @@ impl HtmlReport {
         let session_warnings: Vec<Value> = self.warnings_by_session_kind.iter().map(|(k, n)| json!([k, n])).collect();
         let transcripts: serde_json::Map<String, Value> =
             self.transcripts.iter().map(|(s, t)| (s.to_string(), Value::String(t.clone()))).collect();
+        let (bin_seconds, timeline) = self.timeline.data();
         let data = json!({
             "series": SERIES,
-            "binSeconds": self.timeline.width,
-            "timeline": self.timeline.data(),
+            "binSeconds": bin_seconds,
+            "timeline": timeline,
             "byRule": self.by_rule.top(),
             "bySoftware": self.by_software.top(),
             "byClient": self.by_client.top(),
@@ -405,6 +420,12 @@ mod tests {
             t.add(s * 7 - 50_000, (s % 7) as usize);
         }
         assert!(t.bins.len() <= MAX_BINS);
+        let (width, data) = t.data();
+        assert!(data[0].as_array().unwrap().len() <= MAX_BINS + 1);
+        assert!(width >= t.width);
+        let shown: u64 =
+            data.as_array().unwrap()[1..].iter().flat_map(|c| c.as_array().unwrap()).map(|n| n.as_u64().unwrap()).sum();
+        assert_eq!(shown, 100_000);
         let total: u64 = t.bins.values().flat_map(|c| c.iter()).sum();
         assert_eq!(total, 100_000);
     }
