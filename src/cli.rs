@@ -81,6 +81,11 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE", help_heading = "Reports")]
     pub sessions: Option<PathBuf>,
 
+    /// Write one self-contained HTML page (totals, breakdowns, timeline,
+    /// incident table, the first sessions' transcripts) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
     /// Format of every report.
     #[arg(long, value_enum, default_value = "csv", help_heading = "Reports")]
     pub format: OutputFormat,
@@ -463,12 +468,24 @@ impl ReportArgs {
         config.violations = self.violations;
         config.transfer_rows = self.transfers.is_some();
         config.session_rows = self.sessions.is_some();
+        if self.html.is_some() {
+            // The page counts sessions and transfers and shows transcripts.
+            config.transfer_rows = true;
+            config.session_rows = true;
+            config.transcript = Some(TranscriptSelect::UpTo(crate::report::html::MAX_TRANSCRIPTS));
+        }
         config.track_data = config.transfer_rows || config.session_rows;
         let format = match self.format {
             OutputFormat::Csv => Format::Csv,
             OutputFormat::Jsonl => Format::Jsonl,
         };
-        let task = Task::Report { incidents: self.output, transfers: self.transfers, sessions: self.sessions, format };
+        let task = Task::Report {
+            incidents: self.output,
+            transfers: self.transfers,
+            sessions: self.sessions,
+            html: self.html,
+            format,
+        };
         Ok(self.common.into_run(config, task))
     }
 }

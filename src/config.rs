@@ -128,12 +128,15 @@ pub enum TranscriptSelect {
     Session(u64),
     /// Either end of the control connection; any port when None.
     Endpoint(IpAddr, Option<u16>),
+    /// Sessions 1 to N (the `--html` page's transcripts).
+    UpTo(u64),
 }
 
 impl TranscriptSelect {
     pub fn matches(&self, session: u64, client: Endpoint, server: Endpoint) -> bool {
         match *self {
             TranscriptSelect::Session(id) => id == session,
+            TranscriptSelect::UpTo(n) => session <= n,
             TranscriptSelect::Endpoint(ip, port) => {
                 [client, server].iter().any(|e| e.ip == ip && port.is_none_or(|p| p == e.port))
             }

@@ -6,6 +6,7 @@ use crate::analysis::{Analyzer, Output};
 use crate::capture::CaptureProblem;
 use crate::config::Config;
 use crate::diag::{Message, Summary};
+use crate::report::html::HtmlReport;
 use crate::report::transfers::TRANSFER_COLUMNS;
 use crate::report::{incident_columns, terminal_text, transcript, Format, ReportWriter, SESSION_COLUMNS};
 use anyhow::{Context, Result};
@@ -45,7 +46,14 @@ pub struct Run {
 pub enum Task {
     /// The incident report (standard output when None), and the transfers
     /// and sessions reports when asked for.
-    Report { incidents: Option<PathBuf>, transfers: Option<PathBuf>, sessions: Option<PathBuf>, format: Format },
+    Report {
+        incidents: Option<PathBuf>,
+        transfers: Option<PathBuf>,
+        sessions: Option<PathBuf>,
+        /// The `--html` page.
+        html: Option<PathBuf>,
+        format: Format,
+    },
     /// The transcripts of the sessions `config.transcript` selects; with
     /// `index`, one line per session instead.
     Transcript { output: Option<PathBuf>, index: bool },
@@ -54,8 +62,8 @@ pub enum Task {
 /// The files a run writes, by the option that names them.
 fn outputs(run: &Run) -> Vec<(&'static str, &PathBuf)> {
     let named = match &run.task {
-        Task::Report { incidents, transfers, sessions, .. } => {
-            vec![("-o", incidents), ("--transfers", transfers), ("--sessions", sessions)]
+        Task::Report { incidents, transfers, sessions, html, .. } => {
+            vec![("-o", incidents), ("--transfers", transfers), ("--sessions", sessions), ("--html", html)]
         }
         Task::Transcript { output, .. } => vec![("-o", output)],
     };
@@ -311,11 +319,15 @@ fn progress_bar(run: &Run, captures: &[PathBuf]) -> ProgressBar {
 /// in command-line order, sessions numbered across them). Returns the exit
 /// status.
 fn analyze_all(run: &Run, config: &Config, each: impl FnMut(Output) -> Result<()>) -> Result<i32> {
-    analyze_all_counted(run, config, each).map(|(status, _)| status)
+    analyze_all_with_summary(run, config, each).map(|(status, _)| status)
 }
 
-/// [`analyze_all`], also giving the number of sessions seen.
-fn analyze_all_counted(run: &Run, config: &Config, mut each: impl FnMut(Output) -> Result<()>) -> Result<(i32, u64)> {
+/// [`analyze_all`], also returning the run's summary counts.
+fn analyze_all_with_summary(
+    run: &Run,
+    config: &Config,
+    mut each: impl FnMut(Output) -> Result<()>,
+) -> Result<(i32, Summary)> {
     let (captures, problems) = expand_captures(&run.captures);
     let bar = progress_bar(run, &captures);
     let jobs = match run.jobs {
@@ -398,7 +410,7 @@ fn analyze_all_counted(run: &Run, config: &Config, mut each: impl FnMut(Output) 
     if !run.quiet {
         eprint!("{}", summary.text());
     }
-    Ok((status, summary.sessions))
+    Ok((status, summary))
 }
 
 /// Rows per hand-over to the report writer thread, and hand-overs queued.
@@ -406,7 +418,7 @@ const WRITE_BATCH: usize = 1024;
 const WRITE_QUEUE: usize = 4;
 
 fn run_report(run: &Run, config: &Config) -> Result<i32> {
-    let Task::Report { incidents, transfers, sessions, format } = &run.task else {
+    let Task::Report { incidents, transfers, sessions, html, format } = &run.task else {
         unreachable!("run_report runs report tasks")
     };
     let violations = config.violations;
@@ -426,6 +438,8 @@ fn run_report(run: &Run, config: &Config) -> Result<i32> {
         ),
         None => None,
     };
+    let html_path = html.clone();
+    let mut html = html.as_ref().map(|_| HtmlReport::new(config.show_passwords));
     // Rows are written on a thread of their own: on a capture with a row
     // every few packets, writing the CSV costs a third of the analysis,
     // and the two overlap on a second core. Batches keep the hand-over
@@ -435,24 +449,37 @@ fn run_report(run: &Run, config: &Config) -> Result<i32> {
         // Emptied batches go back to be filled again: no allocation per
         // batch, and no freeing on one thread what the other allocated.
         let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<Output>>();
-        let writer = scope.spawn(move || -> Result<()> {
+        let writer = scope.spawn(move || -> Result<Option<HtmlReport>> {
             for mut batch in rx {
                 for output in batch.drain(..) {
                     match output {
                         Output::Incident(row) => {
                             incidents.incident(&row, violations).context("writing the report")?;
+                            if let Some(h) = &mut html {
+                                h.incident(&row);
+                            }
                         }
                         Output::Transfer(row) => {
+                            if let Some(h) = &mut html {
+                                h.transfer(&row);
+                            }
                             if let Some(w) = &mut transfers {
                                 w.row(&row).context("writing the transfers report")?;
                             }
                         }
                         Output::Session(row) => {
+                            if let Some(h) = &mut html {
+                                h.session(&row);
+                            }
                             if let Some(w) = &mut sessions {
                                 w.row(&row).context("writing the sessions report")?;
                             }
                         }
-                        Output::Transcript(_) => {}
+                        Output::Transcript(t) => {
+                            if let Some(h) = &mut html {
+                                h.transcript(&t);
+                            }
+                        }
                     }
                 }
                 let _ = back_tx.send(batch);
@@ -461,10 +488,10 @@ fn run_report(run: &Run, config: &Config) -> Result<i32> {
             for w in [&mut transfers, &mut sessions].into_iter().flatten() {
                 w.flush().context("writing a report")?;
             }
-            Ok(())
+            Ok(html)
         });
         let mut batch = Vec::with_capacity(WRITE_BATCH);
-        let analysed = analyze_all(run, config, |output| {
+        let analysed = analyze_all_with_summary(run, config, |output| {
             batch.push(output);
             if batch.len() >= WRITE_BATCH {
                 let empty = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(WRITE_BATCH));
@@ -478,19 +505,39 @@ fn run_report(run: &Run, config: &Config) -> Result<i32> {
             let _ = tx.send(batch);
         }
         drop(tx);
-        match writer.join() {
+        let html = match writer.join() {
             Ok(written) => written?,
             Err(panic) => std::panic::resume_unwind(panic),
+        };
+        let (status, summary) = analysed?;
+        if let (Some(page), Some(path)) = (html, &html_path) {
+            let mut out = create(&Some(path.clone()))?;
+            page.write(&summary, &transcript_command(run), &mut out).context("writing the html page")?;
         }
-        analysed
+        Ok(status)
     })
+}
+
+/// The command that prints one session's transcript, `{session}` standing
+/// for its number: the same captures, so sessions are numbered alike.
+fn transcript_command(run: &Run) -> String {
+    let quote = |p: &PathBuf| {
+        let s = p.display().to_string();
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@".contains(&b)) {
+            s
+        } else {
+            format!("'{}'", s.replace('\'', "'\\''"))
+        }
+    };
+    let captures: Vec<String> = run.captures.iter().map(quote).collect();
+    format!("ftpcap transcript {} --session {{session}}", captures.join(" "))
 }
 
 fn run_transcript(run: &Run, config: &Config, output: &Option<PathBuf>) -> Result<i32> {
     let mut out = create(output)?;
     let mut printed = 0;
     let show = config.show_passwords;
-    let (status, sessions) = analyze_all_counted(run, config, |output| {
+    let (status, summary) = analyze_all_with_summary(run, config, |output| {
         if let Output::Transcript(t) = output {
             if printed > 0 {
                 writeln!(out)?;
@@ -504,7 +551,7 @@ fn run_transcript(run: &Run, config: &Config, output: &Option<PathBuf>) -> Resul
     if printed == 0 {
         // A selection that matches nothing is a usage error, not a broken
         // capture: say what would have matched.
-        let valid = match sessions {
+        let valid = match summary.sessions {
             0 => "the captures hold no FTP session".to_string(),
             1 => "the only session is 1".to_string(),
             n => format!("sessions are 1 to {n}"),

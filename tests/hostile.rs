@@ -31,6 +31,7 @@ const CASES: &[(&str, i32, usize, &str, &[&str])] = &[
     ("cut-in-header.pcap", 1, 2, "capture is truncated: last record cut at byte 1777", &[]),
     ("endless-line.pcap", 0, 2, "", &["line over length cap"]),
     ("holes.pcap", 0, 2000, "", &["gap in stream", "pending command cap hit", "reply without command"]),
+    ("html-markup.pcap", 0, 5, "", &["command not in server's HELP list"]),
     ("huge-reply.pcap", 0, 2, "", &["command not in server's HELP list", "reply line cap hit"]),
     ("inert-output.pcap", 0, 10, "", &[]),
     ("one-byte-segments.pcap", 0, 2, "", &[]),

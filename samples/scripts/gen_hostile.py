@@ -376,6 +376,39 @@ def mutate_real(src, name, variant):
     return bytes(data)
 
 
+def html_markup(name):
+    """Markup and script in the banner, USER, commands, replies and a HELP list,
+    aimed at the `--html` page: `<script>`, `</script>` inside text, an `<img
+    onerror>`, a `javascript:` link, an HTML comment opener, `&` entities and
+    U+2028 (a JavaScript line break). Each would set the page's title to
+    ALERTED if it ran. The server answers 503 to each odd command, so each
+    becomes a row."""
+    cap = eth(name)
+    c = Conn(cap, cport=40009)
+    c.handshake()
+    c.reply(b"220 <script>document.title='ALERTED'</script> FTP\r\n", None)
+    c.ack(C)
+    u = c.cmd(b"USER <img src=x onerror=\"document.title='ALERTED'\">\r\n")
+    c.reply(E.R331, u)
+    p = c.cmd(b"PASS secret\r\n")
+    c.reply(E.R230, p)
+    odd = [
+        b"RNTO </script><script>document.title='ALERTED'</script>\r\n",
+        b"RNTO <a href=\"javascript:document.title='ALERTED'\">x</a>\r\n",
+        b"RNTO <!-- &amp; &lt;b&gt; \xe2\x80\xa8 \xe2\x80\xa9\r\n",
+        b"RNTO \"});document.title='ALERTED';({\"\r\n",
+    ]
+    for cmd in odd:
+        m = c.cmd(cmd)
+        c.reply(b"503 <b>Bad</b> sequence: " + cmd.rstrip(b"\r\n") + b"\r\n", m)
+    h = c.cmd(b"HELP\r\n")
+    c.reply(b"214-The following commands are recognized <svg onload=alert(1)>.\r\n"
+            b" RETR STOR </pre><script>document.title='ALERTED'</script> HELP\r\n"
+            b"214 Help OK.\r\n", h)
+    c.close()
+    return cap
+
+
 def inert_output(name):
     """Commands and replies crafted against the reports: spreadsheet formulas
     (`=HYPERLINK`, `+cmd`, `@SUM`, `-2+3`), CSV/JSON metacharacters, NUL, DEL,
@@ -446,6 +479,7 @@ SMALL = [
     ("cut-in-header.pcap", cut_in_header, cut_in_header.__doc__),
     ("cut-in-block.pcapng", cut_in_block, cut_in_block.__doc__),
     ("inert-output.pcap", lambda n: inert_output(n).serialize(), inert_output.__doc__),
+    ("html-markup.pcap", lambda n: html_markup(n).serialize(), html_markup.__doc__),
 ]
 
 MUTATED = [

@@ -9,6 +9,7 @@
 
 pub mod columns;
 pub mod community_id;
+pub mod html;
 pub mod incidents;
 pub mod sessions;
 pub mod transcript;
